@@ -1,0 +1,270 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { pluginOptionsShape } from '../plugins/options.js';
+
+/** The document Apollo Sandbox opens with, and the query `npm start` prints. */
+export const DEMO_QUERY = `query Demo {
+  user(id: "u1") {
+    name
+    reviews {
+      rating
+      product {
+        id
+      }
+    }
+  }
+}
+`;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const serverSchema = z
+  .strictObject({
+    host: z.string().min(1).default('0.0.0.0').describe('Interface to listen on. Default 0.0.0.0.'),
+    port: z.number().int().min(0).max(65535).default(4000).describe('TCP port; 0 picks a free one. Default 4000. Env PORT.'),
+    graphqlPath: z
+      .string()
+      .regex(/^\/[\w\-/]*$/, 'a path starting with /')
+      .default('/graphql')
+      .describe('Path of the GraphQL endpoint. Default /graphql.'),
+    bodyLimitBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(1_048_576)
+      .describe('Largest accepted request body in bytes; larger bodies get 413. Default 1048576 (1 MiB).'),
+    drainTimeoutMs: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(10_000)
+      .describe('On SIGTERM/SIGINT, how long in-flight requests may run before connections are cut, in ms. Default 10000.'),
+    keepAliveTimeoutMs: z
+      .number()
+      .int()
+      .positive()
+      .default(65_000)
+      .describe('Idle keep-alive timeout of client connections in ms (above common load balancer idle timeouts). Default 65000.'),
+    requestTimeoutMs: z
+      .number()
+      .int()
+      .positive()
+      .default(30_000)
+      .describe('Time a client has to send a whole request, in ms (slow-loris guard). Default 30000.'),
+  })
+  .prefault({});
+
+const supergraphSchema = z
+  .strictObject({
+    path: z
+      .string()
+      .min(1)
+      .default('schema/supergraph.graphql')
+      .describe('Supergraph SDL file, relative to the working directory. Default schema/supergraph.graphql. Env SUPERGRAPH_PATH.'),
+    watch: z.boolean().default(true).describe('Hot-reload the supergraph when the file changes. Default true.'),
+    watchDebounceMs: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(100)
+      .describe('Quiet period after a file change before it is reloaded, in ms. Default 100.'),
+  })
+  .prefault({});
+
+const graphqlSchema = z
+  .strictObject({
+    introspection: z
+      .boolean()
+      .optional()
+      .describe('Allow introspection queries. Default true in development, false with NODE_ENV=production.'),
+    landingPage: z
+      .boolean()
+      .optional()
+      .describe('Serve Apollo Sandbox on GET / and GET /graphql. Default true in development, false in production.'),
+    initialDocument: z
+      .string()
+      .default(DEMO_QUERY)
+      .describe('The operation Sandbox opens with. Default: the demo query.'),
+  })
+  .prefault({});
+
+const loggingSchema = z
+  .strictObject({
+    level: z.enum(LOG_LEVELS).default('info').describe('pino log level. Default info. Env LOG_LEVEL.'),
+  })
+  .prefault({});
+
+const redisSchema = z
+  .strictObject({
+    url: z
+      .string()
+      .regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL')
+      .optional()
+      .describe('Redis shared by gateway replicas (used by features that keep shared state). Env REDIS_URL.'),
+  })
+  .prefault({});
+
+const subgraphSchema = z.strictObject({
+  url: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .describe('Overrides the routing URL composed into the supergraph. Env SUBGRAPH_<NAME>_URL.'),
+});
+
+export const configSchema = z
+  .strictObject({
+    server: serverSchema,
+    supergraph: supergraphSchema,
+    graphql: graphqlSchema,
+    logging: loggingSchema,
+    redis: redisSchema,
+    subgraphs: z
+      .record(z.string().regex(/^[A-Za-z_][\w-]*$/, 'a subgraph name'), subgraphSchema)
+      .default({})
+      .describe('Per-subgraph settings keyed by the subgraph name in the supergraph.'),
+    ...pluginOptionsShape,
+  })
+  .describe('Frontdesk gateway configuration (frontdesk.config.yaml).');
+
+export type FrontdeskConfigInput = z.input<typeof configSchema>;
+export type FrontdeskConfig = z.output<typeof configSchema> & {
+  /** NODE_ENV=production: hides stack traces, and turns introspection and Sandbox off unless set. */
+  production: boolean;
+  /** Where the configuration came from, for the start-up log. */
+  source: string;
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Validates a config object (already merged with overrides) and fills in defaults. */
+export function parseConfig(
+  raw: unknown,
+  options: { production?: boolean; source?: string } = {},
+): FrontdeskConfig {
+  const source = options.source ?? 'inline';
+  const result = configSchema.safeParse(raw ?? {});
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const path = issue.path.length > 0 ? issue.path.join('.') : '(root)';
+      const keys = issue.code === 'unrecognized_keys' ? ` (${issue.keys.join(', ')})` : '';
+      return `  - ${path}: ${issue.message}${keys}`;
+    });
+    throw new ConfigError(`Invalid configuration in ${source}:\n${lines.join('\n')}`);
+  }
+  return { ...result.data, production: options.production ?? false, source };
+}
+
+/** Normalised lookup name of a subgraph: lower case, every non-alphanumeric character as `_`. */
+export function normalizeSubgraphName(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]/g, '_');
+}
+
+export interface LoadConfigOptions {
+  argv?: string[];
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+const HELP = `Usage: node dist/gateway/src/main.js [--supergraph PATH] [--port N] [--config FILE]
+
+  --supergraph PATH  supergraph SDL to serve (default schema/supergraph.graphql)
+  --port N           port to listen on (default 4000; 0 picks a free port)
+  --config FILE      YAML configuration (default ./frontdesk.config.yaml if present)
+  --help             show this text
+
+Environment: PORT, SUPERGRAPH_PATH, REDIS_URL, LOG_LEVEL, FRONTDESK_CONFIG, NODE_ENV,
+SUBGRAPH_<NAME>_URL. Command-line flags win over the environment, which wins over the file.`;
+
+export class HelpRequested extends Error {
+  constructor() {
+    super(HELP);
+  }
+}
+
+function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+function toPort(value: string, from: string): number | string {
+  // Leave an unparsable value as a string so the schema reports it with its key path.
+  return /^\d+$/.test(value) ? Number(value) : `${value} (from ${from})`;
+}
+
+/**
+ * The only place that reads the environment: CLI flags, environment variables and the YAML file,
+ * merged in that order of precedence and validated by one strict schema.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): FrontdeskConfig {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  let flags;
+  try {
+    flags = parseArgs({
+      args: options.argv ?? [],
+      options: {
+        supergraph: { type: 'string' },
+        port: { type: 'string' },
+        config: { type: 'string' },
+        help: { type: 'boolean' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (error) {
+    throw new ConfigError(`${(error as Error).message}\n\n${HELP}`);
+  }
+  if (flags.help) throw new HelpRequested();
+
+  const explicitFile = flags.config ?? env.FRONTDESK_CONFIG;
+  const file = resolve(cwd, explicitFile ?? 'frontdesk.config.yaml');
+  let raw: Record<string, unknown> = {};
+  let source = 'defaults';
+  if (existsSync(file)) {
+    let parsed: unknown;
+    try {
+      parsed = parseYaml(readFileSync(file, 'utf8'));
+    } catch (error) {
+      throw new ConfigError(`Cannot read configuration ${file}: ${(error as Error).message}`);
+    }
+    if (parsed !== null && parsed !== undefined) {
+      if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+        throw new ConfigError(`Invalid configuration in ${file}: expected a mapping at the top level`);
+      }
+      raw = parsed as Record<string, unknown>;
+    }
+    source = file;
+  } else if (explicitFile !== undefined) {
+    throw new ConfigError(`Configuration file not found: ${file}`);
+  }
+
+  if (env.PORT) setPath(raw, ['server', 'port'], toPort(env.PORT, 'PORT'));
+  if (env.SUPERGRAPH_PATH) setPath(raw, ['supergraph', 'path'], env.SUPERGRAPH_PATH);
+  if (env.REDIS_URL) setPath(raw, ['redis', 'url'], env.REDIS_URL);
+  if (env.LOG_LEVEL) setPath(raw, ['logging', 'level'], env.LOG_LEVEL);
+  for (const [key, value] of Object.entries(env)) {
+    const match = /^SUBGRAPH_([A-Z0-9_]+)_URL$/.exec(key);
+    if (!match || !value) continue;
+    // SUBGRAPH_LEGACY_CATALOG_URL overrides a file entry named legacy-catalog or legacy_catalog.
+    const wanted = match[1]!.toLowerCase();
+    const existing = raw.subgraphs && typeof raw.subgraphs === 'object' ? Object.keys(raw.subgraphs) : [];
+    const name = existing.find((candidate) => normalizeSubgraphName(candidate) === wanted) ?? wanted;
+    setPath(raw, ['subgraphs', name, 'url'], value);
+  }
+  if (flags.port !== undefined) setPath(raw, ['server', 'port'], toPort(flags.port, '--port'));
+  if (flags.supergraph !== undefined) setPath(raw, ['supergraph', 'path'], flags.supergraph);
+
+  const config = parseConfig(raw, { production: env.NODE_ENV === 'production', source });
+  config.supergraph.path = resolve(cwd, config.supergraph.path);
+  return config;
+}

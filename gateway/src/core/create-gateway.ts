@@ -1,0 +1,214 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloGateway } from '@apollo/gateway';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import {
+  ApolloServerPluginLandingPageDisabled,
+  ApolloServerPluginSchemaReportingDisabled,
+  ApolloServerPluginUsageReportingDisabled,
+} from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import type { GraphQLFormattedError } from 'graphql';
+import { createPlugins } from '../plugins/index.js';
+import { normalizeSubgraphName, type FrontdeskConfig } from './config.js';
+import type { GatewayContext } from './context.js';
+import { FrontdeskDataSource } from './data-source.js';
+import { ERROR_CODES } from './errors.js';
+import { createEdgeHandler, type EdgeState } from './http.js';
+import { createLogger, type Logger } from './logger.js';
+import type { SubgraphHooks } from './plugin.js';
+import { readSupergraph, watchSupergraph, type LoadedSupergraph } from './supergraph.js';
+
+export interface RunningGateway {
+  server: Server;
+  /** Base URL of the GraphQL endpoint, e.g. http://127.0.0.1:4000/graphql. */
+  url: string;
+  port: number;
+  logger: Logger;
+  /** True once a supergraph is loaded, false again while shutting down. */
+  isReady(): boolean;
+  /** The supergraph currently in service. */
+  supergraph(): LoadedSupergraph;
+  /** Graceful shutdown: not ready, refuse new connections, drain in-flight requests, stop. */
+  stop(): Promise<void>;
+}
+
+/** Codes that may reach a client with their message; anything else is masked in production. */
+const PUBLIC_CODES = new Set<string>([
+  ...Object.keys(ERROR_CODES),
+  'OPERATION_RESOLUTION_FAILURE',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+]);
+
+function formatErrorFor(production: boolean, logger: Logger) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    // Never forward what RemoteGraphQLDataSource attaches about the upstream (its URL and body).
+    const { response: _response, stacktrace, exception: _exception, ...extensions } = formatted.extensions ?? {};
+    if (!production) return { ...formatted, extensions: stacktrace ? { ...extensions, stacktrace } : extensions };
+    const code = String(extensions.code ?? 'INTERNAL_SERVER_ERROR');
+    if (PUBLIC_CODES.has(code)) return { ...formatted, extensions };
+    logger.error({ err: error, code }, 'masked an internal error');
+    return {
+      message: 'Internal server error',
+      ...(formatted.locations ? { locations: formatted.locations } : {}),
+      ...(formatted.path ? { path: formatted.path } : {}),
+      extensions: { code: 'INTERNAL_SERVER_ERROR', ...(extensions.serviceName ? { serviceName: extensions.serviceName } : {}) },
+    };
+  };
+}
+
+/**
+ * Builds and starts the gateway: @apollo/gateway on the supergraph file (hot-reloaded), Apollo
+ * Server behind Frontdesk's node:http edge, the configured plugins. Resolves once it serves queries.
+ */
+export async function createGateway(
+  config: FrontdeskConfig,
+  options: { logger?: Logger } = {},
+): Promise<RunningGateway> {
+  // @apollo/gateway phones home unless this is set before it is constructed.
+  process.env.APOLLO_TELEMETRY_DISABLED = 'true';
+  const logger = options.logger ?? createLogger(config.logging.level);
+  const production = config.production;
+
+  let current = readSupergraph(config.supergraph.path);
+  const known = new Set(current.subgraphs.map((s) => normalizeSubgraphName(s.name)));
+  for (const name of Object.keys(config.subgraphs)) {
+    if (!known.has(normalizeSubgraphName(name))) {
+      logger.warn({ subgraph: name }, 'config names a subgraph that is not in the supergraph');
+    }
+  }
+  const urlOverride = (name: string): string | undefined => {
+    const wanted = normalizeSubgraphName(name);
+    for (const [key, value] of Object.entries(config.subgraphs)) {
+      if (normalizeSubgraphName(key) === wanted && value.url) return value.url;
+    }
+    return undefined;
+  };
+
+  const plugins = createPlugins(config, { logger, production });
+  const hooks: SubgraphHooks[] = plugins.flatMap((p) => (p.subgraph ? [p.subgraph] : []));
+  const gatewayLogger = logger.child({ component: 'apollo-gateway' });
+
+  const gateway = new ApolloGateway({
+    logger: {
+      debug: (m: unknown) => gatewayLogger.debug(String(m)),
+      info: (m: unknown) => gatewayLogger.debug(String(m)),
+      warn: (m: unknown) => gatewayLogger.warn(String(m)),
+      error: (m: unknown) => gatewayLogger.error(String(m)),
+    },
+    supergraphSdl: async ({ update }) => {
+      const stopWatching = config.supergraph.watch
+        ? watchSupergraph(config.supergraph.path, {
+            debounceMs: config.supergraph.watchDebounceMs,
+            initialHash: current.hash,
+            logger,
+            onChange: (loaded) => {
+              update(loaded.sdl);
+              current = loaded;
+              logger.info(
+                { path: config.supergraph.path, hash: loaded.hash.slice(0, 12), subgraphs: loaded.subgraphs.map((s) => s.name) },
+                'supergraph reloaded',
+              );
+            },
+          })
+        : () => {};
+      return { supergraphSdl: current.sdl, cleanup: async () => stopWatching() };
+    },
+    buildService: ({ name, url }) => {
+      const target = urlOverride(name) ?? url;
+      if (!target) throw new Error(`Subgraph "${name}" has no routing URL in the supergraph or the config`);
+      return new FrontdeskDataSource(name, target, hooks, logger);
+    },
+  });
+
+  const showLandingPage = config.graphql.landingPage ?? !production;
+  const apolloPlugins: ApolloServerPlugin<GatewayContext>[] = [
+    ApolloServerPluginUsageReportingDisabled(),
+    ApolloServerPluginSchemaReportingDisabled(),
+    showLandingPage
+      ? ApolloServerPluginLandingPageLocalDefault({ embed: true, document: config.graphql.initialDocument, includeCookies: false })
+      : ApolloServerPluginLandingPageDisabled(),
+    ...plugins.flatMap((p) => (p.apollo ? [p.apollo] : [])),
+  ];
+  const apollo = new ApolloServer<GatewayContext>({
+    gateway,
+    introspection: config.graphql.introspection ?? !production,
+    csrfPrevention: true,
+    includeStacktraceInErrorResponses: !production,
+    formatError: formatErrorFor(production, logger),
+    stopOnTerminationSignals: false,
+    logger: gatewayLogger,
+    plugins: apolloPlugins,
+  });
+
+  const state: EdgeState = { ready: false, draining: false };
+  const server = createServer(
+    { keepAliveTimeout: config.server.keepAliveTimeoutMs, requestTimeout: config.server.requestTimeoutMs },
+    createEdgeHandler<GatewayContext>({
+      apollo,
+      state,
+      logger,
+      graphqlPath: config.server.graphqlPath,
+      bodyLimitBytes: config.server.bodyLimitBytes,
+      context: (req, requestId, requestLogger) => ({ requestId, logger: requestLogger, headers: req.headers }),
+    }),
+  );
+  // Listen first so /health answers and /ready says 503 while the supergraph loads.
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.server.port, config.server.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const displayHost = config.server.host === '0.0.0.0' || config.server.host === '::' ? 'localhost' : config.server.host;
+  const url = `http://${displayHost}:${port}${config.server.graphqlPath}`;
+  try {
+    await apollo.start();
+  } catch (error) {
+    server.close();
+    throw error;
+  }
+  state.ready = true;
+  logger.info(
+    { url, supergraph: config.supergraph.path, subgraphs: current.subgraphs.map((s) => s.name), config: config.source },
+    'gateway ready',
+  );
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      state.draining = true;
+      logger.info({ drainTimeoutMs: config.server.drainTimeoutMs }, 'shutting down: draining in-flight requests');
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([
+        closed.then(() => false),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(true), config.server.drainTimeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (timedOut) {
+        logger.warn('drain timeout reached, closing remaining connections');
+        server.closeAllConnections();
+        await closed;
+      }
+      await apollo.stop();
+      logger.info('gateway stopped');
+    })();
+    return stopping;
+  };
+
+  return {
+    server,
+    url,
+    port,
+    logger,
+    isReady: () => state.ready && !state.draining,
+    supergraph: () => current,
+    stop,
+  };
+}

@@ -1,0 +1,175 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
+import { errorBody, httpStatusFor, type ErrorCode } from './errors.js';
+import type { Logger } from './logger.js';
+
+/** Readiness as seen by `/ready`: ready once a supergraph is loaded, not ready again while draining. */
+export interface EdgeState {
+  ready: boolean;
+  draining: boolean;
+}
+
+export interface EdgeOptions<TContext extends BaseContext> {
+  apollo: ApolloServer<TContext>;
+  state: EdgeState;
+  logger: Logger;
+  /** Path of the GraphQL endpoint; `/` serves it too so Sandbox works from the root URL. */
+  graphqlPath: string;
+  bodyLimitBytes: number;
+  /** Builds the per-request GraphQL context. */
+  context: (req: IncomingMessage, requestId: string, logger: Logger) => TContext;
+  /** Extra JSON bodies for /health and /ready (e.g. the service name). */
+  info?: Record<string, unknown>;
+}
+
+const REQUEST_ID = /^[\w.:@=+/-]{1,128}$/;
+const JSON_TYPE = /^application\/(?:json|graphql-response\+json)\b/i;
+
+class EdgeError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function send(res: ServerResponse, status: number, body: string, type = 'application/json; charset=utf-8'): void {
+  res.statusCode = status;
+  res.setHeader('content-type', type);
+  res.setHeader('content-length', Buffer.byteLength(body));
+  res.end(body);
+}
+
+function sendError(res: ServerResponse, code: ErrorCode, message: string): void {
+  send(res, httpStatusFor(code), errorBody(code, message));
+}
+
+/** Reads the body up to `limit` bytes; rejects with PAYLOAD_TOO_LARGE past it. */
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    return Promise.reject(new EdgeError('PAYLOAD_TOO_LARGE', `Request body exceeds the limit of ${limit} bytes`));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      size += chunk.length;
+      if (size > limit) {
+        failed = true;
+        chunks.length = 0;
+        reject(new EdgeError('PAYLOAD_TOO_LARGE', `Request body exceeds the limit of ${limit} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (!failed) resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'));
+    });
+    req.on('error', (error) => {
+      if (!failed) reject(error);
+    });
+  });
+}
+
+function parseJson(text: string): unknown {
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new EdgeError('BAD_REQUEST', `Malformed JSON body: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * The edge of a Frontdesk HTTP server on node:http: request ids, liveness and readiness, the body
+ * limit and JSON parsing, then Apollo Server. Shared by the gateway and the subgraph servers.
+ */
+export function createEdgeHandler<TContext extends BaseContext>(
+  options: EdgeOptions<TContext>,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  const { apollo, state, graphqlPath, bodyLimitBytes } = options;
+  const health = JSON.stringify({ status: 'ok', ...options.info });
+  const ready = JSON.stringify({ status: 'ready', ...options.info });
+
+  return (req, res) => {
+    const incomingId = req.headers['x-request-id'];
+    const requestId = typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
+    res.setHeader('x-request-id', requestId);
+    if (state.draining) res.setHeader('connection', 'close');
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const search = q === -1 ? '' : url.slice(q);
+
+    if (path === '/health') {
+      send(res, 200, health);
+      return;
+    }
+    if (path === '/ready') {
+      if (state.ready && !state.draining) send(res, 200, ready);
+      else send(res, 503, JSON.stringify({ status: state.draining ? 'draining' : 'starting', ...options.info }));
+      return;
+    }
+    if (path !== graphqlPath && path !== '/') {
+      sendError(res, 'NOT_FOUND', `No route for ${req.method ?? 'GET'} ${path}`);
+      return;
+    }
+    if (!state.ready) {
+      sendError(res, 'NOT_READY', 'The server is not ready to serve requests');
+      return;
+    }
+    const logger = options.logger.child({ requestId });
+    void handleGraphQL(req, res, requestId, search, logger).catch((error: unknown) => {
+      if (error instanceof EdgeError) {
+        if (error.code === 'PAYLOAD_TOO_LARGE') {
+          // Do not read the rest of an oversized body; close the connection after answering.
+          res.setHeader('connection', 'close');
+          req.resume();
+        }
+        sendError(res, error.code, error.message);
+        return;
+      }
+      logger.error({ err: error }, 'request failed in the HTTP edge');
+      if (!res.headersSent) sendError(res, 'INTERNAL_SERVER_ERROR', 'Internal server error');
+      else res.destroy();
+    });
+  };
+
+  async function handleGraphQL(
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+    search: string,
+    logger: Logger,
+  ): Promise<void> {
+    const method = (req.method ?? 'GET').toUpperCase();
+    const headers = new HeaderMap();
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    }
+    let body: unknown;
+    if (method === 'POST') {
+      const text = await readBody(req, bodyLimitBytes);
+      const contentType = req.headers['content-type'] ?? '';
+      body = JSON_TYPE.test(contentType) ? parseJson(text) : text;
+    }
+    const response = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method, headers, search, body },
+      context: async () => options.context(req, requestId, logger),
+    });
+    res.statusCode = response.status ?? 200;
+    for (const [name, value] of response.headers) res.setHeader(name, value);
+    if (response.body.kind === 'complete') {
+      res.setHeader('content-length', Buffer.byteLength(response.body.string));
+      res.end(response.body.string);
+      return;
+    }
+    for await (const chunk of response.body.asyncIterator) res.write(chunk);
+    res.end();
+  }
+}

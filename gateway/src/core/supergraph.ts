@@ -1,0 +1,105 @@
+import { createHash } from 'node:crypto';
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { Supergraph } from '@apollo/federation-internals';
+import type { Logger } from './logger.js';
+
+export class SupergraphError extends Error {
+  override name = 'SupergraphError';
+}
+
+export interface LoadedSupergraph {
+  /** The SDL as handed to @apollo/gateway (see `forGateway`). */
+  sdl: string;
+  /** The SDL exactly as in the file: later features read security directives from it. */
+  originalSdl: string;
+  hash: string;
+  subgraphs: { name: string; url: string }[];
+}
+
+function describe(error: unknown): string {
+  const err = error as { message?: string; causes?: { message: string }[] };
+  const causes = err.causes?.map((cause) => cause.message).filter((m) => m !== err.message) ?? [];
+  return [err.message ?? String(error), ...causes].join('; ');
+}
+
+/**
+ * @apollo/gateway refuses supergraphs that link a feature `for: SECURITY` (what composition emits
+ * for @authenticated, @requiresScopes and @policy). Frontdesk enforces those itself, so the
+ * gateway gets the same SDL with that purpose removed and then ignores the directives.
+ */
+export function forGateway(sdl: string): string {
+  return sdl.replace(/(@link\([^)]*?),\s*for:\s*SECURITY\s*\)/g, '$1)');
+}
+
+/** Parses and validates supergraph SDL; throws a SupergraphError naming `origin` and the problem. */
+export function validateSupergraph(originalSdl: string, origin: string): LoadedSupergraph {
+  if (originalSdl.trim() === '') throw new SupergraphError(`Invalid supergraph ${origin}: the file is empty`);
+  const sdl = forGateway(originalSdl);
+  let supergraph: Supergraph;
+  try {
+    supergraph = Supergraph.build(sdl, { validateSupergraph: true });
+    supergraph.apiSchema();
+  } catch (error) {
+    throw new SupergraphError(`Invalid supergraph ${origin}: ${describe(error)}`);
+  }
+  const subgraphs = supergraph
+    .subgraphs()
+    .values()
+    .map((subgraph) => ({ name: subgraph.name, url: subgraph.url }));
+  return { sdl, originalSdl, hash: createHash('sha256').update(originalSdl).digest('hex'), subgraphs };
+}
+
+/** Reads and validates a supergraph file. */
+export function readSupergraph(path: string): LoadedSupergraph {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const problem = code === 'ENOENT' ? 'file not found' : `cannot read it (${code ?? describe(error)})`;
+    throw new SupergraphError(`Cannot load supergraph ${path}: ${problem}`);
+  }
+  return validateSupergraph(text, path);
+}
+
+/**
+ * Watches the directory (editors and `npm run compose` replace files by rename) and calls
+ * `onChange` with each new valid version after a quiet period. Invalid versions are logged once
+ * and skipped, so the last good supergraph stays in service.
+ */
+export function watchSupergraph(
+  path: string,
+  options: { debounceMs: number; initialHash: string; logger: Logger; onChange: (loaded: LoadedSupergraph) => void },
+): () => void {
+  const file = basename(path);
+  let lastHash = options.initialHash;
+  let timer: NodeJS.Timeout | undefined;
+  const reload = (): void => {
+    timer = undefined;
+    let loaded: LoadedSupergraph;
+    try {
+      loaded = readSupergraph(path);
+    } catch (error) {
+      options.logger.error({ path }, `supergraph reload rejected, keeping the last good one: ${(error as Error).message}`);
+      return;
+    }
+    if (loaded.hash === lastHash) return;
+    try {
+      options.onChange(loaded);
+      lastHash = loaded.hash;
+    } catch (error) {
+      options.logger.error({ path }, `supergraph reload rejected, keeping the last good one: ${describe(error)}`);
+    }
+  };
+  const watcher: FSWatcher = watch(dirname(path), { persistent: false }, (_event, changed) => {
+    if (changed !== null && changed !== file) return;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(reload, options.debounceMs);
+  });
+  watcher.on('error', (error) => options.logger.error({ path, err: error }, 'supergraph watcher failed'));
+  return () => {
+    if (timer) clearTimeout(timer);
+    watcher.close();
+  };
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+import { ConfigError, HelpRequested, loadConfig } from './core/config.js';
+import { createGateway } from './core/create-gateway.js';
+import { SupergraphError } from './core/supergraph.js';
+
+function fail(message: string): never {
+  process.stderr.write(`frontdesk: ${message}\n`);
+  process.exit(1);
+}
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig({ argv: process.argv.slice(2) });
+  } catch (error) {
+    if (error instanceof HelpRequested) {
+      process.stdout.write(`${error.message}\n`);
+      process.exit(0);
+    }
+    if (error instanceof ConfigError) fail(error.message);
+    throw error;
+  }
+
+  let gateway;
+  try {
+    gateway = await createGateway(config);
+  } catch (error) {
+    if (error instanceof SupergraphError) fail(error.message);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES') {
+      fail(`cannot listen on ${config.server.host}:${config.server.port} (${code})`);
+    }
+    fail(`start-up failed: ${(error as Error).message}`);
+  }
+
+  let signals = 0;
+  const shutdown = (signal: NodeJS.Signals): void => {
+    signals += 1;
+    if (signals > 1) {
+      gateway.logger.warn({ signal }, 'second signal: exiting without draining');
+      process.exit(1);
+    }
+    gateway.logger.info({ signal }, 'signal received');
+    gateway.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        gateway.logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}
+
+await main();

@@ -1,0 +1,2 @@
+export { createAccessLogPlugin } from './plugin.js';
+export { accessLogOptionsSchema, type AccessLogOptions } from './options.js';

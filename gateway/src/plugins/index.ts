@@ -1,0 +1,15 @@
+import type { FrontdeskConfig } from '../core/config.js';
+import type { FrontdeskPlugin, PluginContext } from '../core/plugin.js';
+import { createAccessLogPlugin } from './access-log/index.js';
+
+/**
+ * The one place that wires features, in the pipeline order of DESIGN.md:
+ * edge → authenticate → admit → authorize → response cache → plan + execute → observe.
+ * A feature is off when its config key is absent.
+ */
+export function createPlugins(config: FrontdeskConfig, ctx: PluginContext): FrontdeskPlugin[] {
+  const plugins: FrontdeskPlugin[] = [];
+  // observe
+  if (config.accessLog) plugins.push(createAccessLogPlugin(config.accessLog, ctx));
+  return plugins;
+}

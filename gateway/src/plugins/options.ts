@@ -1,0 +1,9 @@
+import { accessLogOptionsSchema } from './access-log/options.js';
+
+/**
+ * Config keys of the feature plugins, merged into the one strict config schema. A feature is off
+ * when its key is absent.
+ */
+export const pluginOptionsShape = {
+  accessLog: accessLogOptionsSchema.optional(),
+};

@@ -1,0 +1,4 @@
+import { runSubgraphMain } from '../shared/server.js';
+import { startAccounts } from './server.js';
+
+await runSubgraphMain((port) => startAccounts({ port, logLevel: process.env.LOG_LEVEL }), 4001);

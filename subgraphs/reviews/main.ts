@@ -1,0 +1,4 @@
+import { runSubgraphMain } from '../shared/server.js';
+import { startReviews } from './server.js';
+
+await runSubgraphMain((port) => startReviews({ port, logLevel: process.env.LOG_LEVEL }), 4002);
