@@ -1,0 +1,38 @@
+import { GraphQLError } from 'graphql';
+import { startSubgraph, type RunningSubgraph, type SubgraphContext } from '../../subgraphs/shared/server.js';
+import { projectPath } from '../../subgraphs/shared/paths.js';
+import { readFileSync } from 'node:fs';
+
+export const ECHO_SCHEMA_PATH = projectPath('test', 'fixtures', 'echo', 'schema.graphql');
+
+/** The echo SDL without the `added` field: version 1 of the hot-reload test. */
+export function echoSdl(options: { withAdded: boolean }): string {
+  const sdl = readFileSync(ECHO_SCHEMA_PATH, 'utf8');
+  return options.withAdded ? sdl : sdl.replace(/\n\s*"Present only[^\n]*\n\s*added: String/, '');
+}
+
+export function startEcho(): Promise<RunningSubgraph> {
+  return startSubgraph<SubgraphContext>({
+    name: 'echo',
+    schemaPath: ECHO_SCHEMA_PATH,
+    logLevel: 'silent',
+    context: (base) => base,
+    resolvers: {
+      Query: {
+        requestId: (_: unknown, __: unknown, ctx: SubgraphContext) => ctx.headers['x-request-id'] ?? null,
+        header: (_: unknown, args: { name: string }, ctx: SubgraphContext) => {
+          const value = ctx.headers[args.name.toLowerCase()];
+          return Array.isArray(value) ? value.join(', ') : (value ?? null);
+        },
+        slow: async (_: unknown, args: { ms: number }) => {
+          await new Promise((resolve) => setTimeout(resolve, args.ms));
+          return `slept ${args.ms}ms`;
+        },
+        boom: () => {
+          throw new GraphQLError('connect ECONNREFUSED db-internal.corp.example:5432');
+        },
+        added: () => 'the new field',
+      },
+    },
+  });
+}
