@@ -105,10 +105,12 @@ export async function startSubgraph<TContext extends SubgraphContext>(
       stopping ??= (async () => {
         state.draining = true;
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        const sweeper = setInterval(() => server.closeIdleConnections(), 50);
         server.closeIdleConnections();
         const timer = setTimeout(() => server.closeAllConnections(), 5_000);
         await closed;
         clearTimeout(timer);
+        clearInterval(sweeper);
         await apollo.stop();
       })();
       return stopping;

@@ -34,11 +34,11 @@ export interface RunningGateway {
 }
 
 /** Codes that may reach a client with their message; anything else is masked in production. */
-const PUBLIC_CODES = new Set<string>([
-  ...Object.keys(ERROR_CODES),
-  'OPERATION_RESOLUTION_FAILURE',
-  'PERSISTED_QUERY_NOT_SUPPORTED',
-]);
+const PUBLIC_CODES = new Set<string>(
+  [...Object.keys(ERROR_CODES), 'OPERATION_RESOLUTION_FAILURE', 'PERSISTED_QUERY_NOT_SUPPORTED'].filter(
+    (code) => code !== 'INTERNAL_SERVER_ERROR',
+  ),
+);
 
 function formatErrorFor(production: boolean, logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
@@ -182,6 +182,8 @@ export async function createGateway(
       state.draining = true;
       logger.info({ drainTimeoutMs: config.server.drainTimeoutMs }, 'shutting down: draining in-flight requests');
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Connections whose request finishes during the drain become idle later: close those too.
+      const sweeper = setInterval(() => server.closeIdleConnections(), 50);
       server.closeIdleConnections();
       let timer: NodeJS.Timeout | undefined;
       const timedOut = await Promise.race([
@@ -191,6 +193,7 @@ export async function createGateway(
         }),
       ]);
       clearTimeout(timer);
+      clearInterval(sweeper);
       if (timedOut) {
         logger.warn('drain timeout reached, closing remaining connections');
         server.closeAllConnections();

@@ -164,6 +164,8 @@ export function createEdgeHandler<TContext extends BaseContext>(
     });
     res.statusCode = response.status ?? 200;
     for (const [name, value] of response.headers) res.setHeader(name, value);
+    // A request that began before shutdown still gets its answer, on a connection that then closes.
+    if (state.draining) res.setHeader('connection', 'close');
     if (response.body.kind === 'complete') {
       res.setHeader('content-length', Buffer.byteLength(response.body.string));
       res.end(response.body.string);
