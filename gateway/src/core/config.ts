@@ -226,7 +226,7 @@ export function loadConfig(options: LoadConfigOptions = {}): FrontdeskConfig {
   }
   if (flags.help) throw new HelpRequested();
 
-  const explicitFile = flags.config ?? env.FRONTDESK_CONFIG;
+  const explicitFile = flags.config ?? (env.FRONTDESK_CONFIG || undefined);
   const file = resolve(cwd, explicitFile ?? 'frontdesk.config.yaml');
   let raw: Record<string, unknown> = {};
   let source = 'defaults';

@@ -1,0 +1,142 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { projectPath } from '../../../subgraphs/shared/paths.js';
+import { ConfigError, HelpRequested, loadConfig, normalizeSubgraphName, parseConfig } from './config.js';
+import { configJsonSchema } from './config-schema.js';
+
+function dirWith(yaml?: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'frontdesk-config-'));
+  if (yaml !== undefined) writeFileSync(join(dir, 'frontdesk.config.yaml'), yaml);
+  return dir;
+}
+
+describe('parseConfig', () => {
+  it('fills every default', () => {
+    const config = parseConfig({});
+    expect(config.server).toEqual({
+      host: '0.0.0.0',
+      port: 4000,
+      graphqlPath: '/graphql',
+      bodyLimitBytes: 1_048_576,
+      drainTimeoutMs: 10_000,
+      keepAliveTimeoutMs: 65_000,
+      requestTimeoutMs: 30_000,
+    });
+    expect(config.supergraph).toEqual({ path: 'schema/supergraph.graphql', watch: true, watchDebounceMs: 100 });
+    expect(config.logging.level).toBe('info');
+    expect(config.subgraphs).toEqual({});
+    expect(config.accessLog).toBeUndefined();
+    expect(config.production).toBe(false);
+  });
+
+  it('rejects unknown keys at any depth, naming the path', () => {
+    expect(() => parseConfig({ sever: {} })).toThrow(/\(root\): Unrecognized key.*sever/);
+    expect(() => parseConfig({ server: { prot: 1 } })).toThrow(/server: Unrecognized key.*prot/);
+    expect(() => parseConfig({ subgraphs: { accounts: { uri: 'http://x' } } })).toThrow(/subgraphs\.accounts: Unrecognized key.*uri/);
+  });
+
+  it('rejects wrong types and ranges with the key path and what was expected', () => {
+    expect(() => parseConfig({ server: { port: 'eighty' } })).toThrow(/server\.port: Invalid input: expected number, received string/);
+    expect(() => parseConfig({ server: { port: 70000 } })).toThrow(/server\.port: .*<=65535/);
+    expect(() => parseConfig({ server: { bodyLimitBytes: 0 } })).toThrow(/server\.bodyLimitBytes/);
+    expect(() => parseConfig({ logging: { level: 'loud' } })).toThrow(/logging\.level: .*"info"/);
+    expect(() => parseConfig({ subgraphs: { accounts: { url: 'ftp://x' } } })).toThrow(/subgraphs\.accounts\.url/);
+    expect(() => parseConfig({ redis: { url: 'http://localhost' } })).toThrow(/redis\.url: a redis:\/\/ or rediss:\/\/ URL/);
+  });
+
+  it('reports every problem at once', () => {
+    try {
+      parseConfig({ server: { port: -1, host: '' }, extra: true }, { source: 'x.yaml' });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      const message = (error as Error).message;
+      expect(message).toMatch(/^Invalid configuration in x\.yaml:/);
+      expect(message.split('\n').filter((line) => line.startsWith('  - '))).toHaveLength(3);
+    }
+  });
+});
+
+describe('loadConfig', () => {
+  it('uses defaults without a file, and resolves the supergraph against the working directory', () => {
+    const cwd = dirWith();
+    const config = loadConfig({ cwd, env: {}, argv: [] });
+    expect(config.source).toBe('defaults');
+    expect(config.supergraph.path).toBe(join(cwd, 'schema/supergraph.graphql'));
+  });
+
+  it('reads frontdesk.config.yaml from the working directory', () => {
+    const cwd = dirWith('server:\n  port: 4100\naccessLog:\n  slowRequestMs: 250\n');
+    const config = loadConfig({ cwd, env: {}, argv: [] });
+    expect(config.server.port).toBe(4100);
+    expect(config.accessLog).toEqual({ slowRequestMs: 250, includeQuery: false });
+    expect(config.source).toBe(join(cwd, 'frontdesk.config.yaml'));
+  });
+
+  it('applies the environment over the file and the flags over both', () => {
+    const cwd = dirWith('server:\n  port: 4100\nsupergraph:\n  path: a.graphql\nsubgraphs:\n  legacy-catalog:\n    url: http://file:1/graphql\n');
+    const env = {
+      PORT: '4200',
+      SUPERGRAPH_PATH: 'b.graphql',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      LOG_LEVEL: 'debug',
+      SUBGRAPH_LEGACY_CATALOG_URL: 'http://env:2/graphql',
+      SUBGRAPH_ACCOUNTS_URL: 'http://accounts:4001/graphql',
+      NODE_ENV: 'production',
+    };
+    const fromEnv = loadConfig({ cwd, env, argv: [] });
+    expect(fromEnv.server.port).toBe(4200);
+    expect(fromEnv.supergraph.path).toBe(join(cwd, 'b.graphql'));
+    expect(fromEnv.redis.url).toBe('redis://127.0.0.1:6379');
+    expect(fromEnv.logging.level).toBe('debug');
+    expect(fromEnv.subgraphs).toEqual({
+      'legacy-catalog': { url: 'http://env:2/graphql' },
+      accounts: { url: 'http://accounts:4001/graphql' },
+    });
+    expect(fromEnv.production).toBe(true);
+    const fromFlags = loadConfig({ cwd, env, argv: ['--port', '0', '--supergraph', '/abs/c.graphql'] });
+    expect(fromFlags.server.port).toBe(0);
+    expect(fromFlags.supergraph.path).toBe('/abs/c.graphql');
+  });
+
+  it('names a bad PORT value and where it came from', () => {
+    expect(() => loadConfig({ cwd: dirWith(), env: { PORT: 'abc' }, argv: [] })).toThrow(/server\.port: .*expected number/);
+    expect(() => loadConfig({ cwd: dirWith(), env: {}, argv: ['--port', 'x1'] })).toThrow(/server\.port/);
+  });
+
+  it('takes the file from --config or FRONTDESK_CONFIG, and fails when that file is missing', () => {
+    const cwd = dirWith();
+    const other = join(cwd, 'other.yaml');
+    writeFileSync(other, 'logging:\n  level: warn\n');
+    expect(loadConfig({ cwd, env: { FRONTDESK_CONFIG: 'other.yaml' }, argv: [] }).logging.level).toBe('warn');
+    expect(loadConfig({ cwd, env: {}, argv: ['--config', other] }).logging.level).toBe('warn');
+    expect(() => loadConfig({ cwd, env: {}, argv: ['--config', 'missing.yaml'] })).toThrow(/Configuration file not found: .*missing\.yaml/);
+  });
+
+  it('rejects YAML that does not parse or is not a mapping', () => {
+    expect(() => loadConfig({ cwd: dirWith('server: [1, 2'), env: {}, argv: [] })).toThrow(/Cannot read configuration/);
+    expect(() => loadConfig({ cwd: dirWith('- 1\n- 2\n'), env: {}, argv: [] })).toThrow(/expected a mapping/);
+  });
+
+  it('rejects unknown flags and answers --help', () => {
+    expect(() => loadConfig({ cwd: dirWith(), env: {}, argv: ['--prot', '1'] })).toThrow(ConfigError);
+    expect(() => loadConfig({ cwd: dirWith(), env: {}, argv: ['--help'] })).toThrow(HelpRequested);
+  });
+});
+
+describe('the published config files', () => {
+  it('gateway/config.schema.json matches the schema (run npm run config-schema)', () => {
+    expect(readFileSync(projectPath('gateway', 'config.schema.json'), 'utf8')).toBe(configJsonSchema());
+  });
+
+  it('the committed frontdesk.config.yaml is valid', () => {
+    const config = loadConfig({ cwd: projectPath(), env: {}, argv: [] });
+    expect(config.source).toBe(projectPath('frontdesk.config.yaml'));
+  });
+
+  it('normalises subgraph names for environment lookups', () => {
+    expect(normalizeSubgraphName('legacy-Catalog.v2')).toBe('legacy_catalog_v2');
+  });
+});

@@ -1,0 +1,96 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningSubgraph } from '../../subgraphs/shared/server.js';
+import { projectPath } from '../../subgraphs/shared/paths.js';
+import { echoSdl, startEcho } from '../support/echo.js';
+import { composeToFile, gql, tempDir } from '../support/servers.js';
+
+// The built CLI (`npm test` builds before vitest runs) as an operator would start it.
+const MAIN = projectPath('dist', 'gateway', 'src', 'main.js');
+
+let echo: RunningSubgraph;
+beforeAll(async () => {
+  echo = await startEcho();
+});
+afterAll(async () => {
+  await echo?.stop();
+});
+
+interface Cli {
+  child: ChildProcess;
+  output: string[];
+  exit: Promise<number | null>;
+}
+
+function run(args: string[], env: Record<string, string> = {}): Cli {
+  const child = spawn(process.execPath, [MAIN, ...args], {
+    cwd: tempDir(),
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  for (const stream of [child.stdout!, child.stderr!]) createInterface({ input: stream }).on('line', (line) => output.push(line));
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output, exit };
+}
+
+async function readyUrl(cli: Cli): Promise<string> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    for (const line of cli.output) {
+      if (line.includes('"gateway ready"')) return (JSON.parse(line) as { url: string }).url;
+    }
+    if (cli.child.exitCode !== null) throw new Error(`gateway exited: ${cli.output.join('\n')}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`gateway not ready: ${cli.output.join('\n')}`);
+}
+
+describe('node dist/gateway/src/main.js', () => {
+  it('serves an arbitrary supergraph file given with --supergraph and --port, and drains on SIGTERM', async () => {
+    const path = join(tempDir(), 'other.graphql');
+    composeToFile(path, [{ name: 'echo', url: echo.url, sdl: echoSdl({ withAdded: true }) }]);
+    const cli = run(['--supergraph', path, '--port', '0']);
+    const url = await readyUrl(cli);
+    expect((await gql(url, '{ added }')).body).toEqual({ data: { added: 'the new field' } });
+    expect((await fetch(new URL('/ready', url))).status).toBe(200);
+
+    const inFlight = gql(url, '{ slow(ms: 600) }');
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    cli.child.kill('SIGTERM');
+    expect((await inFlight).body).toEqual({ data: { slow: 'slept 600ms' } });
+    expect(await cli.exit).toBe(0);
+    expect(cli.output.some((line) => line.includes('gateway stopped'))).toBe(true);
+  });
+
+  it('fails fast with exit 1 naming a missing supergraph file', async () => {
+    const missing = join(tempDir(), 'nope.graphql');
+    const cli = run(['--supergraph', missing, '--port', '0']);
+    expect(await cli.exit).toBe(1);
+    expect(cli.output.join('\n')).toContain(`Cannot load supergraph ${missing}: file not found`);
+  });
+
+  it('fails fast with exit 1 naming an invalid supergraph file and the problem', async () => {
+    const path = join(tempDir(), 'broken.graphql');
+    writeFileSync(path, 'type Query { hello: String }\n');
+    const cli = run(['--supergraph', path, '--port', '0']);
+    expect(await cli.exit).toBe(1);
+    const text = cli.output.join('\n');
+    expect(text).toContain(`Invalid supergraph ${path}:`);
+    expect(text).not.toMatch(/\n\s+at /);
+  });
+
+  it('fails fast with exit 1 on an invalid config, naming the key path', async () => {
+    const config = join(tempDir(), 'frontdesk.config.yaml');
+    writeFileSync(config, 'server:\n  port: "eighty"\n  colour: blue\n');
+    const cli = run(['--config', config]);
+    expect(await cli.exit).toBe(1);
+    const text = cli.output.join('\n');
+    expect(text).toContain(`Invalid configuration in ${config}`);
+    expect(text).toContain('server.port');
+    expect(text).toMatch(/server: Unrecognized key.*colour/);
+  });
+});
