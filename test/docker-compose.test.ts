@@ -1,0 +1,57 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { readSupergraphConfig } from '../schema/composition.js';
+import { projectPath } from '../subgraphs/shared/paths.js';
+
+interface ComposeService {
+  image?: string;
+  build?: unknown;
+  command?: string[];
+  environment?: Record<string, string>;
+  ports?: string[];
+  depends_on?: Record<string, { condition: string }>;
+  healthcheck?: { test: string[] };
+}
+
+const compose = parse(readFileSync(projectPath('docker-compose.yml'), 'utf8'), { merge: true }) as {
+  services: Record<string, ComposeService>;
+};
+const services = compose.services;
+const subgraphs = readSupergraphConfig(projectPath('schema', 'supergraph.yaml'));
+
+function envName(subgraph: string): string {
+  return `SUBGRAPH_${subgraph.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_URL`;
+}
+
+describe('docker-compose.yml', () => {
+  it.each(subgraphs.map((s) => [s.name, s.url]))('runs subgraph %s where the gateway looks for it under compose', (name, routingUrl) => {
+    const service = services[name];
+    expect(service, `service ${name}`).toBeDefined();
+    const url = new URL(routingUrl);
+    // Under compose the routing URL's host is the service name; port and path stay the same.
+    const expected = `${url.protocol}//${name}:${url.port}${url.pathname}`;
+    expect(services.gateway!.environment![envName(name)]).toBe(expected);
+    expect(service!.environment!.PORT).toBe(url.port);
+    expect(service!.ports).toContain(`${url.port}:${url.port}`);
+    expect(service!.healthcheck!.test.join(' ')).toContain(`http://127.0.0.1:${url.port}/ready`);
+    expect(services.gateway!.depends_on![name]).toEqual({ condition: 'service_healthy' });
+  });
+
+  it('starts every service from an entry point that the build produces', () => {
+    for (const [name, service] of Object.entries(services)) {
+      if (name === 'redis') continue;
+      const entry = service.command?.[1];
+      expect(entry, `${name} command`).toMatch(/^dist\/.+\.js$/);
+      expect(existsSync(projectPath(entry!)), `${name}: ${entry}`).toBe(true);
+    }
+  });
+
+  it('serves the gateway on 4000 with a readiness check and Redis', () => {
+    const gateway = services.gateway!;
+    expect(gateway.ports).toContain('4000:4000');
+    expect(gateway.healthcheck!.test.join(' ')).toContain('http://127.0.0.1:4000/ready');
+    expect(gateway.environment!.REDIS_URL).toBe('redis://redis:6379');
+    expect(Object.keys(gateway.environment!).filter((key) => /^SUBGRAPH_.+_URL$/.test(key))).toHaveLength(subgraphs.length);
+  });
+});
