@@ -163,6 +163,23 @@ describe('the edge', () => {
     const response = await fetch(`${gateway.url}?query=${query}`, { headers: { 'apollo-require-preflight': 'true' } });
     expect(response.status).toBe(405);
     expect(response.headers.get('allow')).toBe('POST');
+    const body = (await response.json()) as { errors: { extensions: Record<string, unknown> }[] };
+    expect(body.errors[0]!.extensions).toEqual({ code: 'METHOD_NOT_ALLOWED' });
+  });
+
+  it('refuses other methods with 405 METHOD_NOT_ALLOWED', async () => {
+    const response = await fetch(gateway.url, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('GET, POST');
+    expect(await response.json()).toMatchObject({ errors: [{ extensions: { code: 'METHOD_NOT_ALLOWED' } }] });
+  });
+
+  it('sends no stack trace with bad-input errors, even in development', async () => {
+    for (const query of ['{ user(id: "u1") { shoeSize } }', '{ user(', '{ users(first: 1000) { totalCount } }']) {
+      const { body } = await gql(gateway.url, query);
+      expect(body.errors!.length).toBeGreaterThan(0);
+      expect(JSON.stringify(body)).not.toMatch(/stacktrace|node_modules|\.js:\d/);
+    }
   });
 
   it('serves a query over GET with the CSRF header', async () => {
@@ -207,7 +224,10 @@ describe('the edge', () => {
   it('refuses a non-JSON content type without the CSRF header with 400', async () => {
     const response = await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"query":"{ __typename }"}' });
     expect(response.status).toBe(400);
-    expect(await response.text()).toMatch(/CSRF|preflight/i);
+    const text = await response.text();
+    expect(text).toMatch(/Cross-Site Request Forgery/);
+    expect(JSON.parse(text)).toMatchObject({ errors: [{ extensions: { code: 'BAD_REQUEST' } }] });
+    expect(text).not.toMatch(/stacktrace/);
   });
 
   it('answers unknown paths with 404 NOT_FOUND', async () => {

@@ -44,9 +44,13 @@ function formatErrorFor(production: boolean, logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     // Never forward what RemoteGraphQLDataSource attaches about the upstream (its URL and body).
     const { response: _response, stacktrace, exception: _exception, ...extensions } = formatted.extensions ?? {};
-    if (!production) return { ...formatted, extensions: stacktrace ? { ...extensions, stacktrace } : extensions };
+    // Apollo Server answers a mutation over GET with 405 but code BAD_REQUEST: keep one list.
+    const httpStatus = (error as { extensions?: { http?: { status?: number } } })?.extensions?.http?.status;
+    if (extensions.code === 'BAD_REQUEST' && httpStatus === 405) extensions.code = 'METHOD_NOT_ALLOWED';
     const code = String(extensions.code ?? 'INTERNAL_SERVER_ERROR');
     if (PUBLIC_CODES.has(code)) return { ...formatted, extensions };
+    // Only unexpected errors keep a stack trace, and only for developers.
+    if (!production) return { ...formatted, extensions: stacktrace ? { ...extensions, stacktrace } : extensions };
     logger.error({ err: error, code }, 'masked an internal error');
     return {
       message: 'Internal server error',

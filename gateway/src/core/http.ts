@@ -119,6 +119,11 @@ export function createEdgeHandler<TContext extends BaseContext>(
       sendError(res, 'NOT_FOUND', `No route for ${req.method ?? 'GET'} ${path}`);
       return;
     }
+    if (req.method !== 'GET' && req.method !== 'POST') {
+      res.setHeader('allow', 'GET, POST');
+      sendError(res, 'METHOD_NOT_ALLOWED', `${req.method ?? 'This method'} is not supported; use GET or POST`);
+      return;
+    }
     if (!state.ready) {
       sendError(res, 'NOT_READY', 'The server is not ready to serve requests');
       return;
@@ -147,7 +152,7 @@ export function createEdgeHandler<TContext extends BaseContext>(
     search: string,
     logger: Logger,
   ): Promise<void> {
-    const method = (req.method ?? 'GET').toUpperCase();
+    const method = req.method === 'POST' ? 'POST' : 'GET';
     const headers = new HeaderMap();
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
