@@ -8,6 +8,8 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY gateway ./gateway
 COPY subgraphs ./subgraphs
+COPY adapters ./adapters
+COPY legacy ./legacy
 COPY schema ./schema
 COPY scripts ./scripts
 RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json
@@ -19,8 +21,11 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
-# Runtime files read from the source tree: subgraph SDLs, the supergraph, the config.
+# Runtime files read from the source tree: subgraph SDLs, adapter mappings and specs, the
+# supergraph, the config.
 COPY subgraphs ./subgraphs
+COPY adapters ./adapters
+COPY legacy ./legacy
 COPY schema ./schema
 COPY gateway/config.schema.json ./gateway/config.schema.json
 COPY frontdesk.config.yaml ./

@@ -15,9 +15,13 @@ import { projectPath } from '../subgraphs/shared/paths.js';
 interface Service {
   name: string;
   entry: string;
+  args?: string[];
   port: number;
   env?: Record<string, string>;
 }
+
+/** Ports of the legacy stand-ins; adapter mapping files point their target.url at these. */
+const LEGACY_PORTS: Record<string, number> = { catalog: 5001 };
 
 interface Running {
   service: Service;
@@ -38,26 +42,32 @@ function prefix(name: string, index: number): string {
   return useColor ? `\u001b[${COLORS[index % COLORS.length]}m${label}\u001b[0m` : label;
 }
 
-/** Finds a service's entry point by convention: dist/<folder>/<name>/main.js. */
-function entryFor(name: string): string {
-  for (const folder of ['subgraphs', 'adapters/services', 'legacy']) {
-    const entry = projectPath('dist', folder, name, 'main.js');
-    if (existsSync(entry)) return entry;
+/**
+ * How a subgraph starts, by convention: a native subgraph's dist/subgraphs/<name>/main.js, or the
+ * generic adapter engine with the mapping file in adapters/services/<name>/.
+ */
+function entryFor(name: string): { entry: string; args?: string[] } {
+  const native = projectPath('dist', 'subgraphs', name, 'main.js');
+  if (existsSync(native)) return { entry: native };
+  const folder = projectPath('adapters', 'services', name);
+  if (existsSync(folder)) {
+    for (const file of readdirSync(folder)) {
+      const match = /\.(rest)\.yaml$/.exec(file);
+      if (match) return { entry: projectPath('dist', 'adapters', match[1]!, 'main.js'), args: ['--mapping', projectPath('adapters', 'services', name, file)] };
+    }
   }
-  throw new Error(`no start script for "${name}": expected subgraphs/${name}/main.ts or adapters/services/${name}/main.ts`);
+  throw new Error(`no start script for "${name}": expected subgraphs/${name}/main.ts or a mapping in adapters/services/${name}/`);
 }
 
 function legacyServices(): Service[] {
-  const dir = projectPath('dist', 'legacy');
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory() && existsSync(projectPath('dist', 'legacy', entry.name, 'main.js')))
-    .map((entry, index) => ({ name: entry.name, entry: projectPath('dist', 'legacy', entry.name, 'main.js'), port: 5001 + index }));
+  return Object.entries(LEGACY_PORTS)
+    .filter(([name]) => existsSync(projectPath('dist', 'legacy', name, 'main.js')))
+    .map(([name, port]) => ({ name, entry: projectPath('dist', 'legacy', name, 'main.js'), port }));
 }
 
 function start(service: Service): Running {
   const index = running.length;
-  const child = spawn(process.execPath, [service.entry], {
+  const child = spawn(process.execPath, [service.entry, ...(service.args ?? [])], {
     env: { ...process.env, PORT: String(service.port), ...service.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -122,7 +132,7 @@ async function main(): Promise<void> {
   const gatewayPort = Number(process.env.PORT ?? 4000);
   const subgraphs = readSupergraphConfig(projectPath('schema', 'supergraph.yaml')).map((subgraph) => ({
     name: subgraph.name,
-    entry: entryFor(subgraph.name),
+    ...entryFor(subgraph.name),
     port: Number(new URL(subgraph.url).port || 80),
   }));
   const layers: Service[][] = [

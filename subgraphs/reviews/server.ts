@@ -1,5 +1,5 @@
 import { projectPath } from '../shared/paths.js';
-import { startSubgraph, type RunningSubgraph } from '../shared/server.js';
+import { readSchema, startSubgraph, type RunningSubgraph } from '../shared/server.js';
 import { ReviewStore } from './data.js';
 import { resolvers, reviewsContext } from './resolvers.js';
 
@@ -9,5 +9,5 @@ export function startReviews(
   options: { port?: number; host?: string; logLevel?: string; store?: ReviewStore } = {},
 ): Promise<RunningSubgraph> {
   const { store = new ReviewStore(), ...rest } = options;
-  return startSubgraph({ name: 'reviews', schemaPath: REVIEWS_SCHEMA, resolvers, context: reviewsContext(store), ...rest });
+  return startSubgraph({ name: 'reviews', sdl: readSchema(REVIEWS_SCHEMA), resolvers, context: reviewsContext(store), ...rest });
 }

@@ -14,7 +14,7 @@ export function echoSdl(options: { withAdded: boolean }): string {
 export function startEcho(): Promise<RunningSubgraph> {
   return startSubgraph<SubgraphContext>({
     name: 'echo',
-    schemaPath: ECHO_SCHEMA_PATH,
+    sdl: echoSdl({ withAdded: true }),
     logLevel: 'silent',
     context: (base) => base,
     resolvers: {

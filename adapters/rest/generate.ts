@@ -1,0 +1,497 @@
+import { camelCase, constantCase, pascalCase } from '../toolkit/names.js';
+import { ShapeRegistry, type ObjectField, type ScalarName, type Shape } from '../toolkit/shape.js';
+import { renderSubgraphSdl, type SdlType } from '../toolkit/sdl.js';
+import type { CacheHint } from '../toolkit/mapping.js';
+import type { RestMapping } from './mapping.js';
+import { SpecError, type JsonSchema, type OpenApiDocument } from './openapi.js';
+
+const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
+
+export interface GeneratedParameter {
+  wire: string;
+  in: 'path' | 'query' | 'header';
+  arg: string;
+  shape: Shape;
+  explode: boolean;
+  /** False for parameters the mapping excludes: kept for entity lookups, not exposed as arguments. */
+  exposed: boolean;
+}
+
+export interface GeneratedOperation {
+  operationId: string;
+  method: string;
+  pathTemplate: string;
+  kind: 'query' | 'mutation';
+  field: string;
+  parameters: GeneratedParameter[];
+  body?: { arg: string; shape: Shape };
+  /** Response shape after unwrapping; undefined for operations without a JSON response. */
+  result?: { unwrap: string[]; shape: Shape };
+  headers: Record<string, string>;
+  /** True when the mapping sets a cache hint for this field or its type (else Cache-Control is used). */
+  hinted: boolean;
+}
+
+export interface EntityLookup {
+  operation: GeneratedOperation;
+  parameter: GeneratedParameter;
+  unwrap: string[];
+  /** Shape of what the unwrap path holds: a list of entities (batch) or one entity (single). */
+  shape: Shape;
+}
+
+export interface GeneratedEntity {
+  typeName: string;
+  keyField: string;
+  keyWire: string;
+  batch?: EntityLookup;
+  single?: EntityLookup;
+  hinted: boolean;
+}
+
+export interface GeneratedRestSubgraph {
+  sdl: string;
+  registry: ShapeRegistry;
+  operations: GeneratedOperation[];
+  entities: GeneratedEntity[];
+  scalars: Set<ScalarName>;
+  warnings: string[];
+}
+
+interface Ctx {
+  input: boolean;
+  nameHint: string;
+  pointer: string;
+}
+
+function splitPath(path: string | undefined): string[] {
+  return path ? path.split('.').filter(Boolean) : [];
+}
+
+/**
+ * Generates a federated subgraph from an OpenAPI document and a mapping: GraphQL types from JSON
+ * Schema, one Query or Mutation field per operation, @key entities, cache hints, and the shapes
+ * that convert wire values at request time. Whatever it cannot express fails here, at start-up,
+ * with the spec location (or degrades to JSON with a warning where the mapping allows it).
+ */
+export function generateRestSubgraph(doc: OpenApiDocument, mapping: RestMapping, specLocation: string): GeneratedRestSubgraph {
+  const is30 = doc.openapi.startsWith('3.0');
+  const registry = new ShapeRegistry();
+  const types = new Map<string, SdlType>();
+  const componentTypes = new Map<string, string>();
+  const scalars = new Set<ScalarName>();
+  const warnings: string[] = [];
+  const renamedTypes = new Set<string>();
+
+  const fail = (pointer: string, reason: string): never => {
+    throw new SpecError(`${specLocation}#${pointer}: ${reason}`);
+  };
+  const unsupported = (pointer: string, reason: string): Shape => {
+    if (!mapping.degradeUnsupported) fail(pointer, `${reason} (set degradeUnsupported: true in the mapping to map it to JSON)`);
+    warnings.push(`${specLocation}#${pointer}: ${reason}; mapped to JSON`);
+    scalars.add('JSON');
+    return { kind: 'scalar', scalar: 'JSON', nullable: true };
+  };
+
+  const typeName = (generated: string): string => {
+    const renamed = mapping.renames.types[generated];
+    if (renamed) renamedTypes.add(generated);
+    return renamed ?? generated;
+  };
+
+  function resolveRef(ref: string, pointer: string): { schema: JsonSchema; name?: string; pointer: string } {
+    if (!ref.startsWith('#/')) fail(pointer, `external $ref ${ref} is not supported`);
+    let node: unknown = doc;
+    for (const part of ref.slice(2).split('/')) {
+      node = (node as Record<string, unknown> | undefined)?.[part.replace(/~1/g, '/').replace(/~0/g, '~')];
+    }
+    if (typeof node !== 'object' || node === null) fail(pointer, `$ref ${ref} does not resolve`);
+    const match = /^#\/components\/schemas\/([^/]+)$/.exec(ref);
+    return { schema: node as JsonSchema, name: match?.[1], pointer: ref.slice(1) };
+  }
+
+  function deref(schema: JsonSchema, pointer: string): { schema: JsonSchema; pointer: string } {
+    let current = { schema, pointer };
+    for (let depth = 0; typeof current.schema.$ref === 'string'; depth += 1) {
+      if (depth > 32) fail(pointer, 'a $ref chain that does not end');
+      const target = resolveRef(current.schema.$ref as string, current.pointer);
+      current = { schema: target.schema, pointer: target.pointer };
+    }
+    return current;
+  }
+
+  function isNullable(schema: JsonSchema): boolean {
+    if (is30 && schema.nullable === true) return true;
+    const type = schema.type;
+    if (type === 'null' || (Array.isArray(type) && type.includes('null'))) return true;
+    for (const key of ['oneOf', 'anyOf'] as const) {
+      const members = schema[key];
+      if (Array.isArray(members) && members.some((m) => (m as JsonSchema).type === 'null')) return true;
+    }
+    return false;
+  }
+
+  /** Properties and required names of an object schema, with allOf merged. */
+  function objectParts(schema: JsonSchema, pointer: string): { properties: [string, JsonSchema, string][]; required: Set<string> } {
+    const properties = new Map<string, [JsonSchema, string]>();
+    const required = new Set<string>();
+    const visit = (s: JsonSchema, p: string): void => {
+      const { schema: target, pointer: at } = deref(s, p);
+      if (Array.isArray(target.allOf)) target.allOf.forEach((member, i) => visit(member as JsonSchema, `${at}/allOf/${i}`));
+      const props = target.properties as Record<string, JsonSchema> | undefined;
+      if (props) for (const [name, prop] of Object.entries(props)) properties.set(name, [prop, `${at}/properties/${name}`]);
+      if (Array.isArray(target.required)) for (const name of target.required) required.add(String(name));
+      if (target.oneOf || target.anyOf) fail(at, 'oneOf/anyOf inside allOf is not supported');
+    };
+    visit(schema, pointer);
+    return { properties: [...properties].map(([name, [prop, at]]) => [name, prop, at]), required };
+  }
+
+  function isObjectLike(schema: JsonSchema): boolean {
+    return schema.type === 'object' || schema.properties !== undefined || Array.isArray(schema.allOf);
+  }
+
+  function fieldNameFor(type: string, wire: string): string {
+    return mapping.renames.fields[`${type}.${wire}`] ?? camelCase(wire);
+  }
+
+  function scalarShape(name: ScalarName, nullable: boolean): Shape {
+    scalars.add(name);
+    return { kind: 'scalar', scalar: name, nullable };
+  }
+
+  function enumShape(name: string, values: unknown[], pointer: string, nullable: boolean): Shape {
+    const gqlName = typeName(name);
+    if (!types.has(gqlName)) {
+      const map: Record<string, string> = {};
+      const seen = new Set<string>();
+      for (const value of values) {
+        if (value === null) continue;
+        if (typeof value !== 'string' && typeof value !== 'number') fail(pointer, `enum value ${JSON.stringify(value)} is not a string or number`);
+        const gql = constantCase(String(value));
+        if (seen.has(gql)) fail(pointer, `enum values collide as ${gql}`);
+        seen.add(gql);
+        map[String(value)] = gql;
+      }
+      registry.add({ kind: 'enum', name: gqlName, values: map });
+      types.set(gqlName, { kind: 'enum', name: gqlName, values: Object.values(map) });
+    }
+    return { kind: 'enum', name: gqlName, nullable };
+  }
+
+  function objectShape(name: string, schema: JsonSchema, ctx: Ctx, nullable: boolean): Shape {
+    const gqlName = typeName(ctx.input ? `${name}Input` : name);
+    if (!types.has(gqlName)) {
+      // Register first: $ref cycles resolve to this name while its fields are generated.
+      const sdl: SdlType = { kind: ctx.input ? 'input' : 'object', name: gqlName, fields: [] };
+      types.set(gqlName, sdl);
+      const fields: ObjectField[] = [];
+      registry.add({ kind: 'object', name: gqlName, fields });
+      const { properties, required } = objectParts(schema, ctx.pointer);
+      if (properties.length === 0) fail(ctx.pointer, `object ${name} has no properties`);
+      const seen = new Set<string>();
+      for (const [wire, prop, at] of properties) {
+        const field = fieldNameFor(gqlName, wire);
+        if (seen.has(field)) fail(at, `two properties of ${name} map to the field ${field}`);
+        seen.add(field);
+        const shape = shapeFor(prop, { input: ctx.input, nameHint: `${name}${pascalCase(wire)}`, pointer: at }, !required.has(wire), wire);
+        fields.push({ name: field, wire, shape });
+        sdl.fields.push({ name: field, type: shape, description: typeof prop.description === 'string' ? prop.description : undefined });
+      }
+    }
+    return { kind: 'ref', name: gqlName, nullable };
+  }
+
+  function unionShape(name: string, schema: JsonSchema, members: JsonSchema[], ctx: Ctx, nullable: boolean): Shape {
+    const discriminator = schema.discriminator as { propertyName?: string; mapping?: Record<string, string> } | undefined;
+    const refs = members.filter((m) => m.type !== 'null');
+    if (ctx.input || !discriminator?.propertyName || refs.some((m) => typeof m.$ref !== 'string')) {
+      // Only discriminated unions of named objects become GraphQL unions; the rest is JSON.
+      return scalarShape('JSON', nullable);
+    }
+    const gqlName = typeName(name);
+    if (!types.has(gqlName)) {
+      types.set(gqlName, { kind: 'union', name: gqlName, members: [] });
+      const byRef = new Map<string, string>();
+      for (const [value, ref] of Object.entries(discriminator.mapping ?? {})) byRef.set(ref, value);
+      const memberMap: Record<string, string> = {};
+      const memberNames: string[] = [];
+      for (const member of refs) {
+        const ref = member.$ref as string;
+        const target = resolveRef(ref, ctx.pointer);
+        if (!target.name || !isObjectLike(target.schema)) fail(ctx.pointer, `union member ${ref} is not an object schema`);
+        const shape = shapeFor(member, { ...ctx, nameHint: target.name! }, false);
+        const memberName = (shape as { name: string }).name;
+        memberMap[byRef.get(ref) ?? target.name!] = memberName;
+        memberNames.push(memberName);
+      }
+      registry.add({ kind: 'union', name: gqlName, discriminator: discriminator.propertyName, members: memberMap });
+      types.set(gqlName, { kind: 'union', name: gqlName, members: memberNames });
+    }
+    return { kind: 'ref', name: gqlName, nullable };
+  }
+
+  function shapeFor(schema: JsonSchema, ctx: Ctx, optional = false, wireName?: string): Shape {
+    const nullable = optional || isNullable(schema);
+    if (typeof schema.$ref === 'string') {
+      const target = resolveRef(schema.$ref, ctx.pointer);
+      if (target.name) {
+        const known = componentTypes.get(`${ctx.input}:${target.name}`);
+        if (known) return { kind: 'ref', name: known, nullable } as Shape;
+        const shape = shapeFor(target.schema, { input: ctx.input, nameHint: pascalCase(target.name), pointer: target.pointer }, optional, wireName);
+        if (shape.kind === 'ref' || shape.kind === 'enum') componentTypes.set(`${ctx.input}:${target.name}`, shape.name);
+        return { ...shape, nullable: nullable || shape.nullable } as Shape;
+      }
+      return shapeFor(target.schema, { ...ctx, pointer: target.pointer }, optional, wireName);
+    }
+    if (schema.not !== undefined) return unsupported(ctx.pointer, '"not" cannot be expressed in GraphQL');
+    if (Array.isArray(schema.enum)) return enumShape(ctx.nameHint, schema.enum, ctx.pointer, nullable);
+    for (const key of ['oneOf', 'anyOf'] as const) {
+      const members = schema[key];
+      if (Array.isArray(members)) {
+        const nonNull = (members as JsonSchema[]).filter((m) => m.type !== 'null');
+        if (nonNull.length === 1) return shapeFor(nonNull[0]!, ctx, true, wireName);
+        return unionShape(ctx.nameHint, schema, members as JsonSchema[], ctx, nullable);
+      }
+    }
+    if (Array.isArray(schema.allOf)) return objectShape(ctx.nameHint, schema, ctx, nullable);
+    let type = schema.type;
+    if (Array.isArray(type)) {
+      const nonNull = type.filter((t) => t !== 'null');
+      if (nonNull.length !== 1) return scalarShape('JSON', nullable);
+      type = nonNull[0];
+    }
+    switch (type) {
+      case 'string':
+        if (schema.format === 'date-time') return scalarShape('DateTime', nullable);
+        if (schema.format === 'int64') return scalarShape('Int64', nullable);
+        if (wireName !== undefined && /(^id$|_id$|[a-z]Id$)/.test(wireName)) return scalarShape('ID', nullable);
+        return scalarShape('String', nullable);
+      case 'integer': {
+        const format = schema.format;
+        if (format === 'int64' || format === 'uint64' || format === 'uint32') return scalarShape('Int64', nullable);
+        const min = typeof schema.minimum === 'number' ? schema.minimum : undefined;
+        const max = typeof schema.maximum === 'number' ? schema.maximum : undefined;
+        if ((min !== undefined && min < -2147483648) || (max !== undefined && max > 2147483647)) return scalarShape('Int64', nullable);
+        return scalarShape('Int', nullable);
+      }
+      case 'number':
+        return scalarShape('Float', nullable);
+      case 'boolean':
+        return scalarShape('Boolean', nullable);
+      case 'array': {
+        if (typeof schema.items !== 'object' || schema.items === null) return scalarShape('JSON', nullable);
+        const of = shapeFor(schema.items as JsonSchema, { ...ctx, pointer: `${ctx.pointer}/items` });
+        return { kind: 'list', of, nullable };
+      }
+      case 'object':
+      case undefined:
+        if (schema.properties !== undefined && Object.keys(schema.properties as object).length > 0) {
+          return objectShape(ctx.nameHint, schema, ctx, nullable);
+        }
+        // Free-form objects (no properties, or only additionalProperties) and untyped schemas.
+        return scalarShape('JSON', nullable);
+      default:
+        return fail(ctx.pointer, `unknown type ${JSON.stringify(type)}`);
+    }
+  }
+
+  function schemaAt(schema: JsonSchema, path: string[], pointer: string): { schema: JsonSchema; pointer: string } {
+    let current = deref(schema, pointer);
+    for (const segment of path) {
+      const { properties } = objectParts(current.schema, current.pointer);
+      const found = properties.find(([name]) => name === segment);
+      if (!found) fail(current.pointer, `the response has no property "${segment}" to unwrap`);
+      current = { schema: found![1], pointer: found![2] };
+      if (segment !== path[path.length - 1]) current = deref(current.schema, current.pointer);
+    }
+    return current;
+  }
+
+  // Operations.
+  const operations: GeneratedOperation[] = [];
+  const seenOperationIds = new Set<string>();
+  const fieldNames = { query: new Set<string>(), mutation: new Set<string>() };
+  for (const [pathTemplate, item] of Object.entries(doc.paths ?? {})) {
+    const shared = (item.parameters as JsonSchema[] | undefined) ?? [];
+    for (const method of METHODS) {
+      const op = item[method] as JsonSchema | undefined;
+      if (!op) continue;
+      const pointer = `/paths/${pathTemplate.replace(/~/g, '~0').replace(/\//g, '~1')}/${method}`;
+      const operationId = typeof op.operationId === 'string' ? op.operationId : `${method}${pascalCase(pathTemplate)}`;
+      seenOperationIds.add(operationId);
+      const opMapping = mapping.operations[operationId];
+      if (mapping.include === 'listed' && !opMapping) continue;
+      const kind = opMapping?.kind ?? (method === 'get' ? 'query' : 'mutation');
+      if (kind === 'hidden' && !Object.values(mapping.entities).some((e) => e.batch?.operation === operationId || e.single?.operation === operationId)) continue;
+      const field = opMapping?.field ?? camelCase(operationId);
+      const baseName = pascalCase(operationId);
+
+      const parameters: GeneratedParameter[] = [];
+      const args = new Set<string>();
+      const params = [...shared, ...((op.parameters as JsonSchema[] | undefined) ?? [])];
+      for (const [index, raw] of params.entries()) {
+        const { schema: param, pointer: at } = deref(raw, `${pointer}/parameters/${index}`);
+        const name = String(param.name);
+        const location = String(param.in);
+        const exposed = !opMapping?.exclude.includes(name);
+        if (location === 'cookie') {
+          warnings.push(`${specLocation}#${at}: cookie parameter ${name} is not exposed`);
+          continue;
+        }
+        if (location !== 'path' && location !== 'query' && location !== 'header') fail(at, `parameter location ${location} is not supported`);
+        const arg = opMapping?.arguments[name] ?? camelCase(name);
+        if (exposed && args.has(arg)) fail(at, `two parameters map to the argument ${arg}`);
+        if (exposed) args.add(arg);
+        const required = param.required === true || location === 'path';
+        const schema = (param.schema as JsonSchema | undefined) ?? { type: 'string' };
+        const shape = shapeFor(schema, { input: true, nameHint: `${baseName}${pascalCase(name)}`, pointer: `${at}/schema` }, !required, name);
+        const style = typeof param.style === 'string' ? param.style : 'form';
+        const explode = typeof param.explode === 'boolean' ? param.explode : style === 'form';
+        parameters.push({ wire: name, in: location as GeneratedParameter['in'], arg, shape, explode, exposed });
+      }
+
+      let body: GeneratedOperation['body'];
+      const requestBody = op.requestBody ? deref(op.requestBody as JsonSchema, `${pointer}/requestBody`) : undefined;
+      if (requestBody) {
+        const content = (requestBody.schema.content ?? {}) as Record<string, JsonSchema>;
+        const json = Object.entries(content).find(([type]) => /^application\/(.+\+)?json/.test(type));
+        if (!json) fail(requestBody.pointer, `only JSON request bodies are supported (${Object.keys(content).join(', ')})`);
+        const arg = opMapping?.bodyArgument ?? 'input';
+        if (args.has(arg)) fail(requestBody.pointer, `the body argument ${arg} collides with a parameter; set bodyArgument`);
+        const schema = (json![1].schema as JsonSchema | undefined) ?? {};
+        const shape = shapeFor(schema, { input: true, nameHint: `${baseName}Body`, pointer: `${requestBody.pointer}/content/${json![0].replace(/\//g, '~1')}/schema` }, requestBody.schema.required !== true);
+        body = { arg, shape };
+      }
+
+      let result: GeneratedOperation['result'];
+      const responses = (op.responses ?? {}) as Record<string, JsonSchema>;
+      const success = Object.keys(responses)
+        .filter((code) => /^2(\d\d|XX)$/.test(code))
+        .sort()[0];
+      if (success) {
+        const { schema: response, pointer: at } = deref(responses[success]!, `${pointer}/responses/${success}`);
+        const content = (response.content ?? {}) as Record<string, JsonSchema>;
+        const json = Object.entries(content).find(([type]) => /^application\/(.+\+)?json/.test(type));
+        if (json?.[1].schema) {
+          const unwrap = splitPath(opMapping?.result);
+          const schemaPointer = `${at}/content/${json[0].replace(/\//g, '~1')}/schema`;
+          const target = unwrap.length > 0 ? schemaAt(json[1].schema as JsonSchema, unwrap, schemaPointer) : { schema: json[1].schema as JsonSchema, pointer: schemaPointer };
+          const shape = shapeFor(target.schema, { input: false, nameHint: `${baseName}Result`, pointer: target.pointer });
+          result = { unwrap, shape };
+        }
+      }
+
+      const headers = opMapping?.headers ?? {};
+      const generated: GeneratedOperation = {
+        operationId,
+        method: method.toUpperCase(),
+        pathTemplate,
+        kind: kind === 'hidden' ? 'query' : kind,
+        field,
+        parameters,
+        body,
+        result,
+        headers,
+        hinted: false,
+      };
+      if (kind !== 'hidden') {
+        const names = fieldNames[generated.kind];
+        if (names.has(field)) fail(pointer, `two operations map to ${generated.kind === 'query' ? 'Query' : 'Mutation'}.${field}; rename one in the mapping`);
+        names.add(field);
+        operations.push(generated);
+      } else {
+        operations.push({ ...generated, field: '' });
+      }
+    }
+  }
+  for (const operationId of Object.keys(mapping.operations)) {
+    if (!seenOperationIds.has(operationId)) throw new SpecError(`mapping names operation ${operationId}, which ${specLocation} does not define`);
+  }
+  for (const generated of Object.keys(mapping.renames.types)) {
+    if (!renamedTypes.has(generated)) throw new SpecError(`mapping renames type ${generated}, which the generator did not produce from ${specLocation}`);
+  }
+
+  // Entities.
+  const byOperationId = new Map(operations.map((op) => [op.operationId, op]));
+  const entities: GeneratedEntity[] = [];
+  const entityKeys = new Map<string, string>();
+  for (const [name, entity] of Object.entries(mapping.entities)) {
+    const shape = registry.named.get(name);
+    if (!shape || shape.kind !== 'object') throw new SpecError(`mapping entity ${name} is not an object type generated from ${specLocation}`);
+    const key = shape.fields.find((f) => f.name === entity.key);
+    if (!key) throw new SpecError(`mapping entity ${name}: key field ${entity.key} does not exist on ${name}`);
+    const lookup = (which: 'batch' | 'single'): EntityLookup | undefined => {
+      const spec = entity[which];
+      if (!spec) return undefined;
+      const operation = byOperationId.get(spec.operation);
+      if (!operation) throw new SpecError(`mapping entity ${name}: ${which} operation ${spec.operation} is not defined`);
+      const parameter = operation.parameters.find((p) => p.wire === spec.parameter);
+      if (!parameter) throw new SpecError(`mapping entity ${name}: ${spec.operation} has no parameter ${spec.parameter}`);
+      if (which === 'batch' && parameter.shape.kind !== 'list') throw new SpecError(`mapping entity ${name}: batch parameter ${spec.parameter} is not a list`);
+      if (!operation.result) throw new SpecError(`mapping entity ${name}: ${spec.operation} has no JSON response`);
+      const unwrap = spec.result === undefined ? operation.result.unwrap : splitPath(spec.result);
+      // The lookup unwraps from the raw response; generate its shape the same way.
+      let lookupShape = operation.result.shape;
+      if (spec.result !== undefined && operation.result.unwrap.join('.') !== unwrap.join('.')) {
+        throw new SpecError(`mapping entity ${name}: ${which}.result must match operations.${spec.operation}.result`);
+      }
+      const element = lookupShape.kind === 'list' ? lookupShape.of : lookupShape;
+      if (element.kind !== 'ref' || element.name !== name) {
+        throw new SpecError(`mapping entity ${name}: ${spec.operation} does not return ${which === 'batch' ? 'a list of ' : ''}${name} (set result)`);
+      }
+      lookupShape = operation.result.shape;
+      return { operation, parameter, unwrap, shape: lookupShape };
+    };
+    const batch = lookup('batch');
+    const single = lookup('single');
+    if (!batch && !single) throw new SpecError(`mapping entity ${name} needs a batch or a single lookup`);
+    entityKeys.set(name, entity.key);
+    entities.push({ typeName: name, keyField: entity.key, keyWire: key.wire, batch, single, hinted: false });
+  }
+
+  // Cache hints: validate the names, then mark what the mapping covers.
+  const hints = new Map<string, CacheHint>(Object.entries(mapping.cacheHints));
+  for (const target of hints.keys()) {
+    const [type, field] = target.split('.');
+    if (type === 'Query' || type === 'Mutation') {
+      const names = type === 'Query' ? fieldNames.query : fieldNames.mutation;
+      if (!field || !names.has(field)) throw new SpecError(`mapping cacheHints: ${target} is not a generated field`);
+      continue;
+    }
+    const shape = registry.named.get(type!);
+    if (!shape || shape.kind === 'enum') throw new SpecError(`mapping cacheHints: ${type} is not a generated object type`);
+    if (field && (shape.kind !== 'object' || !shape.fields.some((f) => f.name === field))) {
+      throw new SpecError(`mapping cacheHints: ${target} is not a generated field`);
+    }
+  }
+  const namedOf = (shape: Shape): string | undefined => (shape.kind === 'list' ? namedOf(shape.of) : shape.kind === 'ref' ? shape.name : undefined);
+  for (const op of operations) {
+    const returned = op.result ? namedOf(op.result.shape) : undefined;
+    op.hinted = hints.has(`${op.kind === 'query' ? 'Query' : 'Mutation'}.${op.field}`) || (returned !== undefined && hints.has(returned));
+  }
+  for (const entity of entities) entity.hinted = hints.has(entity.typeName);
+
+  const sdl = renderSubgraphSdl({
+    types: [...types.values()],
+    query: operations.filter((op) => op.kind === 'query' && op.field !== '').map((op) => rootField(op)),
+    mutation: operations.filter((op) => op.kind === 'mutation').map((op) => rootField(op)),
+    keys: entityKeys,
+    hints,
+    scalars,
+  });
+  return { sdl, registry, operations, entities, scalars, warnings };
+}
+
+function rootField(op: GeneratedOperation) {
+  return {
+    name: op.field,
+    description: `${op.method} ${op.pathTemplate} (${op.operationId})`,
+    args: [
+      ...op.parameters.filter((p) => p.exposed).map((p) => ({ name: p.arg, type: p.shape })),
+      ...(op.body ? [{ name: op.body.arg, type: op.body.shape }] : []),
+    ],
+    // Root fields stay nullable so that a failed legacy call is null plus an error, not a lost response.
+    type: op.result ? { ...op.result.shape, nullable: true } : ({ kind: 'scalar', scalar: 'Boolean', nullable: true } as Shape),
+  };
+}

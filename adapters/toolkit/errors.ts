@@ -1,0 +1,87 @@
+import type { GraphQLError } from 'graphql';
+import { frontdeskError, type ErrorCode } from '../../gateway/src/core/errors.js';
+
+/**
+ * The one mapping of legacy failures to Frontdesk's error codes, shared by the REST, gRPC and
+ * SOAP adapters. Messages name the service and the kind of failure, never its host or body:
+ * callers log those with the request id.
+ */
+export type LegacyFailure =
+  | { kind: 'not-found'; what?: string }
+  | { kind: 'bad-input' }
+  | { kind: 'unauthenticated' }
+  | { kind: 'forbidden' }
+  | { kind: 'unavailable'; detail?: string }
+  | { kind: 'timeout' }
+  | { kind: 'bad-response'; reason: string }
+  | { kind: 'error'; detail?: string };
+
+const CODES: Record<LegacyFailure['kind'], ErrorCode> = {
+  'not-found': 'NOT_FOUND',
+  'bad-input': 'BAD_USER_INPUT',
+  unauthenticated: 'UNAUTHENTICATED',
+  forbidden: 'FORBIDDEN',
+  unavailable: 'UPSTREAM_UNAVAILABLE',
+  timeout: 'UPSTREAM_TIMEOUT',
+  'bad-response': 'BAD_UPSTREAM_RESPONSE',
+  error: 'UPSTREAM_ERROR',
+};
+
+export function legacyError(service: string, failure: LegacyFailure): GraphQLError {
+  const message = ((): string => {
+    switch (failure.kind) {
+      case 'not-found':
+        return failure.what ? `${failure.what} not found` : `Not found in ${service}`;
+      case 'bad-input':
+        return `${service} rejected the input as invalid`;
+      case 'unauthenticated':
+        return `${service} requires credentials`;
+      case 'forbidden':
+        return `${service} refused access`;
+      case 'unavailable':
+        return `${service} is unavailable`;
+      case 'timeout':
+        return `${service} did not answer in time`;
+      case 'bad-response':
+        return `${service} sent an invalid response: ${failure.reason}`;
+      case 'error':
+        return `${service} failed`;
+    }
+  })();
+  return frontdeskError(CODES[failure.kind], message, { service });
+}
+
+/** HTTP status of a legacy response to a failure kind (REST, and SOAP transport errors). */
+export function failureFromHttpStatus(status: number): LegacyFailure {
+  if (status === 404 || status === 410) return { kind: 'not-found' };
+  if (status === 400 || status === 422) return { kind: 'bad-input' };
+  if (status === 401) return { kind: 'unauthenticated' };
+  if (status === 403) return { kind: 'forbidden' };
+  if (status === 408 || status === 504) return { kind: 'timeout' };
+  if (status === 429 || status >= 500) return { kind: 'unavailable', detail: `HTTP ${status}` };
+  return { kind: 'error', detail: `HTTP ${status}` };
+}
+
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+]);
+
+/** A transport exception (no response) to a failure kind. */
+export function failureFromTransportError(error: unknown): LegacyFailure {
+  const err = error as { name?: string; code?: string; cause?: { code?: string; name?: string } };
+  const code = err.code ?? err.cause?.code;
+  const name = err.name ?? '';
+  if (name === 'TimeoutError' || name === 'AbortError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'ETIMEDOUT') {
+    return { kind: 'timeout' };
+  }
+  if (code && UNAVAILABLE_CODES.has(code)) return { kind: 'unavailable', detail: code };
+  return { kind: 'unavailable', detail: code ?? name };
+}

@@ -1,0 +1,97 @@
+import type { CacheHint } from './mapping.js';
+import type { ScalarName, Shape } from './shape.js';
+
+export type SdlType =
+  | { kind: 'object' | 'input'; name: string; fields: { name: string; type: Shape; description?: string }[] }
+  | { kind: 'enum'; name: string; values: string[] }
+  | { kind: 'union'; name: string; members: string[] };
+
+export interface RootField {
+  name: string;
+  description?: string;
+  args: { name: string; type: Shape }[];
+  type: Shape;
+}
+
+const BUILT_IN = new Set(['String', 'ID', 'Int', 'Float', 'Boolean']);
+const SCALAR_DOCS: Record<string, string> = {
+  DateTime: 'An ISO 8601 date-time, serialised in UTC.',
+  Int64: 'A 64-bit integer, as a decimal string so that no digit is lost.',
+  JSON: 'Any JSON value; used where the service description does not fix a shape.',
+  Decimal: 'An exact decimal number as a string (money never goes through a float).',
+  Base64: 'Binary data, base64-encoded.',
+  Date: 'A calendar date, YYYY-MM-DD.',
+  Duration: 'A duration in seconds with an "s" suffix, e.g. "3600s".',
+};
+
+export function typeRef(shape: Shape): string {
+  const inner = shape.kind === 'list' ? `[${typeRef(shape.of)}]` : shape.kind === 'scalar' ? shape.scalar : shape.name;
+  return shape.nullable ? inner : `${inner}!`;
+}
+
+function describe(text: string | undefined, indent = ''): string {
+  if (!text) return '';
+  return `${indent}${JSON.stringify(text.replace(/\s+/g, ' ').trim())}\n`;
+}
+
+function hint(h: CacheHint | undefined): string {
+  if (!h) return '';
+  return ` @cacheControl(maxAge: ${h.maxAge}${h.scope ? `, scope: ${h.scope}` : ''})`;
+}
+
+/**
+ * Renders a generated federated subgraph SDL: the federation link, the cache-control directive,
+ * the scalars in use, @key on entities, @shareable on value types and @cacheControl hints.
+ * Output is deterministic so the committed copy can be checked for staleness.
+ */
+export function renderSubgraphSdl(input: {
+  types: SdlType[];
+  query: RootField[];
+  mutation: RootField[];
+  keys: Map<string, string>;
+  hints: Map<string, CacheHint>;
+  scalars: Set<ScalarName>;
+}): string {
+  const out: string[] = [];
+  out.push(
+    'extend schema\n  @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@key", "@shareable"])\n',
+    '"Cache hints read by Apollo Server\'s cache control; the gateway combines them from every subgraph."\n' +
+      'directive @cacheControl(maxAge: Int, scope: CacheControlScope, inheritMaxAge: Boolean) on FIELD_DEFINITION | OBJECT | INTERFACE | UNION\n',
+    'enum CacheControlScope {\n  PUBLIC\n  PRIVATE\n}\n',
+  );
+  for (const scalar of [...input.scalars].filter((s) => !BUILT_IN.has(s)).sort()) {
+    out.push(`${describe(SCALAR_DOCS[scalar])}scalar ${scalar}\n`);
+  }
+  const rootBlock = (name: string, fields: RootField[]): void => {
+    if (fields.length === 0) return;
+    const lines = fields.map((f) => {
+      const args = f.args.length > 0 ? `(${f.args.map((a) => `${a.name}: ${typeRef(a.type)}`).join(', ')})` : '';
+      return `${describe(f.description, '  ')}  ${f.name}${args}: ${typeRef(f.type)}${hint(input.hints.get(`${name}.${f.name}`))}`;
+    });
+    out.push(`type ${name} {\n${lines.join('\n')}\n}\n`);
+  };
+  rootBlock('Query', input.query);
+  rootBlock('Mutation', input.mutation);
+  for (const type of input.types) {
+    switch (type.kind) {
+      case 'enum':
+        out.push(`enum ${type.name} {\n${type.values.map((v) => `  ${v}`).join('\n')}\n}\n`);
+        break;
+      case 'union':
+        out.push(`union ${type.name} = ${type.members.join(' | ')}\n`);
+        break;
+      case 'input':
+      case 'object': {
+        const key = input.keys.get(type.name);
+        const directives =
+          type.kind === 'input' ? '' : `${key ? ` @key(fields: "${key}")` : ' @shareable'}${hint(input.hints.get(type.name))}`;
+        const fields = type.fields.map(
+          (f) => `${describe(f.description, '  ')}  ${f.name}: ${typeRef(f.type)}${type.kind === 'object' ? hint(input.hints.get(`${type.name}.${f.name}`)) : ''}`,
+        );
+        out.push(`${type.kind === 'input' ? 'input' : 'type'} ${type.name}${directives} {\n${fields.join('\n')}\n}\n`);
+        break;
+      }
+    }
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,143 @@
+import { GraphQLError } from 'graphql';
+import { frontdeskError } from '../../gateway/src/core/errors.js';
+
+/**
+ * Shapes describe, for each generated GraphQL type, how wire values map to it: names, scalars,
+ * enums, lists, objects and discriminated unions. The adapters build them while generating the
+ * schema; `toGraphQL` then converts a legacy response in one pass, renaming fields and checking
+ * every value. A value that violates the shape becomes a BAD_UPSTREAM_RESPONSE error at exactly
+ * its path (graphql-js reports an Error returned as a field value at that field), not a crash.
+ */
+export type ScalarName = 'String' | 'ID' | 'Int' | 'Float' | 'Boolean' | 'DateTime' | 'Int64' | 'JSON' | 'Decimal' | 'Base64' | 'Date' | 'Duration';
+
+export type Shape =
+  | { kind: 'scalar'; scalar: ScalarName; nullable: boolean }
+  | { kind: 'enum'; name: string; nullable: boolean }
+  | { kind: 'list'; of: Shape; nullable: boolean }
+  | { kind: 'ref'; name: string; nullable: boolean };
+
+export interface ObjectField {
+  /** GraphQL field name. */
+  name: string;
+  /** Name on the wire. */
+  wire: string;
+  shape: Shape;
+}
+
+export type NamedShape =
+  | { kind: 'object'; name: string; fields: ObjectField[] }
+  | { kind: 'union'; name: string; discriminator: string; members: Record<string, string> }
+  | { kind: 'enum'; name: string; values: Record<string, string> };
+
+/** All named shapes of one adapter, by GraphQL type name. */
+export class ShapeRegistry {
+  readonly named = new Map<string, NamedShape>();
+  private readonly reverseEnums = new Map<string, Record<string, string>>();
+
+  add(shape: NamedShape): void {
+    this.named.set(shape.name, shape);
+    if (shape.kind === 'enum') this.reverseEnums.set(shape.name, Object.fromEntries(Object.entries(shape.values).map(([w, g]) => [g, w])));
+  }
+
+  get(name: string): NamedShape {
+    const shape = this.named.get(name);
+    if (!shape) throw new Error(`unknown shape ${name}`);
+    return shape;
+  }
+
+  /** Converts a wire value to what the generated schema resolves; invalid parts become errors. */
+  toGraphQL(value: unknown, shape: Shape, service: string, path = '$'): unknown {
+    if (value === null || value === undefined) {
+      return shape.nullable ? null : this.invalid(service, path, 'a required value is missing');
+    }
+    switch (shape.kind) {
+      case 'scalar':
+        return this.scalar(value, shape.scalar, service, path);
+      case 'list': {
+        if (!Array.isArray(value)) return this.invalid(service, path, 'expected a list');
+        return value.map((item, i) => this.toGraphQL(item, shape.of, service, `${path}[${i}]`));
+      }
+      case 'enum': {
+        const named = this.get(shape.name);
+        const gql = named.kind === 'enum' ? named.values[String(value)] : undefined;
+        return gql ?? this.invalid(service, path, `unexpected ${shape.name} value ${JSON.stringify(value)}`);
+      }
+      case 'ref': {
+        const named = this.get(shape.name);
+        if (named.kind === 'enum') return this.toGraphQL(value, { kind: 'enum', name: shape.name, nullable: shape.nullable }, service, path);
+        if (typeof value !== 'object' || Array.isArray(value)) return this.invalid(service, path, `expected an object for ${shape.name}`);
+        const record = value as Record<string, unknown>;
+        if (named.kind === 'union') {
+          const member = named.members[String(record[named.discriminator])];
+          if (!member) return this.invalid(service, path, `unknown ${named.discriminator} ${JSON.stringify(record[named.discriminator])} for ${shape.name}`);
+          return this.toGraphQL(value, { kind: 'ref', name: member, nullable: false }, service, path);
+        }
+        const out: Record<string, unknown> = { __typename: named.name };
+        for (const field of named.fields) {
+          out[field.name] = this.toGraphQL(record[field.wire], field.shape, service, `${path}.${field.wire}`);
+        }
+        return out;
+      }
+    }
+  }
+
+  /** Converts GraphQL input (arguments) back to wire names and values. */
+  toWire(value: unknown, shape: Shape): unknown {
+    if (value === null || value === undefined) return value;
+    switch (shape.kind) {
+      case 'scalar':
+        return shape.scalar === 'DateTime' && value instanceof Date ? value.toISOString() : value;
+      case 'list':
+        return (value as unknown[]).map((item) => this.toWire(item, shape.of));
+      case 'enum':
+        return this.reverseEnums.get(shape.name)?.[String(value)] ?? value;
+      case 'ref': {
+        const named = this.get(shape.name);
+        if (named.kind === 'enum') return this.reverseEnums.get(named.name)?.[String(value)] ?? value;
+        if (named.kind !== 'object') return value;
+        const record = value as Record<string, unknown>;
+        const out: Record<string, unknown> = {};
+        for (const field of named.fields) {
+          if (record[field.name] !== undefined) out[field.wire] = this.toWire(record[field.name], field.shape);
+        }
+        return out;
+      }
+    }
+  }
+
+  private scalar(value: unknown, scalar: ScalarName, service: string, path: string): unknown {
+    switch (scalar) {
+      case 'String':
+      case 'Decimal':
+      case 'Base64':
+      case 'Date':
+      case 'Duration':
+        return typeof value === 'string' ? value : this.invalid(service, path, 'expected a string');
+      case 'ID':
+        return typeof value === 'string' || (typeof value === 'number' && Number.isInteger(value))
+          ? String(value)
+          : this.invalid(service, path, 'expected an id');
+      case 'Int':
+        return typeof value === 'number' && Number.isInteger(value) && value >= -2147483648 && value <= 2147483647
+          ? value
+          : this.invalid(service, path, 'expected a 32-bit integer');
+      case 'Float':
+        return typeof value === 'number' && Number.isFinite(value) ? value : this.invalid(service, path, 'expected a number');
+      case 'Boolean':
+        return typeof value === 'boolean' ? value : this.invalid(service, path, 'expected a boolean');
+      case 'Int64':
+        if (typeof value === 'string' && /^-?\d+$/.test(value)) return value;
+        return typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : this.invalid(service, path, 'expected a 64-bit integer');
+      case 'DateTime': {
+        const date = typeof value === 'string' ? new Date(value) : new Date(Number.NaN);
+        return Number.isNaN(date.getTime()) ? this.invalid(service, path, 'expected an ISO 8601 date-time') : date;
+      }
+      case 'JSON':
+        return value;
+    }
+  }
+
+  private invalid(service: string, path: string, reason: string): GraphQLError {
+    return frontdeskError('BAD_UPSTREAM_RESPONSE', `${service} sent an invalid response: ${reason} at ${path}`, { service });
+  }
+}
