@@ -6,8 +6,13 @@ import { legacyError } from '../toolkit/errors.js';
 import type { HttpTarget } from '../toolkit/http-client.js';
 import { hintFromCacheControl, interpolateHeaders, type CacheHint } from '../toolkit/mapping.js';
 import { TOOLKIT_SCALARS } from '../toolkit/scalars.js';
+import type { Shape } from '../toolkit/shape.js';
 import type { EntityLookup, GeneratedOperation, GeneratedRestSubgraph } from './generate.js';
 import type { RestMapping } from './mapping.js';
+
+function namedType(shape: Shape): string | undefined {
+  return shape.kind === 'list' ? namedType(shape.of) : shape.kind === 'ref' || shape.kind === 'enum' ? shape.name : undefined;
+}
 
 interface Called {
   value: unknown;
@@ -38,7 +43,8 @@ export function buildRestResolvers(
 
   async function call(op: GeneratedOperation, args: Record<string, unknown>, ctx: AdapterContext): Promise<Called> {
     const headers = { ...propagatedHeaders(ctx, mapping.forwardHeaders), ...operationHeaders.get(op.operationId) };
-    const query = new URLSearchParams();
+    const query: string[] = [];
+    const pair = (name: string, value: string): void => void query.push(`${encodeURIComponent(name)}=${value}`);
     let path = op.pathTemplate;
     for (const param of op.parameters) {
       const raw = args[param.arg];
@@ -47,11 +53,12 @@ export function buildRestResolvers(
       if (param.in === 'path') path = path.replace(`{${param.wire}}`, encodeURIComponent(String(value)));
       else if (param.in === 'header') headers[param.wire.toLowerCase()] = Array.isArray(value) ? value.join(',') : String(value);
       else if (Array.isArray(value)) {
-        if (param.explode) for (const item of value) query.append(param.wire, String(item));
-        else query.append(param.wire, value.map(String).join(','));
-      } else query.append(param.wire, typeof value === 'object' ? JSON.stringify(value) : String(value));
+        // form style: explode repeats the name; otherwise one value with literal commas (RFC 6570).
+        if (param.explode) for (const item of value) pair(param.wire, encodeURIComponent(String(item)));
+        else pair(param.wire, value.map((item) => encodeURIComponent(String(item))).join(','));
+      } else pair(param.wire, encodeURIComponent(typeof value === 'object' ? JSON.stringify(value) : String(value)));
     }
-    const search = query.toString();
+    const search = query.join('&');
     const body = op.body ? registry.toWire(args[op.body.arg], op.body.shape) : undefined;
     const response = await target.call({
       method: op.method,
@@ -64,8 +71,20 @@ export function buildRestResolvers(
   }
 
   function rootResolver(op: GeneratedOperation) {
+    const returned = op.result ? namedType(op.result.shape) : undefined;
+    const pathParam = op.parameters.find((p) => p.in === 'path');
     return async (_: unknown, args: Record<string, unknown>, ctx: AdapterContext, info: GraphQLResolveInfo) => {
-      const called = await call(op, args, ctx);
+      let called: Called;
+      try {
+        called = await call(op, args, ctx);
+      } catch (error) {
+        // A 404 names what was not found: `Product "p999" not found`.
+        if ((error as { extensions?: { code?: string } }).extensions?.code === 'NOT_FOUND' && returned) {
+          const key = pathParam ? args[pathParam.arg] : undefined;
+          throw legacyError(service, { kind: 'not-found', what: key === undefined ? returned : `${returned} "${String(key)}"` });
+        }
+        throw error;
+      }
       if (!op.hinted) setCacheHint(info, called.hint);
       if (!op.result) return true;
       const value = unwrap(called.value, op.result.unwrap, service);
