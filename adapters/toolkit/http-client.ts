@@ -1,7 +1,7 @@
 import { Agent, type Dispatcher } from 'undici';
 import type { Logger } from '../../gateway/src/core/logger.js';
 import { failureFromHttpStatus, failureFromTransportError, legacyError } from './errors.js';
-import { parseJsonLossless } from './json.js';
+import { parseJsonLossless, stringifyJsonLossless } from './json.js';
 
 export interface HttpTargetOptions {
   /** Name used in errors and logs (the legacy service, e.g. "catalog"). */
@@ -53,7 +53,7 @@ export class HttpTarget {
     const headers: Record<string, string> = { accept: 'application/json', ...this.options.headers, ...call.headers };
     let payload: string | undefined;
     if (call.body !== undefined) {
-      payload = JSON.stringify(call.body);
+      payload = stringifyJsonLossless(call.body);
       headers['content-type'] = 'application/json';
     }
     let status: number;

@@ -41,3 +41,14 @@ export function parseJsonLossless(text: string): unknown {
   }
   return JSON.parse(out === undefined ? text : out + text.slice(last));
 }
+
+/** JSON.stringify that writes bigint values (int64 fields) as exact number literals. */
+export function stringifyJsonLossless(value: unknown): string {
+  let found = false;
+  const text = JSON.stringify(value, (_key, v: unknown) => {
+    if (typeof v !== 'bigint') return v;
+    found = true;
+    return `\u0000int64:${v.toString()}\u0000`;
+  });
+  return found ? text.replace(/"\\u0000int64:(-?\d+)\\u0000"/g, '$1') : text;
+}

@@ -86,7 +86,10 @@ export class ShapeRegistry {
     if (value === null || value === undefined) return value;
     switch (shape.kind) {
       case 'scalar':
-        return shape.scalar === 'DateTime' && value instanceof Date ? value.toISOString() : value;
+        if (shape.scalar === 'DateTime' && value instanceof Date) return value.toISOString();
+        // Int64 arrives as a decimal string; a bigint leaves as an exact JSON number literal.
+        if (shape.scalar === 'Int64' && typeof value === 'string') return BigInt(value);
+        return value;
       case 'list':
         return (value as unknown[]).map((item) => this.toWire(item, shape.of));
       case 'enum':

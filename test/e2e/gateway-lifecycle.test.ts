@@ -47,6 +47,14 @@ describe('subgraph requests', () => {
     expect(generated.body.data!.requestId).toBe(generated.headers.get('x-request-id'));
   });
 
+  it('propagates the configured client headers and no others', async () => {
+    const g = await gateway(echoSupergraph({ withAdded: false }), { headers: { propagate: ['accept-language', 'x-tenant'] } });
+    const { body } = await gql(g.url, '{ lang: header(name: "accept-language") tenant: header(name: "x-tenant") secret: header(name: "x-secret") }', {
+      headers: { 'accept-language': 'fr-CH', 'x-tenant': 't1', 'x-secret': 'nope' },
+    });
+    expect(body.data).toEqual({ lang: 'fr-CH', tenant: 't1', secret: null });
+  });
+
   it('routes to the URL configured for the subgraph, not the composed one', async () => {
     const path = echoSupergraph({ withAdded: false, url: 'http://127.0.0.1:9/graphql' });
     const g = await gateway(path, { subgraphs: { echo: { url: echo.url } } });

@@ -27,6 +27,7 @@ describe('parseConfig', () => {
     expect(config.supergraph).toEqual({ path: 'schema/supergraph.graphql', watch: true, watchDebounceMs: 100 });
     expect(config.logging.level).toBe('info');
     expect(config.subgraphs).toEqual({});
+    expect(config.headers.propagate).toEqual(['accept-language']);
     expect(config.accessLog).toBeUndefined();
     expect(config.production).toBe(false);
   });
@@ -44,6 +45,8 @@ describe('parseConfig', () => {
     expect(() => parseConfig({ logging: { level: 'loud' } })).toThrow(/logging\.level: .*"info"/);
     expect(() => parseConfig({ subgraphs: { accounts: { url: 'ftp://x' } } })).toThrow(/subgraphs\.accounts\.url/);
     expect(() => parseConfig({ redis: { url: 'http://localhost' } })).toThrow(/redis\.url: a redis:\/\/ or rediss:\/\/ URL/);
+    expect(() => parseConfig({ headers: { propagate: ['Host'] } })).toThrow(/headers\.propagate\.0: a lower-case header name/);
+    expect(() => parseConfig({ headers: { propagate: ['x-request-id'] } })).toThrow(/headers\.propagate\.0: a header the gateway sets itself/);
   });
 
   it('reports every problem at once', () => {

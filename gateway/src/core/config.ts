@@ -107,6 +107,34 @@ const redisSchema = z
   })
   .prefault({});
 
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+  'proxy-authorization',
+  'host',
+  'content-length',
+  'content-type',
+  'x-request-id',
+]);
+
+const headersSchema = z
+  .strictObject({
+    propagate: z
+      .array(
+        z
+          .string()
+          .regex(/^[a-z0-9-]+$/, 'a lower-case header name')
+          .refine((name) => !HOP_BY_HOP.has(name), 'a header the gateway sets itself or that only concerns one hop'),
+      )
+      .default(['accept-language'])
+      .describe('Client request headers passed on to every subgraph. Default [accept-language].'),
+  })
+  .prefault({});
+
 const subgraphSchema = z.strictObject({
   url: z
     .url({ protocol: /^https?$/ })
@@ -121,6 +149,7 @@ export const configSchema = z
     graphql: graphqlSchema,
     logging: loggingSchema,
     redis: redisSchema,
+    headers: headersSchema,
     subgraphs: z
       .record(z.string().regex(/^[A-Za-z_][\w-]*$/, 'a subgraph name'), subgraphSchema)
       .default({})

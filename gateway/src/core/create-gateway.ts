@@ -121,7 +121,7 @@ export async function createGateway(
     buildService: ({ name, url }) => {
       const target = urlOverride(name) ?? url;
       if (!target) throw new Error(`Subgraph "${name}" has no routing URL in the supergraph or the config`);
-      return new FrontdeskDataSource(name, target, hooks, logger);
+      return new FrontdeskDataSource(name, target, hooks, logger, config.headers.propagate);
     },
   });
 

@@ -20,14 +20,21 @@ export class FrontdeskDataSource extends RemoteGraphQLDataSource<GatewayContext>
     url: string,
     private readonly hooks: readonly SubgraphHooks[],
     private readonly logger: Logger,
+    private readonly propagate: readonly string[] = [],
   ) {
     super({ url });
   }
 
   override async willSendRequest(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<void> {
     const headers = options.request.http?.headers;
-    const requestId = 'context' in options ? options.context?.requestId : undefined;
-    if (headers && requestId) headers.set('x-request-id', requestId);
+    const context = 'context' in options ? options.context : undefined;
+    if (headers && context?.requestId) {
+      headers.set('x-request-id', context.requestId);
+      for (const name of this.propagate) {
+        const value = context.headers[name];
+        if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+      }
+    }
     for (const hook of this.hooks) {
       await hook.willSendSubgraphRequest?.({ ...options, subgraph: this.subgraph });
     }
