@@ -2,7 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { generateAdapterSchemas } from '../schema/adapters.js';
 import { composeSubgraphs, readSupergraphConfig } from '../schema/composition.js';
+import { restMappingJsonSchema } from '../scripts/config-schema.js';
 import { projectPath } from '../subgraphs/shared/paths.js';
 import { tempDir } from './support/servers.js';
 
@@ -25,6 +27,25 @@ describe('schema/supergraph.graphql', () => {
     for (const subgraph of readSupergraphConfig(REGISTRY)) {
       expect(sdl).toContain(`@join__graph(name: "${subgraph.name}", url: "${subgraph.url}")`);
     }
+  });
+});
+
+describe('generated adapter schemas', () => {
+  it('schema/generated/*.graphql are what the adapters generate from their spec and mapping (run npm run compose)', async () => {
+    const schemas = await generateAdapterSchemas();
+    expect(schemas.map((s) => s.subgraph)).toContain('products');
+    for (const schema of schemas) expect(readFileSync(schema.path, 'utf8'), schema.path).toBe(schema.sdl);
+  });
+
+  it('every adapter subgraph is in the registry and reads its generated file', async () => {
+    const registry = readSupergraphConfig(REGISTRY);
+    for (const schema of await generateAdapterSchemas()) {
+      expect(registry.find((s) => s.name === schema.subgraph)?.file).toBe(schema.path);
+    }
+  });
+
+  it('adapters/rest/mapping.schema.json matches the mapping schema (run npm run config-schema)', () => {
+    expect(readFileSync(projectPath('adapters', 'rest', 'mapping.schema.json'), 'utf8')).toBe(restMappingJsonSchema());
   });
 });
 
@@ -59,7 +80,7 @@ describe('npm run compose', () => {
     const { config, out } = brokenRegistry();
     copyFileSync(SUPERGRAPH, out);
     const before = readFileSync(out, 'utf8');
-    const result = runCompose(['--config', config, '--out', out]);
+    const result = runCompose(['--config', config, '--out', out, '--skip-adapters']);
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/error FIELD_TYPE_MISMATCH: .*"User\.name".*subgraph "alpha".*subgraph "beta"/);
     expect(result.stderr).toContain(`${out} left unchanged`);
@@ -69,7 +90,7 @@ describe('npm run compose', () => {
   it('names the subgraph whose SDL does not parse', () => {
     const { dir, config, out } = brokenRegistry();
     writeFileSync(join(dir, 'b', 'schema.graphql'), 'type Query {');
-    const result = runCompose(['--config', config, '--out', out]);
+    const result = runCompose(['--config', config, '--out', out, '--skip-adapters']);
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/\[beta\] GRAPHQL_PARSE_FAILED: Syntax Error/);
   });
@@ -77,11 +98,11 @@ describe('npm run compose', () => {
   it('rejects a registry with unknown keys or a missing schema file', () => {
     const { dir, config, out } = brokenRegistry();
     writeFileSync(config, readFileSync(config, 'utf8').replace('routing_url', 'routingUrl'));
-    const unknown = runCompose(['--config', config, '--out', out]);
+    const unknown = runCompose(['--config', config, '--out', out, '--skip-adapters']);
     expect(unknown.status).toBe(1);
     expect(unknown.stderr).toMatch(/subgraphs\.alpha/);
     writeFileSync(config, 'subgraphs:\n  alpha:\n    routing_url: http://localhost:1/graphql\n    schema:\n      file: nowhere.graphql\n');
-    const missing = runCompose(['--config', config, '--out', out]);
+    const missing = runCompose(['--config', config, '--out', out, '--skip-adapters']);
     expect(missing.status).toBe(1);
     expect(missing.stderr).toContain(`subgraph alpha: cannot read ${join(dir, 'nowhere.graphql')} (ENOENT)`);
   });
@@ -89,8 +110,9 @@ describe('npm run compose', () => {
   it('writes the supergraph when composition succeeds', () => {
     const dir = tempDir();
     const out = join(dir, 'supergraph.graphql');
-    const result = runCompose(['--out', out]);
-    expect(result.status).toBe(0);
+    // --skip-adapters: a test must not rewrite the committed generated schemas.
+    const result = runCompose(['--out', out, '--skip-adapters']);
+    expect(result.status, result.stderr).toBe(0);
     expect(readFileSync(out, 'utf8')).toBe(readFileSync(SUPERGRAPH, 'utf8'));
   });
 });

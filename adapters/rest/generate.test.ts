@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { generateRestSubgraph } from './generate.js';
+import { restMappingSchema, type RestMapping } from './mapping.js';
+import type { OpenApiDocument } from './openapi.js';
+
+const base = { service: 'svc', subgraph: 'svc', spec: 'spec.json', target: { url: 'http://127.0.0.1:1' } };
+
+function mapping(extra: Record<string, unknown> = {}): RestMapping {
+  return restMappingSchema.parse({ ...base, ...extra });
+}
+
+function doc(paths: Record<string, unknown>, schemas: Record<string, unknown> = {}, openapi = '3.1.0'): OpenApiDocument {
+  return { openapi, paths, components: { schemas } } as OpenApiDocument;
+}
+
+const json = (schema: unknown) => ({ '200': { description: 'ok', content: { 'application/json': { schema } } } });
+
+describe('generateRestSubgraph', () => {
+  it('turns GET operations into queries and others into mutations, with readable names', () => {
+    const generated = generateRestSubgraph(
+      doc({
+        '/things/{thing_id}': { get: { operationId: 'get_thing_by_id', parameters: [{ name: 'thing_id', in: 'path', required: true, schema: { type: 'string' } }], responses: json({ $ref: '#/components/schemas/Thing' }) } },
+        '/things': { post: { operationId: 'CreateThing', requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/Thing' } } } }, responses: json({ $ref: '#/components/schemas/Thing' }) } },
+      }, { Thing: { type: 'object', required: ['thing_id'], properties: { thing_id: { type: 'string' }, 'display-name': { type: 'string' }, count: { type: 'integer' } } } }),
+      mapping(),
+      'spec.json',
+    );
+    expect(generated.sdl).toContain('getThingById(thingId: ID!): Thing');
+    expect(generated.sdl).toContain('createThing(input: ThingInput): Thing');
+    expect(generated.sdl).toMatch(/type Thing @shareable \{\n {2}thingId: ID!\n {2}displayName: String\n {2}count: Int\n\}/);
+    expect(generated.warnings).toEqual([]);
+  });
+
+  it('maps int64 and out-of-range integers to Int64, never to a truncating Int', () => {
+    const generated = generateRestSubgraph(
+      doc({ '/n': { get: { operationId: 'n', responses: json({ type: 'object', properties: { a: { type: 'integer', format: 'int64' }, b: { type: 'integer', maximum: 5000000000 }, c: { type: 'integer', format: 'int32' } } }) } } }),
+      mapping(),
+      'spec.json',
+    );
+    expect(generated.sdl).toMatch(/a: Int64\n {2}b: Int64\n {2}c: Int\n/);
+  });
+
+  it('reads 3.0 nullable and 3.1 type arrays', () => {
+    const schema = { type: 'object', required: ['a', 'b'], properties: { a: { type: 'string', nullable: true }, b: { type: ['string', 'null'] } } };
+    const v30 = generateRestSubgraph(doc({ '/x': { get: { operationId: 'x', responses: json(schema) } } }, {}, '3.0.3'), mapping(), 's');
+    expect(v30.sdl).toMatch(/a: String\n {2}b: String\n/);
+    const v31 = generateRestSubgraph(doc({ '/x': { get: { operationId: 'x', responses: json(schema) } } }), mapping(), 's');
+    expect(v31.sdl).toMatch(/a: String!\n {2}b: String\n/);
+  });
+
+  it.each([
+    ['an external $ref', { $ref: 'other.json#/Thing' }, /spec\.json#\/paths\/~1x\/get\/responses\/200\/content\/application~1json\/schema: external \$ref other\.json#\/Thing is not supported/],
+    ['a $ref that does not resolve', { $ref: '#/components/schemas/Nope' }, /\$ref #\/components\/schemas\/Nope does not resolve/],
+    ['"not"', { not: { type: 'string' } }, /"not" cannot be expressed in GraphQL \(set degradeUnsupported/],
+    ['an unknown type', { type: 'decimal' }, /unknown type "decimal"/],
+  ])('fails at start-up on %s, naming the spec location', (_name, schema, message) => {
+    expect(() => generateRestSubgraph(doc({ '/x': { get: { operationId: 'x', responses: json(schema) } } }), mapping(), 'spec.json')).toThrow(message);
+  });
+
+  it('degrades what it cannot express to JSON with a warning where the mapping allows it', () => {
+    const generated = generateRestSubgraph(doc({ '/x': { get: { operationId: 'x', responses: json({ not: { type: 'string' } }) } } }), mapping({ degradeUnsupported: true }), 'spec.json');
+    expect(generated.sdl).toContain('x: JSON');
+    expect(generated.warnings).toEqual(['spec.json#/paths/~1x/get/responses/200/content/application~1json/schema: "not" cannot be expressed in GraphQL; mapped to JSON']);
+  });
+
+  it('fails on non-JSON request bodies and on field name collisions', () => {
+    expect(() =>
+      generateRestSubgraph(doc({ '/u': { post: { operationId: 'upload', requestBody: { content: { 'multipart/form-data': { schema: { type: 'object' } } } }, responses: {} } } }), mapping(), 's'),
+    ).toThrow(/only JSON request bodies are supported \(multipart\/form-data\)/);
+    expect(() =>
+      generateRestSubgraph(doc({ '/a': { get: { operationId: 'list', responses: json({ type: 'string' }) } }, '/b': { get: { operationId: 'List', responses: json({ type: 'string' }) } } }), mapping(), 's'),
+    ).toThrow(/two operations map to Query\.list/);
+    expect(() =>
+      generateRestSubgraph(doc({ '/a': { get: { operationId: 'a', responses: json({ type: 'object', properties: { first_name: { type: 'string' }, firstName: { type: 'string' } } }) } } }), mapping(), 's'),
+    ).toThrow(/two properties of AResult map to the field firstName/);
+  });
+
+  it('fails when the mapping names what the spec does not have', () => {
+    const spec = doc({ '/t/{id}': { get: { operationId: 'getT', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], responses: json({ $ref: '#/components/schemas/T' }) } } }, { T: { type: 'object', properties: { id: { type: 'string' } } } });
+    expect(() => generateRestSubgraph(spec, mapping({ operations: { nope: { field: 'x' } } }), 's')).toThrow('mapping names operation nope, which s does not define');
+    expect(() => generateRestSubgraph(spec, mapping({ entities: { T: { key: 'uuid', single: { operation: 'getT', parameter: 'id' } } } }), 's')).toThrow('key field uuid does not exist on T');
+    expect(() => generateRestSubgraph(spec, mapping({ entities: { T: { key: 'id', single: { operation: 'getT', parameter: 'tid' } } } }), 's')).toThrow('getT has no parameter tid');
+    expect(() => generateRestSubgraph(spec, mapping({ entities: { T: { key: 'id', batch: { operation: 'getT', parameter: 'id' } } } }), 's')).toThrow('batch parameter id is not a list');
+    expect(() => generateRestSubgraph(spec, mapping({ cacheHints: { Nope: { maxAge: 1 } } }), 's')).toThrow('cacheHints: Nope is not a generated object type');
+    expect(() => generateRestSubgraph(spec, mapping({ renames: { types: { Nope: 'X' } } }), 's')).toThrow('mapping renames type Nope');
+    const ok = generateRestSubgraph(spec, mapping({ entities: { T: { key: 'id', single: { operation: 'getT', parameter: 'id' } } }, cacheHints: { T: { maxAge: 5, scope: 'PRIVATE' } } }), 's');
+    expect(ok.sdl).toContain('type T @key(fields: "id") @cacheControl(maxAge: 5, scope: PRIVATE) {');
+  });
+
+  it('skips cookie parameters with a warning', () => {
+    const generated = generateRestSubgraph(doc({ '/c': { get: { operationId: 'c', parameters: [{ name: 'session', in: 'cookie', schema: { type: 'string' } }], responses: json({ type: 'string' }) } } }), mapping(), 's');
+    expect(generated.sdl).toContain('  c: String');
+    expect(generated.warnings).toEqual(['s#/paths/~1c/get/parameters/0: cookie parameter session is not exposed']);
+  });
+});

@@ -1,0 +1,156 @@
+import { describe, expect, it } from 'vitest';
+import { createEntityLoader } from './batching.js';
+import { failureFromHttpStatus, failureFromTransportError, legacyError } from './errors.js';
+import { parseJsonLossless, stringifyJsonLossless } from './json.js';
+import { hintFromCacheControl, interpolateEnv, interpolateHeaders } from './mapping.js';
+import { camelCase, constantCase, pascalCase } from './names.js';
+import { Int64Scalar } from './scalars.js';
+
+describe('names', () => {
+  it('makes readable GraphQL names from wire names', () => {
+    expect(camelCase('weight_kg')).toBe('weightKg');
+    expect(camelCase('get_book_by_id')).toBe('getBookById');
+    expect(camelCase('X-Branch')).toBe('xBranch');
+    expect(camelCase('HTTPStatus')).toBe('httpStatus');
+    expect(pascalCase('category_summary')).toBe('CategorySummary');
+    expect(constantCase('checked-out')).toBe('CHECKED_OUT');
+    expect(constantCase('2xl')).toBe('_2XL');
+    expect(constantCase('true')).toBe('TRUE_');
+  });
+});
+
+describe('lossless JSON', () => {
+  it('keeps integers beyond 2^53 exact and leaves everything else alone', () => {
+    expect(parseJsonLossless('{"a": 9007199254740993, "b": -9223372036854775808, "c": 12.5, "d": "9007199254740993", "e": 42, "f": 1e21}')).toEqual({
+      a: '9007199254740993',
+      b: '-9223372036854775808',
+      c: 12.5,
+      d: '9007199254740993',
+      e: 42,
+      f: 1e21,
+    });
+    expect(parseJsonLossless('["say \\"9007199254740993\\"", 9007199254740991]')).toEqual(['say "9007199254740993"', 9007199254740991]);
+  });
+
+  it('writes bigint as exact number literals', () => {
+    expect(stringifyJsonLossless({ a: 9007199254740993n, b: 'x', c: [1n] })).toBe('{"a":9007199254740993,"b":"x","c":[1]}');
+  });
+
+  it('still rejects malformed JSON', () => {
+    expect(() => parseJsonLossless('{"a": ')).toThrow(SyntaxError);
+  });
+});
+
+describe('Int64 scalar', () => {
+  it('serializes strings, safe numbers and bigints, and refuses what it cannot represent exactly', () => {
+    expect(Int64Scalar.serialize('9223372036854775807')).toBe('9223372036854775807');
+    expect(Int64Scalar.serialize(42)).toBe('42');
+    expect(Int64Scalar.serialize(2n ** 60n)).toBe('1152921504606846976');
+    expect(() => Int64Scalar.serialize(2 ** 60)).toThrow(/exactly/);
+    expect(() => Int64Scalar.parseValue('12a')).toThrow(/integer in a string/);
+    expect(() => Int64Scalar.parseValue('99999999999999999999999')).toThrow(/out of range|integer in a string/);
+  });
+});
+
+describe('legacy error mapping', () => {
+  it.each([
+    [404, 'NOT_FOUND'],
+    [400, 'BAD_USER_INPUT'],
+    [422, 'BAD_USER_INPUT'],
+    [401, 'UNAUTHENTICATED'],
+    [403, 'FORBIDDEN'],
+    [504, 'UPSTREAM_TIMEOUT'],
+    [500, 'UPSTREAM_UNAVAILABLE'],
+    [503, 'UPSTREAM_UNAVAILABLE'],
+    [429, 'UPSTREAM_UNAVAILABLE'],
+    [409, 'UPSTREAM_ERROR'],
+  ])('maps HTTP %i to %s', (status, code) => {
+    expect(legacyError('svc', failureFromHttpStatus(status)).extensions.code).toBe(code);
+  });
+
+  it('maps transport errors', () => {
+    expect(failureFromTransportError(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }))).toEqual({ kind: 'unavailable', detail: 'ECONNREFUSED' });
+    expect(failureFromTransportError(new DOMException('t', 'TimeoutError'))).toEqual({ kind: 'timeout' });
+    expect(failureFromTransportError(Object.assign(new Error('x'), { cause: { code: 'ECONNRESET' } }))).toEqual({ kind: 'unavailable', detail: 'ECONNRESET' });
+  });
+});
+
+describe('cache hints from Cache-Control', () => {
+  it.each([
+    ['public, max-age=60', { maxAge: 60, scope: 'PUBLIC' }],
+    ['private, max-age=30', { maxAge: 30, scope: 'PRIVATE' }],
+    ['max-age=60, s-maxage=10', { maxAge: 10, scope: 'PUBLIC' }],
+    ['no-store', { maxAge: 0 }],
+    ['no-cache, max-age=60', { maxAge: 0 }],
+    ['public', undefined],
+    [undefined, undefined],
+  ])('%s', (header, hint) => {
+    expect(hintFromCacheControl(header)).toEqual(hint);
+  });
+});
+
+describe('environment interpolation', () => {
+  it('fills ${NAME} from the environment and drops headers whose variable is unset', () => {
+    expect(interpolateEnv('Bearer ${TOKEN}', { TOKEN: 's3cret' })).toBe('Bearer s3cret');
+    expect(interpolateEnv('Bearer ${TOKEN}', {})).toBeUndefined();
+    expect(interpolateHeaders({ Authorization: 'Bearer ${TOKEN}', 'X-Fixed': 'yes' }, {})).toEqual({ 'x-fixed': 'yes' });
+  });
+});
+
+describe('entity loaders', () => {
+  const notFound = (key: string) => new Error(`missing ${key}`);
+
+  it('turns the references of one tick into batch calls of at most maxBatchSize', async () => {
+    const calls: string[][] = [];
+    const loader = createEntityLoader<string>({
+      batch: async (keys) => {
+        calls.push([...keys]);
+        return new Map(keys.filter((k) => k !== 'k3').map((k) => [k, `v-${k}`]));
+      },
+      maxBatchSize: 2,
+      concurrency: 1,
+      notFound,
+    });
+    const results = await Promise.allSettled(['k1', 'k2', 'k3', 'k4', 'k1'].map((k) => loader.load(k)));
+    expect(calls).toEqual([['k1', 'k2'], ['k3', 'k4']]);
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual(['v-k1', 'v-k2', 'missing k3', 'v-k4', 'v-k1']);
+  });
+
+  it('fails only the keys of a failed batch call', async () => {
+    const loader = createEntityLoader<string>({
+      batch: async (keys) => {
+        if (keys.includes('bad')) throw new Error('upstream down');
+        return new Map(keys.map((k) => [k, k]));
+      },
+      maxBatchSize: 1,
+      concurrency: 1,
+      notFound,
+    });
+    const [good, bad] = await Promise.allSettled([loader.load('good'), loader.load('bad')]);
+    expect(good).toEqual({ status: 'fulfilled', value: 'good' });
+    expect(bad).toMatchObject({ status: 'rejected', reason: { message: 'upstream down' } });
+  });
+
+  it('bounds concurrent single-item calls', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const loader = createEntityLoader<string>({
+      single: async (key) => {
+        inFlight += 1;
+        peak = Math.max(peak, inFlight);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        inFlight -= 1;
+        if (key === 'k5') throw notFound(key);
+        return key.toUpperCase();
+      },
+      maxBatchSize: 100,
+      concurrency: 3,
+      notFound,
+    });
+    const keys = Array.from({ length: 10 }, (_, i) => `k${i}`);
+    const results = await Promise.allSettled(keys.map((k) => loader.load(k)));
+    expect(peak).toBe(3);
+    expect(results.filter((r) => r.status === 'rejected')).toHaveLength(1);
+    expect(results[0]).toEqual({ status: 'fulfilled', value: 'K0' });
+  });
+});
