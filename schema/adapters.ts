@@ -1,5 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadGrpcAdapter } from '../adapters/grpc/adapter.js';
 import { loadRestAdapter } from '../adapters/rest/adapter.js';
 import { projectPath } from '../subgraphs/shared/paths.js';
 
@@ -11,13 +12,16 @@ export interface GeneratedSchema {
   sdl: string;
 }
 
-/** Every adapter mapping under adapters/services, by protocol suffix. */
-export function adapterMappings(): { mappingPath: string; protocol: 'rest' }[] {
+export type AdapterProtocol = 'rest' | 'grpc';
+
+/** Every adapter mapping under adapters/services, by protocol suffix (<name>.rest.yaml, <name>.grpc.yaml). */
+export function adapterMappings(): { mappingPath: string; protocol: AdapterProtocol }[] {
   const root = projectPath('adapters', 'services');
-  const found: { mappingPath: string; protocol: 'rest' }[] = [];
+  const found: { mappingPath: string; protocol: AdapterProtocol }[] = [];
   for (const service of readdirSync(root, { withFileTypes: true }).filter((e) => e.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) {
     for (const file of readdirSync(join(root, service.name)).sort()) {
-      if (file.endsWith('.rest.yaml')) found.push({ mappingPath: join(root, service.name, file), protocol: 'rest' });
+      const match = /\.(rest|grpc)\.yaml$/.exec(file);
+      if (match) found.push({ mappingPath: join(root, service.name, file), protocol: match[1] as AdapterProtocol });
     }
   }
   return found;
@@ -26,8 +30,8 @@ export function adapterMappings(): { mappingPath: string; protocol: 'rest' }[] {
 /** Generates the SDL of every adapter subgraph from its spec and mapping (what `npm run compose` commits). */
 export async function generateAdapterSchemas(): Promise<GeneratedSchema[]> {
   const schemas: GeneratedSchema[] = [];
-  for (const { mappingPath } of adapterMappings()) {
-    const { mapping, generated } = await loadRestAdapter(mappingPath);
+  for (const { mappingPath, protocol } of adapterMappings()) {
+    const { mapping, generated } = protocol === 'rest' ? await loadRestAdapter(mappingPath) : await loadGrpcAdapter(mappingPath);
     schemas.push({ subgraph: mapping.subgraph, mappingPath, path: projectPath('schema', 'generated', `${mapping.subgraph}.graphql`), sdl: generated.sdl });
   }
   return schemas;

@@ -17,11 +17,16 @@ interface Service {
   entry: string;
   args?: string[];
   port: number;
+  /** Where /ready answers, when it is not `port` (gRPC services answer HTTP on an admin port). */
+  readyPort?: number;
   env?: Record<string, string>;
 }
 
-/** Ports of the legacy stand-ins; adapter mapping files point their target.url at these. */
-const LEGACY_PORTS: Record<string, number> = { catalog: 5001 };
+/** Ports of the legacy stand-ins; adapter mapping files point their targets at these. */
+const LEGACY: Record<string, { port: number; readyPort?: number }> = {
+  catalog: { port: 5001 },
+  warehouse: { port: 5003, readyPort: 5103 },
+};
 
 interface Running {
   service: Service;
@@ -52,7 +57,7 @@ function entryFor(name: string): { entry: string; args?: string[] } {
   const folder = projectPath('adapters', 'services', name);
   if (existsSync(folder)) {
     for (const file of readdirSync(folder)) {
-      const match = /\.(rest)\.yaml$/.exec(file);
+      const match = /\.(rest|grpc)\.yaml$/.exec(file);
       if (match) return { entry: projectPath('dist', 'adapters', match[1]!, 'main.js'), args: ['--mapping', projectPath('adapters', 'services', name, file)] };
     }
   }
@@ -60,9 +65,14 @@ function entryFor(name: string): { entry: string; args?: string[] } {
 }
 
 function legacyServices(): Service[] {
-  return Object.entries(LEGACY_PORTS)
+  return Object.entries(LEGACY)
     .filter(([name]) => existsSync(projectPath('dist', 'legacy', name, 'main.js')))
-    .map(([name, port]) => ({ name, entry: projectPath('dist', 'legacy', name, 'main.js'), port }));
+    .map(([name, ports]) => ({
+      name,
+      entry: projectPath('dist', 'legacy', name, 'main.js'),
+      ...ports,
+      env: ports.readyPort ? { ADMIN_PORT: String(ports.readyPort) } : undefined,
+    }));
 }
 
 function start(service: Service): Running {
@@ -91,7 +101,7 @@ function start(service: Service): Running {
 
 async function waitReady(entry: Running): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
-  const url = `http://127.0.0.1:${entry.service.port}/ready`;
+  const url = `http://127.0.0.1:${entry.service.readyPort ?? entry.service.port}/ready`;
   while (Date.now() < deadline) {
     if (entry.child.exitCode !== null) throw new Error(`exited with code ${entry.child.exitCode} before it was ready`);
     try {

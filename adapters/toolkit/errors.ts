@@ -85,3 +85,55 @@ export function failureFromTransportError(error: unknown): LegacyFailure {
   if (code && UNAVAILABLE_CODES.has(code)) return { kind: 'unavailable', detail: code };
   return { kind: 'unavailable', detail: code ?? name };
 }
+
+/** gRPC status codes (numeric, as @grpc/grpc-js reports them) by name. */
+export const GRPC_STATUS: Record<number, string> = {
+  0: 'OK',
+  1: 'CANCELLED',
+  2: 'UNKNOWN',
+  3: 'INVALID_ARGUMENT',
+  4: 'DEADLINE_EXCEEDED',
+  5: 'NOT_FOUND',
+  6: 'ALREADY_EXISTS',
+  7: 'PERMISSION_DENIED',
+  8: 'RESOURCE_EXHAUSTED',
+  9: 'FAILED_PRECONDITION',
+  10: 'ABORTED',
+  11: 'OUT_OF_RANGE',
+  12: 'UNIMPLEMENTED',
+  13: 'INTERNAL',
+  14: 'UNAVAILABLE',
+  15: 'DATA_LOSS',
+  16: 'UNAUTHENTICATED',
+};
+
+/** A gRPC status to a failure kind; everything not listed is UPSTREAM_ERROR (its code is logged). */
+export function failureFromGrpcStatus(code: number): LegacyFailure {
+  switch (GRPC_STATUS[code]) {
+    case 'NOT_FOUND':
+      return { kind: 'not-found' };
+    case 'INVALID_ARGUMENT':
+      return { kind: 'bad-input' };
+    case 'UNAUTHENTICATED':
+      return { kind: 'unauthenticated' };
+    case 'PERMISSION_DENIED':
+      return { kind: 'forbidden' };
+    case 'UNAVAILABLE':
+      return { kind: 'unavailable', detail: 'UNAVAILABLE' };
+    case 'DEADLINE_EXCEEDED':
+      return { kind: 'timeout' };
+    default:
+      return { kind: 'error', detail: GRPC_STATUS[code] ?? String(code) };
+  }
+}
+
+/** Failure kinds a mapping may assign to a protocol error code (e.g. FAILED_PRECONDITION: BAD_USER_INPUT). */
+export const FAILURE_BY_CODE: Record<string, LegacyFailure> = {
+  NOT_FOUND: { kind: 'not-found' },
+  BAD_USER_INPUT: { kind: 'bad-input' },
+  UNAUTHENTICATED: { kind: 'unauthenticated' },
+  FORBIDDEN: { kind: 'forbidden' },
+  UPSTREAM_UNAVAILABLE: { kind: 'unavailable' },
+  UPSTREAM_TIMEOUT: { kind: 'timeout' },
+  UPSTREAM_ERROR: { kind: 'error' },
+};

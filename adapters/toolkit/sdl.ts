@@ -2,7 +2,13 @@ import type { CacheHint } from './mapping.js';
 import type { ScalarName, Shape } from './shape.js';
 
 export type SdlType =
-  | { kind: 'object' | 'input'; name: string; fields: { name: string; type: Shape; description?: string }[] }
+  | {
+      kind: 'object' | 'input';
+      name: string;
+      fields: { name: string; type: Shape; description?: string; args?: { name: string; type: Shape }[]; directives?: string }[];
+      /** Replaces the default @key/@shareable directives of an object type. */
+      directives?: string;
+    }
   | { kind: 'enum'; name: string; values: string[] }
   | { kind: 'union'; name: string; members: string[] };
 
@@ -51,10 +57,13 @@ export function renderSubgraphSdl(input: {
   keys: Map<string, string>;
   hints: Map<string, CacheHint>;
   scalars: Set<ScalarName>;
+  /** Federation directives used beyond @key and @shareable (e.g. @external, @requires). */
+  imports?: string[];
 }): string {
   const out: string[] = [];
+  const imports = ['@key', '@shareable', ...(input.imports ?? [])].map((i) => JSON.stringify(i)).join(', ');
   out.push(
-    'extend schema\n  @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@key", "@shareable"])\n',
+    `extend schema\n  @link(url: "https://specs.apollo.dev/federation/v2.5", import: [${imports}])\n`,
     '"Cache hints read by Apollo Server\'s cache control; the gateway combines them from every subgraph."\n' +
       'directive @cacheControl(maxAge: Int, scope: CacheControlScope, inheritMaxAge: Boolean) on FIELD_DEFINITION | OBJECT | INTERFACE | UNION\n',
     'enum CacheControlScope {\n  PUBLIC\n  PRIVATE\n}\n',
@@ -84,10 +93,12 @@ export function renderSubgraphSdl(input: {
       case 'object': {
         const key = input.keys.get(type.name);
         const directives =
-          type.kind === 'input' ? '' : `${key ? ` @key(fields: "${key}")` : ' @shareable'}${hint(input.hints.get(type.name))}`;
-        const fields = type.fields.map(
-          (f) => `${describe(f.description, '  ')}  ${f.name}: ${typeRef(f.type)}${type.kind === 'object' ? hint(input.hints.get(`${type.name}.${f.name}`)) : ''}`,
-        );
+          type.kind === 'input' ? '' : `${type.directives ?? (key ? ` @key(fields: "${key}")` : ' @shareable')}${hint(input.hints.get(type.name))}`;
+        const fields = type.fields.map((f) => {
+          const args = f.args && f.args.length > 0 ? `(${f.args.map((a) => `${a.name}: ${typeRef(a.type)}`).join(', ')})` : '';
+          const extra = type.kind === 'object' ? `${f.directives ?? ''}${hint(input.hints.get(`${type.name}.${f.name}`))}` : '';
+          return `${describe(f.description, '  ')}  ${f.name}${args}: ${typeRef(f.type)}${extra}`;
+        });
         out.push(`${type.kind === 'input' ? 'input' : 'type'} ${type.name}${directives} {\n${fields.join('\n')}\n}\n`);
         break;
       }

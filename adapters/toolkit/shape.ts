@@ -10,11 +10,18 @@ import { frontdeskError } from '../../gateway/src/core/errors.js';
  */
 export type ScalarName = 'String' | 'ID' | 'Int' | 'Float' | 'Boolean' | 'DateTime' | 'Int64' | 'JSON' | 'Decimal' | 'Base64' | 'Date' | 'Duration';
 
-export type Shape =
+/**
+ * How a protocol encodes a value that GraphQL sees differently: protobuf's well-known types
+ * (Timestamp, Duration, wrappers, Struct) and map fields. JSON-based protocols need none.
+ */
+export type Codec = 'timestamp' | 'duration' | 'wrapper' | 'struct' | 'value' | 'list-value' | 'map' | 'empty';
+
+export type Shape = (
   | { kind: 'scalar'; scalar: ScalarName; nullable: boolean }
   | { kind: 'enum'; name: string; nullable: boolean }
   | { kind: 'list'; of: Shape; nullable: boolean }
-  | { kind: 'ref'; name: string; nullable: boolean };
+  | { kind: 'ref'; name: string; nullable: boolean }
+) & { codec?: Codec };
 
 export interface ObjectField {
   /** GraphQL field name. */
@@ -47,6 +54,11 @@ export class ShapeRegistry {
 
   /** Converts a wire value to what the generated schema resolves; invalid parts become errors. */
   toGraphQL(value: unknown, shape: Shape, service: string, path = '$'): unknown {
+    if (shape.codec && value !== null && value !== undefined) {
+      const decoded = decode(value, shape.codec);
+      if (decoded instanceof Error) return this.invalid(service, path, decoded.message);
+      value = decoded;
+    }
     if (value === null || value === undefined) {
       return shape.nullable ? null : this.invalid(service, path, 'a required value is missing');
     }
@@ -84,11 +96,16 @@ export class ShapeRegistry {
   /** Converts GraphQL input (arguments) back to wire names and values. */
   toWire(value: unknown, shape: Shape): unknown {
     if (value === null || value === undefined) return value;
+    if (shape.codec) return encode(this.toWireInner(value, shape), shape.codec);
+    return this.toWireInner(value, shape);
+  }
+
+  private toWireInner(value: unknown, shape: Shape): unknown {
     switch (shape.kind) {
       case 'scalar':
         if (shape.scalar === 'DateTime' && value instanceof Date) return value.toISOString();
         // Int64 arrives as a decimal string; a bigint leaves as an exact JSON number literal.
-        if (shape.scalar === 'Int64' && typeof value === 'string') return BigInt(value);
+        if (shape.scalar === 'Int64' && typeof value === 'string') return shape.codec ? value : BigInt(value);
         return value;
       case 'list':
         return (value as unknown[]).map((item) => this.toWire(item, shape.of));
@@ -142,5 +159,96 @@ export class ShapeRegistry {
 
   private invalid(service: string, path: string, reason: string): GraphQLError {
     return frontdeskError('BAD_UPSTREAM_RESPONSE', `${service} sent an invalid response: ${reason} at ${path}`, { service });
+  }
+}
+
+function seconds(value: unknown): number {
+  return typeof value === 'string' ? Number(value) : typeof value === 'number' ? value : Number.NaN;
+}
+
+/** protobuf JSON mapping of well-known types, from the decoded message objects. */
+function decode(value: unknown, codec: Codec): unknown {
+  const record = value as Record<string, unknown>;
+  switch (codec) {
+    case 'timestamp': {
+      const ms = seconds(record.seconds) * 1000 + Math.floor(Number(record.nanos ?? 0) / 1e6);
+      return Number.isFinite(ms) ? new Date(ms).toISOString() : new Error('expected a Timestamp');
+    }
+    case 'duration': {
+      const s = seconds(record.seconds);
+      const nanos = Number(record.nanos ?? 0);
+      if (!Number.isFinite(s)) return new Error('expected a Duration');
+      const fraction = nanos !== 0 ? `.${String(Math.abs(nanos)).padStart(9, '0').replace(/0+$/, '')}` : '';
+      return `${s}${fraction}s`;
+    }
+    case 'wrapper':
+      return record.value ?? null;
+    case 'struct':
+      return structToJson(record);
+    case 'value':
+      return valueToJson(record);
+    case 'list-value':
+      return ((record.values as unknown[] | undefined) ?? []).map((v) => valueToJson(v as Record<string, unknown>));
+    case 'map':
+      return Object.entries(record).map(([key, entry]) => ({ key, value: entry }));
+    case 'empty':
+      return true;
+  }
+}
+
+function structToJson(struct: Record<string, unknown>): Record<string, unknown> {
+  const fields = (struct.fields ?? {}) as Record<string, Record<string, unknown>>;
+  return Object.fromEntries(Object.entries(fields).map(([key, v]) => [key, valueToJson(v)]));
+}
+
+function valueToJson(value: Record<string, unknown> | null | undefined): unknown {
+  if (!value) return null;
+  if ('structValue' in value || 'struct_value' in value) return structToJson((value.structValue ?? value.struct_value) as Record<string, unknown>);
+  if ('listValue' in value || 'list_value' in value) {
+    const list = (value.listValue ?? value.list_value) as { values?: Record<string, unknown>[] };
+    return (list.values ?? []).map(valueToJson);
+  }
+  for (const key of ['stringValue', 'string_value', 'numberValue', 'number_value', 'boolValue', 'bool_value']) {
+    if (key in value) return value[key];
+  }
+  return null;
+}
+
+function jsonToValue(value: unknown): Record<string, unknown> {
+  if (value === null || value === undefined) return { null_value: 'NULL_VALUE' };
+  if (typeof value === 'string') return { string_value: value };
+  if (typeof value === 'number') return { number_value: value };
+  if (typeof value === 'boolean') return { bool_value: value };
+  if (Array.isArray(value)) return { list_value: { values: value.map(jsonToValue) } };
+  return { struct_value: jsonToStruct(value as Record<string, unknown>) };
+}
+
+function jsonToStruct(value: Record<string, unknown>): Record<string, unknown> {
+  return { fields: Object.fromEntries(Object.entries(value).map(([k, v]) => [k, jsonToValue(v)])) };
+}
+
+function encode(value: unknown, codec: Codec): unknown {
+  switch (codec) {
+    case 'timestamp': {
+      const ms = value instanceof Date ? value.getTime() : new Date(String(value)).getTime();
+      return { seconds: String(Math.floor(ms / 1000)), nanos: (((ms % 1000) + 1000) % 1000) * 1e6 };
+    }
+    case 'duration': {
+      const match = /^(-?\d+)(?:\.(\d{1,9}))?s$/.exec(String(value));
+      if (!match) return value;
+      return { seconds: match[1], nanos: match[2] ? Number(match[2].padEnd(9, '0')) * (match[1]!.startsWith('-') ? -1 : 1) : 0 };
+    }
+    case 'wrapper':
+      return { value };
+    case 'struct':
+      return jsonToStruct(value as Record<string, unknown>);
+    case 'value':
+      return jsonToValue(value);
+    case 'list-value':
+      return { values: (value as unknown[]).map(jsonToValue) };
+    case 'map':
+      return Object.fromEntries((value as { key: unknown; value: unknown }[]).map((entry) => [String(entry.key), entry.value]));
+    case 'empty':
+      return {};
   }
 }

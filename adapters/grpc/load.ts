@@ -1,0 +1,116 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import protobuf from 'protobufjs';
+import descriptor from 'protobufjs/ext/descriptor/index.js';
+import { projectPath } from '../../subgraphs/shared/paths.js';
+
+export class ProtoError extends Error {
+  override name = 'ProtoError';
+}
+
+const WELL_KNOWN = /^google\/protobuf\/(any|duration|empty|field_mask|struct|timestamp|wrappers|api|descriptor|source_context|type)\.proto$/;
+
+/**
+ * Loads .proto files into a protobufjs Root, resolving imports against the include directories
+ * the way @grpc/proto-loader does (well-known types come built in). protobufjs keeps what the
+ * generator needs and proto-loader's descriptors drop: oneof membership and proto3 optional.
+ */
+export async function loadProtoFiles(files: string[], includeDirs: string[]): Promise<protobuf.Root> {
+  const root = new protobuf.Root();
+  root.resolvePath = (origin, target) => {
+    if (WELL_KNOWN.test(target)) return target;
+    if (isAbsolute(target) && existsSync(target)) return target;
+    for (const dir of includeDirs) {
+      const candidate = join(dir, target);
+      if (existsSync(candidate)) return candidate;
+    }
+    const relative = join(origin.replace(/[^/]*$/, ''), target);
+    return existsSync(relative) ? relative : target;
+  };
+  for (const file of files) {
+    if (!existsSync(file)) throw new ProtoError(`Cannot read .proto file ${file}: ENOENT`);
+  }
+  try {
+    await root.load(files, { keepCase: true });
+    root.resolveAll();
+  } catch (error) {
+    throw new ProtoError(`Cannot load ${files.join(', ')}: ${(error as Error).message}`);
+  }
+  return root;
+}
+
+interface ReflectionResponse {
+  error_response?: { error_code: number; error_message: string };
+  list_services_response?: { service: { name: string }[] };
+  file_descriptor_response?: { file_descriptor_proto: Uint8Array[] };
+}
+
+let reflectionTypes: { request: protobuf.Type; response: protobuf.Type; path: string } | undefined;
+
+function reflectionProtocol(): { request: protobuf.Type; response: protobuf.Type; path: string } {
+  if (!reflectionTypes) {
+    const file = projectPath('node_modules', '@grpc', 'reflection', 'build', 'proto', 'grpc', 'reflection', 'v1', 'reflection.proto');
+    const root = protobuf.parse(readFileSync(file, 'utf8'), { keepCase: true }).root;
+    reflectionTypes = {
+      request: root.lookupType('grpc.reflection.v1.ServerReflectionRequest'),
+      response: root.lookupType('grpc.reflection.v1.ServerReflectionResponse'),
+      path: '/grpc.reflection.v1.ServerReflection/ServerReflectionInfo',
+    };
+  }
+  return reflectionTypes;
+}
+
+/**
+ * Builds the Root from a server's reflection service (grpc.reflection.v1): lists its services,
+ * then fetches the file descriptors that define them and their imports.
+ */
+export async function loadByReflection(address: string, credentials: grpc.ChannelCredentials, deadlineMs: number): Promise<protobuf.Root> {
+  const { request, response, path } = reflectionProtocol();
+  const client = new grpc.Client(address, credentials);
+  const stream = client.makeBidiStreamRequest(
+    path,
+    (value: object) => Buffer.from(request.encode(request.fromObject(value)).finish()),
+    (bytes: Buffer) => response.toObject(response.decode(bytes), { bytes: Array, defaults: false }) as ReflectionResponse,
+    new grpc.Metadata(),
+    { deadline: Date.now() + deadlineMs },
+  );
+  const pending: ((value: ReflectionResponse) => void)[] = [];
+  let failure: Error | undefined;
+  stream.on('data', (data: ReflectionResponse) => pending.shift()?.(data));
+  stream.on('error', (error: Error) => {
+    failure = error;
+    for (const reject of pending.splice(0)) reject({ error_response: { error_code: 14, error_message: error.message } });
+  });
+  const ask = (message: object): Promise<ReflectionResponse> =>
+    new Promise((resolve) => {
+      if (failure) return resolve({ error_response: { error_code: 14, error_message: failure.message } });
+      pending.push(resolve);
+      stream.write(message);
+    });
+  try {
+    const listed = await ask({ list_services: '' });
+    if (listed.error_response || !listed.list_services_response) {
+      throw new ProtoError(`Server reflection on ${address} failed: ${listed.error_response?.error_message ?? 'no service list'}`);
+    }
+    const files = new Map<string, Uint8Array>();
+    for (const { name } of listed.list_services_response.service) {
+      if (name.startsWith('grpc.reflection.')) continue;
+      const answer = await ask({ file_containing_symbol: name });
+      if (answer.error_response) throw new ProtoError(`Server reflection on ${address} failed for ${name}: ${answer.error_response.error_message}`);
+      for (const bytes of answer.file_descriptor_response?.file_descriptor_proto ?? []) {
+        const decoded = descriptor.FileDescriptorProto.decode(bytes) as unknown as { name: string };
+        files.set(decoded.name, bytes);
+      }
+    }
+    const set = descriptor.FileDescriptorSet.fromObject({
+      file: [...files.values()].map((bytes) => descriptor.FileDescriptorProto.toObject(descriptor.FileDescriptorProto.decode(bytes))),
+    });
+    const root = (protobuf.Root as unknown as { fromDescriptor(set: unknown): protobuf.Root }).fromDescriptor(set);
+    root.resolveAll();
+    return root;
+  } finally {
+    stream.end();
+    client.close();
+  }
+}
