@@ -87,6 +87,16 @@ export function buildGrpcResolvers(generated: GeneratedGrpcSubgraph, mapping: Gr
       }
     }
     for (const methodField of entity.methodFields) {
+      // Per request: identical calls (same request message) run once, at most `concurrency` at a time.
+      const callsFor = (ctx: AdapterContext) =>
+        ctx.loaders.get(`${entity.typeName}.${methodField.name}`, () =>
+          createEntityLoader<Message | Message[]>({
+            maxBatchSize: mapping.target.maxBatchSize,
+            concurrency: mapping.target.concurrency,
+            notFound: () => legacyError(service, { kind: 'not-found' }),
+            single: (key) => call(methodField.method, JSON.parse(key) as Message, ctx),
+          }),
+        );
       fields[methodField.name] = async (parent: Message, args: Message, ctx: AdapterContext) => {
         const extra: Message = {};
         for (const required of methodField.requires) {
@@ -95,7 +105,7 @@ export function buildGrpcResolvers(generated: GeneratedGrpcSubgraph, mapping: Gr
           extra[required.into] = value;
         }
         if (methodField.keyInto) extra[methodField.keyInto] = parent[entity.keyField];
-        const response = await call(methodField.method, request(args, methodField.args, extra), ctx);
+        const response = await callsFor(ctx).load(JSON.stringify(request(args, methodField.args, extra)));
         return convert(response, methodField.shape);
       };
     }

@@ -39,6 +39,13 @@ export type NamedShape =
 /** All named shapes of one adapter, by GraphQL type name. */
 export class ShapeRegistry {
   readonly named = new Map<string, NamedShape>();
+
+  /**
+   * How Int64 arguments go on the wire: a bigint (JSON writes it as an exact number literal) or
+   * the decimal string (protobufjs reads 64-bit fields from strings).
+   */
+  constructor(private readonly int64Wire: 'bigint' | 'string' = 'bigint') {}
+
   private readonly reverseEnums = new Map<string, Record<string, string>>();
 
   add(shape: NamedShape): void {
@@ -105,7 +112,7 @@ export class ShapeRegistry {
       case 'scalar':
         if (shape.scalar === 'DateTime' && value instanceof Date) return value.toISOString();
         // Int64 arrives as a decimal string; a bigint leaves as an exact JSON number literal.
-        if (shape.scalar === 'Int64' && typeof value === 'string') return shape.codec ? value : BigInt(value);
+        if (shape.scalar === 'Int64' && typeof value === 'string' && this.int64Wire === 'bigint' && !shape.codec) return BigInt(value);
         return value;
       case 'list':
         return (value as unknown[]).map((item) => this.toWire(item, shape.of));
