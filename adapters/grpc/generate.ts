@@ -121,6 +121,11 @@ function lookupMethod(root: protobuf.Root, fullName: string): GeneratedMethod {
   };
 }
 
+/** Fields in field-number order: the same whether the types came from .proto files or reflection. */
+function byNumber(type: protobuf.Type): protobuf.Field[] {
+  return [...type.fieldsArray].sort((a, b) => a.id - b.id);
+}
+
 function isWellKnown(type: protobuf.Type | protobuf.Enum): string | undefined {
   const match = /^\.google\.protobuf\.(\w+)$/.exec(type.fullName);
   return match?.[1];
@@ -200,7 +205,7 @@ export function generateGrpcSubgraph(root: protobuf.Root, mapping: GrpcMapping, 
       types.set(name, sdl);
       const fields: ObjectField[] = [];
       registry.add({ kind: 'object', name, fields });
-      for (const field of type.fieldsArray) {
+      for (const field of byNumber(type)) {
         const shape = fieldShape(field, name, input);
         const gqlName = mapping.renames.fields[`${name}.${field.name}`] ?? camelCase(field.name);
         if (fields.some((f) => f.name === gqlName)) throw new GrpcMappingError(`${origin}: two fields of ${type.fullName} become ${gqlName}`);
@@ -249,7 +254,7 @@ export function generateGrpcSubgraph(root: protobuf.Root, mapping: GrpcMapping, 
 
   function requestArguments(method: GeneratedMethod, renames: Record<string, string>, skip: Set<string>): GeneratedArgument[] {
     const args: GeneratedArgument[] = [];
-    for (const field of method.requestType.fieldsArray) {
+    for (const field of byNumber(method.requestType)) {
       if (skip.has(field.name)) continue;
       let shape = fieldShape(field, baseName(method.requestType), true);
       // Top-level scalars outside a oneof or `optional` are required arguments.

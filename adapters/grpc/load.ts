@@ -108,9 +108,34 @@ export async function loadByReflection(address: string, credentials: grpc.Channe
     });
     const root = (protobuf.Root as unknown as { fromDescriptor(set: unknown): protobuf.Root }).fromDescriptor(set);
     root.resolveAll();
+    restoreMapFields(root);
     return root;
   } finally {
     stream.end();
     client.close();
   }
+}
+
+/**
+ * Descriptors encode `map<K, V>` as a repeated nested entry message with the map_entry option;
+ * protobufjs's fromDescriptor keeps that form. Turn such fields back into MapFields so a reflected
+ * Root behaves exactly like one parsed from the .proto files.
+ */
+function restoreMapFields(namespace: protobuf.NamespaceBase): void {
+  for (const nested of namespace.nestedArray) {
+    if (nested instanceof protobuf.Type) {
+      for (const field of [...nested.fieldsArray]) {
+        const entry = field.resolvedType;
+        if (!field.repeated || !(entry instanceof protobuf.Type) || entry.options?.map_entry !== true) continue;
+        const key = entry.fields.key;
+        const value = entry.fields.value;
+        if (!key || !value) continue;
+        nested.remove(field);
+        nested.add(new protobuf.MapField(field.name, field.id, key.type, value.type));
+        nested.remove(entry);
+      }
+    }
+    if (nested instanceof protobuf.Namespace) restoreMapFields(nested);
+  }
+  if (namespace instanceof protobuf.Root) namespace.resolveAll();
 }

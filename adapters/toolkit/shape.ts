@@ -221,13 +221,15 @@ function valueToJson(value: Record<string, unknown> | null | undefined): unknown
   return null;
 }
 
+// protobufjs names the fields of google.protobuf.Value in camelCase, whether the types come from
+// its built-in well-known types or from reflected descriptors.
 function jsonToValue(value: unknown): Record<string, unknown> {
-  if (value === null || value === undefined) return { null_value: 'NULL_VALUE' };
-  if (typeof value === 'string') return { string_value: value };
-  if (typeof value === 'number') return { number_value: value };
-  if (typeof value === 'boolean') return { bool_value: value };
-  if (Array.isArray(value)) return { list_value: { values: value.map(jsonToValue) } };
-  return { struct_value: jsonToStruct(value as Record<string, unknown>) };
+  if (value === null || value === undefined) return { nullValue: 'NULL_VALUE' };
+  if (typeof value === 'string') return { stringValue: value };
+  if (typeof value === 'number') return { numberValue: value };
+  if (typeof value === 'boolean') return { boolValue: value };
+  if (Array.isArray(value)) return { listValue: { values: value.map(jsonToValue) } };
+  return { structValue: jsonToStruct(value as Record<string, unknown>) };
 }
 
 function jsonToStruct(value: Record<string, unknown>): Record<string, unknown> {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createEntityLoader } from './batching.js';
-import { failureFromHttpStatus, failureFromTransportError, legacyError } from './errors.js';
+import { failureFromGrpcStatus, failureFromHttpStatus, failureFromTransportError, legacyError } from './errors.js';
+import { ShapeRegistry, type Shape } from './shape.js';
 import { parseJsonLossless, stringifyJsonLossless } from './json.js';
 import { hintFromCacheControl, interpolateEnv, interpolateHeaders } from './mapping.js';
 import { camelCase, constantCase, pascalCase } from './names.js';
@@ -152,5 +153,49 @@ describe('entity loaders', () => {
     expect(peak).toBe(3);
     expect(results.filter((r) => r.status === 'rejected')).toHaveLength(1);
     expect(results[0]).toEqual({ status: 'fulfilled', value: 'K0' });
+  });
+});
+
+describe('gRPC status mapping', () => {
+  it.each([
+    [5, 'NOT_FOUND'],
+    [3, 'BAD_USER_INPUT'],
+    [16, 'UNAUTHENTICATED'],
+    [7, 'FORBIDDEN'],
+    [14, 'UPSTREAM_UNAVAILABLE'],
+    [4, 'UPSTREAM_TIMEOUT'],
+    [9, 'UPSTREAM_ERROR'],
+    [13, 'UPSTREAM_ERROR'],
+  ])('maps status %i to %s', (status, code) => {
+    expect(legacyError('svc', failureFromGrpcStatus(status)).extensions.code).toBe(code);
+  });
+});
+
+describe('protobuf codecs', () => {
+  const registry = new ShapeRegistry('string');
+  const scalar = (name: 'DateTime' | 'Duration' | 'JSON' | 'String', codec: Shape['codec']): Shape => ({ kind: 'scalar', scalar: name, nullable: true, codec });
+
+  it('decodes Timestamp, Duration, wrappers and Struct', () => {
+    expect(registry.toGraphQL({ seconds: '1420070400', nanos: 500_000_000 }, scalar('DateTime', 'timestamp'), 's')).toEqual(new Date('2015-01-01T00:00:00.500Z'));
+    expect(registry.toGraphQL({ seconds: '3600', nanos: 500_000_000 }, scalar('Duration', 'duration'), 's')).toBe('3600.5s');
+    expect(registry.toGraphQL({ value: 'x' }, scalar('String', 'wrapper'), 's')).toBe('x');
+    expect(registry.toGraphQL(null, scalar('String', 'wrapper'), 's')).toBeNull();
+    expect(
+      registry.toGraphQL({ fields: { a: { stringValue: 'b' }, n: { nullValue: 0 }, l: { listValue: { values: [{ numberValue: 1 }] } } } }, scalar('JSON', 'struct'), 's'),
+    ).toEqual({ a: 'b', n: null, l: [1] });
+  });
+
+  it('encodes them back', () => {
+    expect(registry.toWire('2015-01-01T00:00:00.500Z', scalar('DateTime', 'timestamp'))).toEqual({ seconds: '1420070400', nanos: 500_000_000 });
+    expect(registry.toWire(new Date('1969-12-31T23:59:59.250Z'), scalar('DateTime', 'timestamp'))).toEqual({ seconds: '-1', nanos: 250_000_000 });
+    expect(registry.toWire('-1.5s', scalar('Duration', 'duration'))).toEqual({ seconds: '-1', nanos: -500_000_000 });
+    expect(registry.toWire({ a: [true, null] }, scalar('JSON', 'struct'))).toEqual({
+      fields: { a: { listValue: { values: [{ boolValue: true }, { nullValue: 'NULL_VALUE' }] } } },
+    });
+  });
+
+  it('refuses a Timestamp it cannot read as BAD_UPSTREAM_RESPONSE', () => {
+    const result = registry.toGraphQL({ seconds: 'soon' }, scalar('DateTime', 'timestamp'), 'svc');
+    expect(result).toMatchObject({ message: 'svc sent an invalid response: expected a Timestamp at $', extensions: { code: 'BAD_UPSTREAM_RESPONSE' } });
   });
 });

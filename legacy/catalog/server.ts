@@ -138,7 +138,8 @@ export async function startCatalog(options: CatalogOptions = {}): Promise<Runnin
               ? 'listCategories'
               : undefined;
     if (!operation) throw new HttpError(404, `no route for ${method} ${path}`);
-    standIn.count(operation, `${method} ${url.pathname}${url.search}`);
+    const requestId = req.headers['x-request-id'];
+    standIn.count(operation, `${method} ${url.pathname}${url.search}`, typeof requestId === 'string' ? requestId : undefined);
     await standIn.delay();
     if (standIn.shouldFail()) throw new HttpError(503, 'catalog temporarily unavailable');
     if (standIn.faults.malformed) {

@@ -84,7 +84,8 @@ export async function startWarehouse(options: WarehouseOptions = {}): Promise<Ru
   const counted =
     <Req>(operation: string, detail: (req: Req) => string, handler: (call: Call<Req>, callback: Callback) => void) =>
     (call: Call<Req>, callback: Callback): void => {
-      standIn.count(operation, detail(call.request));
+      const requestId = call.metadata.get('x-request-id')[0];
+      standIn.count(operation, detail(call.request), typeof requestId === 'string' ? requestId : undefined);
       logger.info({ operation, request: call.request }, 'request');
       void standIn.delay().then(() => {
         if (call.cancelled) return;

@@ -139,7 +139,12 @@ describe('legacy failures', () => {
     try {
       gateway = await startTestGateway({
         supergraph: { path: COMMITTED_SUPERGRAPH, watch: false },
-        subgraphs: { accounts: { url: stack.accounts.url }, reviews: { url: stack.reviews.url }, products: { url: orphan.url } },
+        subgraphs: {
+          accounts: { url: stack.accounts.url },
+          reviews: { url: stack.reviews.url },
+          products: { url: orphan.url },
+          inventory: { url: stack.inventory.url },
+        },
       });
       const { body } = await gql(gateway.url, '{ review(id: "r2") { rating body product { id name } } product(id: "p1") { name } }');
       expect(body.data).toMatchObject({ review: { rating: expect.any(Number), body: expect.any(String), product: null }, product: null });

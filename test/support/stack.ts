@@ -1,6 +1,8 @@
 import type { RunningGateway } from '../../gateway/src/core/create-gateway.js';
+import { startGrpcAdapter, type RunningGrpcAdapter } from '../../adapters/grpc/adapter.js';
 import { startRestAdapter, type RunningRestAdapter } from '../../adapters/rest/adapter.js';
 import { startCatalog, type RunningCatalog } from '../../legacy/catalog/server.js';
+import { startWarehouse, type RunningWarehouse } from '../../legacy/warehouse/server.js';
 import { startAccounts } from '../../subgraphs/accounts/server.js';
 import { projectPath } from '../../subgraphs/shared/paths.js';
 import { startReviews } from '../../subgraphs/reviews/server.js';
@@ -8,10 +10,13 @@ import type { RunningSubgraph } from '../../subgraphs/shared/server.js';
 import { COMMITTED_SUPERGRAPH, startTestGateway } from './servers.js';
 
 export const PRODUCTS_MAPPING = projectPath('adapters', 'services', 'products', 'products.rest.yaml');
+export const INVENTORY_MAPPING = projectPath('adapters', 'services', 'inventory', 'inventory.grpc.yaml');
 export const CATALOG_ADMIN_TOKEN = 'test-admin-token';
 
 export interface Stack {
   catalog: RunningCatalog;
+  warehouse: RunningWarehouse;
+  inventory: RunningGrpcAdapter;
   accounts: RunningSubgraph;
   reviews: RunningSubgraph;
   products: RunningRestAdapter;
@@ -21,8 +26,11 @@ export interface Stack {
 
 /** The committed supergraph with every service on port 0: legacy stand-ins, subgraphs, adapters, gateway. */
 export async function startStack(): Promise<Stack> {
-  const catalog = await startCatalog({ logLevel: 'silent', adminToken: CATALOG_ADMIN_TOKEN });
-  const [accounts, reviews, products] = await Promise.all([
+  const [catalog, warehouse] = await Promise.all([
+    startCatalog({ logLevel: 'silent', adminToken: CATALOG_ADMIN_TOKEN }),
+    startWarehouse({ logLevel: 'silent' }),
+  ]);
+  const [accounts, reviews, products, inventory] = await Promise.all([
     startAccounts({ logLevel: 'silent' }),
     startReviews({ logLevel: 'silent' }),
     startRestAdapter({
@@ -31,21 +39,29 @@ export async function startStack(): Promise<Stack> {
       logLevel: 'silent',
       env: { CATALOG_ADMIN_TOKEN },
     }),
+    startGrpcAdapter({ mappingPath: INVENTORY_MAPPING, address: warehouse.address, logLevel: 'silent', env: {} }),
   ]);
   const gateway = await startTestGateway({
     supergraph: { path: COMMITTED_SUPERGRAPH, watch: false },
-    subgraphs: { accounts: { url: accounts.url }, reviews: { url: reviews.url }, products: { url: products.url } },
+    subgraphs: {
+      accounts: { url: accounts.url },
+      reviews: { url: reviews.url },
+      products: { url: products.url },
+      inventory: { url: inventory.url },
+    },
   });
   return {
     catalog,
+    warehouse,
+    inventory,
     accounts,
     reviews,
     products,
     gateway,
     async stop() {
       await gateway.stop();
-      await Promise.all([accounts.stop(), reviews.stop(), products.stop()]);
-      await catalog.stop();
+      await Promise.all([accounts.stop(), reviews.stop(), products.stop(), inventory.stop()]);
+      await Promise.all([catalog.stop(), warehouse.stop()]);
     },
   };
 }
