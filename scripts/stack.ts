@@ -22,9 +22,20 @@ interface Service {
   env?: Record<string, string>;
 }
 
+/**
+ * Development credentials shared by the stand-ins and the adapters that call them, unless the
+ * environment sets its own: the ERP's WS-Security user and the catalog's admin token.
+ */
+const DEV_SECRETS: Record<string, string> = {
+  ERP_USERNAME: 'frontdesk',
+  ERP_PASSWORD: 'erp-dev-secret',
+  CATALOG_ADMIN_TOKEN: 'catalog-admin-dev',
+};
+
 /** Ports of the legacy stand-ins; adapter mapping files point their targets at these. */
 const LEGACY: Record<string, { port: number; readyPort?: number }> = {
   catalog: { port: 5001 },
+  erp: { port: 5002 },
   warehouse: { port: 5003, readyPort: 5103 },
 };
 
@@ -57,7 +68,7 @@ function entryFor(name: string): { entry: string; args?: string[] } {
   const folder = projectPath('adapters', 'services', name);
   if (existsSync(folder)) {
     for (const file of readdirSync(folder)) {
-      const match = /\.(rest|grpc)\.yaml$/.exec(file);
+      const match = /\.(rest|grpc|soap)\.yaml$/.exec(file);
       if (match) return { entry: projectPath('dist', 'adapters', match[1]!, 'main.js'), args: ['--mapping', projectPath('adapters', 'services', name, file)] };
     }
   }
@@ -78,7 +89,7 @@ function legacyServices(): Service[] {
 function start(service: Service): Running {
   const index = running.length;
   const child = spawn(process.execPath, [service.entry, ...(service.args ?? [])], {
-    env: { ...process.env, PORT: String(service.port), ...service.env },
+    env: { ...DEV_SECRETS, ...process.env, PORT: String(service.port), ...service.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const tail: string[] = [];

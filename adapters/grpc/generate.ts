@@ -138,7 +138,7 @@ function isWellKnown(type: protobuf.Type | protobuf.Enum): string | undefined {
  * nullable; repeated and map fields are non-null lists.
  */
 export function generateGrpcSubgraph(root: protobuf.Root, mapping: GrpcMapping, origin: string): GeneratedGrpcSubgraph {
-  const registry = new ShapeRegistry('string');
+  const registry = new ShapeRegistry({ int64: 'string' });
   const types = new Map<string, SdlType>();
   const scalars = new Set<ScalarName>();
   const owners = new Map<string, string>();

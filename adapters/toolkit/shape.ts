@@ -29,6 +29,21 @@ export interface ObjectField {
   /** Name on the wire. */
   wire: string;
   shape: Shape;
+  /** XML: the value is an attribute (node-soap keeps those under `attributes`). */
+  attribute?: boolean;
+}
+
+export interface ShapeRegistryOptions {
+  /**
+   * How Int64 arguments go on the wire: a bigint (JSON writes it as an exact number literal) or
+   * the decimal string (protobufjs and XML read 64-bit values from strings). Default bigint.
+   */
+  int64?: 'bigint' | 'string';
+  /**
+   * XML: scalars arrive as text and are checked and converted here, and a repeated element that
+   * occurs once arrives as a single value that still becomes a one-item list.
+   */
+  xml?: boolean;
 }
 
 export type NamedShape =
@@ -40,11 +55,13 @@ export type NamedShape =
 export class ShapeRegistry {
   readonly named = new Map<string, NamedShape>();
 
-  /**
-   * How Int64 arguments go on the wire: a bigint (JSON writes it as an exact number literal) or
-   * the decimal string (protobufjs reads 64-bit fields from strings).
-   */
-  constructor(private readonly int64Wire: 'bigint' | 'string' = 'bigint') {}
+  private readonly int64Wire: 'bigint' | 'string';
+  private readonly xml: boolean;
+
+  constructor(options: ShapeRegistryOptions = {}) {
+    this.int64Wire = options.int64 ?? 'bigint';
+    this.xml = options.xml ?? false;
+  }
 
   private readonly reverseEnums = new Map<string, Record<string, string>>();
 
@@ -67,12 +84,15 @@ export class ShapeRegistry {
       value = decoded;
     }
     if (value === null || value === undefined) {
+      // XML has no empty list: a repeated element that does not occur is an empty list.
+      if (this.xml && shape.kind === 'list') return [];
       return shape.nullable ? null : this.invalid(service, path, 'a required value is missing');
     }
     switch (shape.kind) {
       case 'scalar':
         return this.scalar(value, shape.scalar, service, path);
       case 'list': {
+        if (!Array.isArray(value) && this.xml) value = [value];
         if (!Array.isArray(value)) return this.invalid(service, path, 'expected a list');
         return value.map((item, i) => this.toGraphQL(item, shape.of, service, `${path}[${i}]`));
       }
@@ -92,8 +112,10 @@ export class ShapeRegistry {
           return this.toGraphQL(value, { kind: 'ref', name: member, nullable: false }, service, path);
         }
         const out: Record<string, unknown> = { __typename: named.name };
+        const attributes = (record.attributes ?? {}) as Record<string, unknown>;
         for (const field of named.fields) {
-          out[field.name] = this.toGraphQL(record[field.wire], field.shape, service, `${path}.${field.wire}`);
+          const raw = field.attribute ? attributes[field.wire] : record[field.wire];
+          out[field.name] = this.toGraphQL(raw, field.shape, service, `${path}.${field.attribute ? '@' : ''}${field.wire}`);
         }
         return out;
       }
@@ -113,6 +135,7 @@ export class ShapeRegistry {
         if (shape.scalar === 'DateTime' && value instanceof Date) return value.toISOString();
         // Int64 arrives as a decimal string; a bigint leaves as an exact JSON number literal.
         if (shape.scalar === 'Int64' && typeof value === 'string' && this.int64Wire === 'bigint' && !shape.codec) return BigInt(value);
+        if (this.xml && value instanceof Date) return value.toISOString();
         return value;
       case 'list':
         return (value as unknown[]).map((item) => this.toWire(item, shape.of));
@@ -124,20 +147,27 @@ export class ShapeRegistry {
         if (named.kind !== 'object') return value;
         const record = value as Record<string, unknown>;
         const out: Record<string, unknown> = {};
+        const attributes: Record<string, unknown> = {};
         for (const field of named.fields) {
-          if (record[field.name] !== undefined) out[field.wire] = this.toWire(record[field.name], field.shape);
+          if (record[field.name] === undefined) continue;
+          const wire = this.toWire(record[field.name], field.shape);
+          if (field.attribute) attributes[field.wire] = wire;
+          else out[field.wire] = wire;
         }
-        return out;
+        return Object.keys(attributes).length > 0 ? { attributes, ...out } : out;
       }
     }
   }
 
   private scalar(value: unknown, scalar: ScalarName, service: string, path: string): unknown {
+    if (this.xml) value = fromXmlText(value, scalar);
     switch (scalar) {
-      case 'String':
       case 'Decimal':
-      case 'Base64':
+        return typeof value === 'string' && /^[+-]?(\d+\.?\d*|\.\d+)$/.test(value) ? value : this.invalid(service, path, 'expected a decimal number');
       case 'Date':
+        return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}/.test(value) ? value : this.invalid(service, path, 'expected a date');
+      case 'String':
+      case 'Base64':
       case 'Duration':
         return typeof value === 'string' ? value : this.invalid(service, path, 'expected a string');
       case 'ID':
@@ -166,6 +196,26 @@ export class ShapeRegistry {
 
   private invalid(service: string, path: string, reason: string): GraphQLError {
     return frontdeskError('BAD_UPSTREAM_RESPONSE', `${service} sent an invalid response: ${reason} at ${path}`, { service });
+  }
+}
+
+/** XML text to the JavaScript value a scalar expects; text that does not fit is left for the check. */
+function fromXmlText(value: unknown, scalar: ScalarName): unknown {
+  if (typeof value === 'object' && value !== null && '$value' in value) value = (value as { $value: unknown }).$value;
+  if (typeof value !== 'string') return value;
+  const text = value.trim();
+  switch (scalar) {
+    case 'Int':
+    case 'Float':
+      return /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text) ? Number(text) : value;
+    case 'Boolean':
+      return text === 'true' || text === '1' ? true : text === 'false' || text === '0' ? false : value;
+    case 'Int64':
+    case 'Decimal':
+    case 'ID':
+      return text;
+    default:
+      return value;
   }
 }
 

@@ -172,7 +172,7 @@ describe('gRPC status mapping', () => {
 });
 
 describe('protobuf codecs', () => {
-  const registry = new ShapeRegistry('string');
+  const registry = new ShapeRegistry({ int64: 'string' });
   const scalar = (name: 'DateTime' | 'Duration' | 'JSON' | 'String', codec: Shape['codec']): Shape => ({ kind: 'scalar', scalar: name, nullable: true, codec });
 
   it('decodes Timestamp, Duration, wrappers and Struct', () => {

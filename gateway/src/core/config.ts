@@ -9,10 +9,21 @@ import { pluginOptionsShape } from '../plugins/options.js';
 export const DEMO_QUERY = `query Demo {
   user(id: "u1") {
     name
-    reviews {
-      rating
-      product {
-        id
+    orders(first: 5) {
+      status
+      total {
+        amount
+        currency
+      }
+      lines {
+        quantity
+        product {
+          name
+          inStock
+          reviews(first: 2) {
+            rating
+          }
+        }
       }
     }
   }

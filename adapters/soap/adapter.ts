@@ -1,0 +1,83 @@
+import { dirname, resolve } from 'node:path';
+import { startSubgraph, type RunningSubgraph } from '../../subgraphs/shared/server.js';
+import { adapterContext } from '../toolkit/context.js';
+import { interpolateEnv, loadMappingFile } from '../toolkit/mapping.js';
+import { SoapTarget } from './client.js';
+import { generateSoapSubgraph, type GeneratedSoapSubgraph, type WsdlDefinitions } from './generate.js';
+import { soapMappingSchema, type SoapMapping } from './mapping.js';
+import { buildSoapResolvers } from './resolvers.js';
+
+export interface LoadedSoapAdapter {
+  mapping: SoapMapping;
+  generated: GeneratedSoapSubgraph;
+  target: SoapTarget;
+}
+
+function secret(value: string, env: NodeJS.ProcessEnv, what: string): string {
+  const resolved = interpolateEnv(value, env);
+  if (resolved === undefined) throw new Error(`${what}: ${value} needs an environment variable that is not set`);
+  return resolved;
+}
+
+/** Reads a SOAP mapping and its WSDL (with node-soap) and generates the subgraph. */
+export async function loadSoapAdapter(
+  mappingPath: string,
+  options: { endpoint?: string; env?: NodeJS.ProcessEnv; credentials?: boolean } = {},
+): Promise<LoadedSoapAdapter> {
+  const env = options.env ?? process.env;
+  // Generating the schema (npm run compose) reads the WSDL only: no call, so no credentials.
+  const withCredentials = options.credentials ?? true;
+  const mapping = loadMappingFile(mappingPath, soapMappingSchema);
+  const wsdl = /^https?:\/\//.test(mapping.wsdl) ? mapping.wsdl : resolve(dirname(mappingPath), mapping.wsdl);
+  const auth = mapping.wsdlAuth;
+  const token = mapping.security.usernameToken;
+  let target: SoapTarget;
+  try {
+    target = await SoapTarget.create({
+      service: mapping.service,
+      wsdl,
+      wsdlHeaders: auth
+        ? { Authorization: `Basic ${Buffer.from(`${secret(auth.username, env, 'wsdlAuth.username')}:${secret(auth.password, env, 'wsdlAuth.password')}`).toString('base64')}` }
+        : undefined,
+      endpoint: options.endpoint ?? mapping.target.url,
+      timeoutMs: mapping.target.timeoutMs,
+      maxConnections: mapping.target.maxConnections,
+      usernameToken: token && withCredentials
+        ? { ...token, username: secret(token.username, env, 'usernameToken.username'), password: secret(token.password, env, 'usernameToken.password') }
+        : undefined,
+      soapHeaders: withCredentials ? mapping.soapHeaders.map((header) => secret(header, env, 'soapHeaders')) : [],
+    });
+  } catch (error) {
+    throw new Error(`Cannot load WSDL ${wsdl}: ${(error as Error).message}`);
+  }
+  const generated = generateSoapSubgraph(target.definitions as WsdlDefinitions, mapping, wsdl);
+  return { mapping, generated, target };
+}
+
+export interface SoapAdapterOptions {
+  mappingPath: string;
+  port?: number;
+  host?: string;
+  logLevel?: string;
+  /** Overrides the endpoint (env TARGET_URL in main.ts). */
+  endpoint?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export type RunningSoapAdapter = RunningSubgraph & { generated: GeneratedSoapSubgraph; mapping: SoapMapping };
+
+/** Starts a SOAP adapter subgraph. */
+export async function startSoapAdapter(options: SoapAdapterOptions): Promise<RunningSoapAdapter> {
+  const { mapping, generated, target } = await loadSoapAdapter(options.mappingPath, { endpoint: options.endpoint, env: options.env });
+  const running = await startSubgraph({
+    name: mapping.subgraph,
+    sdl: generated.sdl,
+    resolvers: buildSoapResolvers(generated, mapping, target),
+    context: adapterContext,
+    port: options.port,
+    host: options.host,
+    logLevel: options.logLevel,
+    onStop: [async () => target.close()],
+  });
+  return { ...running, generated, mapping };
+}

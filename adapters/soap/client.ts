@@ -1,0 +1,127 @@
+import { readFileSync } from 'node:fs';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import * as soap from 'soap';
+import type { Logger } from '../../gateway/src/core/logger.js';
+import { FAILURE_BY_CODE, failureFromHttpStatus, failureFromTransportError, legacyError, type LegacyFailure } from '../toolkit/errors.js';
+import { frontdeskError } from '../../gateway/src/core/errors.js';
+
+/** node-soap parses xsd:long with parseInt and xsd:decimal with Number; keep every primitive's text. */
+const RAW_TEXT = Object.fromEntries(
+  ['int', 'integer', 'short', 'long', 'double', 'float', 'decimal', 'bool', 'boolean', 'dateTime', 'date'].map((name) => [name, (text: string) => text]),
+);
+
+export interface SoapTargetOptions {
+  service: string;
+  wsdl: string;
+  wsdlHeaders?: Record<string, string>;
+  endpoint?: string;
+  timeoutMs: number;
+  maxConnections: number;
+  usernameToken?: { username: string; password: string; passwordType: 'PasswordText' | 'PasswordDigest'; timestamp: boolean };
+  soapHeaders: string[];
+}
+
+interface SoapFault {
+  faultcode?: string;
+  faultstring?: string;
+  Code?: { Value?: string };
+  Reason?: { Text?: string | { $value?: string } };
+}
+
+/** Detects a SOAP 1.2 binding: the port's address element is in the wsdl/soap12 namespace. */
+export function usesSoap12(wsdlText: string): boolean {
+  const prefix = /xmlns:(\w+)="http:\/\/schemas\.xmlsoap\.org\/wsdl\/soap12\/"/.exec(wsdlText)?.[1];
+  return prefix !== undefined && new RegExp(`<${prefix}:address\\b`).test(wsdlText);
+}
+
+/**
+ * One node-soap client per service: the WSDL read once, keep-alive connections, a deadline on
+ * every call, WS-Security and custom SOAP headers from the mapping, and faults mapped to codes.
+ */
+export class SoapTarget {
+  private constructor(
+    private readonly client: soap.Client,
+    private readonly options: SoapTargetOptions,
+    private readonly agent: HttpAgent,
+  ) {}
+
+  static async create(options: SoapTargetOptions): Promise<SoapTarget> {
+    const isUrl = /^https?:\/\//.test(options.wsdl);
+    const text = isUrl ? undefined : readFileSync(options.wsdl, 'utf8');
+    const client = await soap.createClientAsync(options.wsdl, {
+      customDeserializer: RAW_TEXT,
+      wsdl_headers: options.wsdlHeaders,
+      forceSoap12Headers: text !== undefined ? usesSoap12(text) : false,
+      returnFault: true,
+    });
+    if (isUrl) (client.wsdl.options as { forceSoap12Headers?: boolean }).forceSoap12Headers = usesSoap12((client.wsdl as unknown as { xml?: string }).xml ?? '');
+    if (options.endpoint) client.setEndpoint(options.endpoint);
+    if (options.usernameToken) {
+      const t = options.usernameToken;
+      client.setSecurity(new soap.WSSecurity(t.username, t.password, { passwordType: t.passwordType, hasTimeStamp: t.timestamp, hasTokenCreated: t.timestamp }));
+    }
+    for (const header of options.soapHeaders) client.addSoapHeader(header);
+    const agent = options.endpoint?.startsWith('https') ? new HttpsAgent({ keepAlive: true, maxSockets: options.maxConnections }) : new HttpAgent({ keepAlive: true, maxSockets: options.maxConnections });
+    return new SoapTarget(client, options, agent);
+  }
+
+  get definitions(): unknown {
+    return this.client.wsdl.definitions;
+  }
+
+  async call(
+    operation: string,
+    args: object,
+    headers: Record<string, string>,
+    logger: Logger,
+    faults: { match: RegExp; code: string }[] = [],
+  ): Promise<Record<string, unknown>> {
+    const method = (this.client as unknown as Record<string, (args: object, options: object, headers: object) => Promise<[unknown]>>)[`${operation}Async`];
+    if (!method) throw new Error(`no operation ${operation}`);
+    try {
+      const [result] = await method.call(this.client, args, { timeout: this.options.timeoutMs, httpAgent: this.agent, httpsAgent: this.agent }, headers);
+      return (result ?? {}) as Record<string, unknown>;
+    } catch (error) {
+      throw this.fail(operation, error, logger, faults);
+    }
+  }
+
+  private fail(operation: string, error: unknown, logger: Logger, faults: { match: RegExp; code: string }[]): Error {
+    const err = error as { message?: string; code?: string; response?: { status?: number; data?: unknown }; root?: { Envelope?: { Body?: { Fault?: SoapFault } } }; Fault?: SoapFault };
+    const status = err.response?.status;
+    const fault = err.root?.Envelope?.Body?.Fault ?? err.Fault;
+    const entry = { service: this.options.service, operation, status, fault, code: err.code, message: err.message };
+    let failure: LegacyFailure | undefined;
+    if (status === 401 || status === 403 || status === 502 || status === 503 || status === 504) {
+      failure = failureFromHttpStatus(status);
+    } else if (fault && (fault.faultcode || fault.Code)) {
+      const code = (fault.faultcode ?? fault.Code?.Value ?? '').split(':').pop() ?? '';
+      const text = fault.faultstring ?? (typeof fault.Reason?.Text === 'object' ? fault.Reason.Text.$value : fault.Reason?.Text) ?? '';
+      const override = faults.find((f) => f.match.test(text));
+      if (override) failure = FAILURE_BY_CODE[override.code];
+      else if (code === 'Client' || code === 'Sender') {
+        // Client faults carry the service's explanation of what was wrong with the input.
+        logger.info(entry, 'legacy call answered a client fault');
+        return frontdeskError('BAD_USER_INPUT', `${this.options.service} rejected the input: ${text}`, { service: this.options.service });
+      } else failure = { kind: 'error', detail: `fault ${code}` };
+    } else if (status !== undefined && status >= 400) {
+      failure = failureFromHttpStatus(status);
+    } else if (/Invalid XML|Unexpected close tag|Unclosed root tag|Non-whitespace before first tag|Text data outside of root node/i.test(err.message ?? '')) {
+      failure = { kind: 'bad-response', reason: 'the body is not valid XML' };
+    } else if (err.code === 'ECONNABORTED' || /timeout/i.test(err.message ?? '')) {
+      failure = { kind: 'timeout' };
+    } else if (status !== undefined) {
+      failure = { kind: 'bad-response', reason: 'the body is not a SOAP envelope' };
+    } else {
+      failure = failureFromTransportError(error);
+    }
+    if (failure!.kind === 'not-found') logger.debug(entry, 'legacy call answered not found');
+    else logger.warn(entry, 'legacy call failed');
+    return legacyError(this.options.service, failure!);
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
