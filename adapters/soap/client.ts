@@ -23,7 +23,7 @@ export interface SoapTargetOptions {
 }
 
 interface SoapFault {
-  faultcode?: string;
+  faultcode?: string | number;
   faultstring?: string;
   Code?: { Value?: string };
   Reason?: { Text?: string | { $value?: string } };
@@ -93,11 +93,15 @@ export class SoapTarget {
     const fault = err.root?.Envelope?.Body?.Fault ?? err.Fault;
     const entry = { service: this.options.service, operation, status, fault, code: err.code, message: err.message };
     let failure: LegacyFailure | undefined;
-    if (status === 401 || status === 403 || status === 502 || status === 503 || status === 504) {
+    const faultText = fault?.faultstring ?? (typeof fault?.Reason?.Text === 'object' ? fault.Reason.Text.$value : fault?.Reason?.Text) ?? '';
+    if (faultText === 'Invalid XML' && typeof fault?.faultcode === 'number') {
+      // node-soap's own report of a response it could not parse.
+      failure = { kind: 'bad-response', reason: 'the body is not valid XML' };
+    } else if (status === 401 || status === 403 || status === 502 || status === 503 || status === 504) {
       failure = failureFromHttpStatus(status);
     } else if (fault && (fault.faultcode || fault.Code)) {
-      const code = (fault.faultcode ?? fault.Code?.Value ?? '').split(':').pop() ?? '';
-      const text = fault.faultstring ?? (typeof fault.Reason?.Text === 'object' ? fault.Reason.Text.$value : fault.Reason?.Text) ?? '';
+      const code = String(fault.faultcode ?? fault.Code?.Value ?? '').split(':').pop() ?? '';
+      const text = faultText;
       const override = faults.find((f) => f.match.test(text));
       if (override) failure = FAILURE_BY_CODE[override.code];
       else if (code === 'Client' || code === 'Sender') {

@@ -158,7 +158,15 @@ export async function startErp(options: ErpOptions = {}): Promise<RunningErp> {
   };
 
   const server: Server = createServer();
-  const soapServer = soap.listen(server, ERP_PATH, services, readFileSync(ERP_WSDL, 'utf8'));
+  // node-soap installs its request listener once the WSDL is processed: wait for it.
+  const soapServer = await new Promise<soap.Server>((resolve, reject) => {
+    const listening = soap.listen(server, {
+      path: ERP_PATH,
+      services,
+      xml: readFileSync(ERP_WSDL, 'utf8'),
+      callback: (error: unknown) => (error ? reject(error as Error) : resolve(listening)),
+    });
+  });
   soapServer.authenticate = (security: unknown) => {
     const token = (security as { UsernameToken?: { Username?: unknown; Password?: unknown } } | undefined)?.UsernameToken;
     return text(token?.Username) === username && text(token?.Password) === password;

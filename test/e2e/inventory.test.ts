@@ -118,6 +118,7 @@ describe('inventory from the legacy warehouse', () => {
           reviews: { url: stack.reviews.url },
           products: { url: stack.products.url },
           inventory: { url: orphan.url },
+          orders: { url: stack.orders.url },
         },
       });
       const { body } = await gql(gateway.url, '{ products(first: 3) { name stock reviews(first: 1) { rating } } }');

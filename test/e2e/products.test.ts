@@ -144,6 +144,7 @@ describe('legacy failures', () => {
           reviews: { url: stack.reviews.url },
           products: { url: orphan.url },
           inventory: { url: stack.inventory.url },
+          orders: { url: stack.orders.url },
         },
       });
       const { body } = await gql(gateway.url, '{ review(id: "r2") { rating body product { id name } } product(id: "p1") { name } }');
