@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { grpcMappingSchema } from '../adapters/grpc/mapping.js';
 import { restMappingSchema } from '../adapters/rest/mapping.js';
+import { soapMappingSchema } from '../adapters/soap/mapping.js';
 import { configJsonSchema } from '../gateway/src/core/config-schema.js';
 import { projectPath } from '../subgraphs/shared/paths.js';
 
@@ -12,6 +13,7 @@ function jsonSchema(schema: z.ZodType, title: string): string {
 /** JSON Schemas of the adapter mapping files, for editors. */
 export const restMappingJsonSchema = (): string => jsonSchema(restMappingSchema, 'Frontdesk REST adapter mapping');
 export const grpcMappingJsonSchema = (): string => jsonSchema(grpcMappingSchema, 'Frontdesk gRPC adapter mapping');
+export const soapMappingJsonSchema = (): string => jsonSchema(soapMappingSchema, 'Frontdesk SOAP adapter mapping');
 
 // `npm run config-schema` regenerates the published JSON Schemas; tests fail when they are stale.
 if (process.argv[1]?.endsWith('config-schema.ts') || process.argv[1]?.endsWith('config-schema.js')) {
@@ -19,6 +21,7 @@ if (process.argv[1]?.endsWith('config-schema.ts') || process.argv[1]?.endsWith('
     [projectPath('gateway', 'config.schema.json'), configJsonSchema()],
     [projectPath('adapters', 'rest', 'mapping.schema.json'), restMappingJsonSchema()],
     [projectPath('adapters', 'grpc', 'mapping.schema.json'), grpcMappingJsonSchema()],
+    [projectPath('adapters', 'soap', 'mapping.schema.json'), soapMappingJsonSchema()],
   ] as const) {
     writeFileSync(path, text);
     console.log(`wrote ${path}`);

@@ -276,7 +276,7 @@ export function generateSoapSubgraph(definitions: WsdlDefinitions, mapping: Soap
         case 'anyAttribute':
           break;
         default:
-          fail(owner, `xs:${kind} is not supported`);
+          fail(owner.replace(/Input$/, ''), `xs:${kind} is not supported`);
       }
     }
   }
