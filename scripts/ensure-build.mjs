@@ -21,7 +21,7 @@ function newest(dir) {
 const sourceTime = Math.max(...SOURCES.map(newest), statSync('tsconfig.json').mtimeMs, statSync('tsconfig.build.json').mtimeMs);
 const builtTime = existsSync(STAMP) ? statSync(STAMP).mtimeMs : 0;
 if (builtTime < sourceTime) {
-  process.stdout.write('frontdesk: building (tsc)...\n');
+  process.stderr.write('frontdesk: building (tsc)...\n');
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
   writeFileSync(STAMP, new Date().toISOString());
 }

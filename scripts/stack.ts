@@ -33,6 +33,8 @@ const DEV_SECRETS: Record<string, string> = {
 };
 
 /** Ports of the legacy stand-ins; adapter mapping files point their targets at these. */
+const DEV_ISSUER_PORT = 4099;
+
 const LEGACY: Record<string, { port: number; readyPort?: number }> = {
   catalog: { port: 5001 },
   erp: { port: 5002 },
@@ -156,8 +158,11 @@ async function main(): Promise<void> {
     ...entryFor(subgraph.name),
     port: Number(new URL(subgraph.url).port || 80),
   }));
+  const identity = { IDENTITY_JWKS_URL: `http://127.0.0.1:${gatewayPort}/.well-known/jwks.json` };
+  const issuer: Service = { name: 'issuer', entry: projectPath('dist', 'scripts', 'dev-issuer.js'), port: DEV_ISSUER_PORT };
+  for (const subgraph of subgraphs) Object.assign(subgraph, { env: identity });
   const layers: Service[][] = [
-    legacyServices(),
+    [issuer, ...legacyServices()],
     subgraphs,
     [{ name: 'gateway', entry: projectPath('dist', 'gateway', 'src', 'main.js'), port: gatewayPort }],
   ];
@@ -176,7 +181,10 @@ async function main(): Promise<void> {
     `\nFrontdesk is up: ${running.map((r) => r.service.name).join(', ')}\n` +
       `  Sandbox:   ${url}\n  Health:    http://localhost:${gatewayPort}/health  /ready\n` +
       `  Try it:    curl -s ${url} -H 'content-type: application/json' --data '${JSON.stringify({ query: DEMO_QUERY.replace(/\s+/g, ' ').trim() })}'\n\n` +
-      `Demo query (preloaded in Sandbox):\n${DEMO_QUERY}\nCtrl-C stops everything.\n\n`,
+      `Demo query (preloaded in Sandbox):\n${DEMO_QUERY}\n` +
+      `Signed in: npm run token -- --sub u1 --scopes orders:read, then in Sandbox's Headers tab\n` +
+      `  Authorization: Bearer <token>   and query { me { name email orders(first: 3) { status } } }\n\n` +
+      `Ctrl-C stops everything.\n\n`,
   );
 }
 

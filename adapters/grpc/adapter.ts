@@ -1,6 +1,7 @@
 import { dirname, resolve } from 'node:path';
 import type protobuf from 'protobufjs';
 import { createLogger } from '../../gateway/src/core/logger.js';
+import type { IdentityVerifierOptions } from '../../gateway/src/plugins/auth/index.js';
 import { startSubgraph, type RunningSubgraph } from '../../subgraphs/shared/server.js';
 import { adapterContext } from '../toolkit/context.js';
 import { interpolateHeaders, loadMappingFile } from '../toolkit/mapping.js';
@@ -41,6 +42,8 @@ export interface GrpcAdapterOptions {
   /** Overrides target.address (env TARGET_ADDRESS in main.ts). */
   address?: string;
   env?: NodeJS.ProcessEnv;
+  /** Verify the gateway's identity token (see startSubgraph). */
+  identity?: IdentityVerifierOptions;
 }
 
 export type RunningGrpcAdapter = RunningSubgraph & { generated: GeneratedGrpcSubgraph; mapping: GrpcMapping };
@@ -66,6 +69,7 @@ export async function startGrpcAdapter(options: GrpcAdapterOptions): Promise<Run
     port: options.port,
     host: options.host,
     logLevel: options.logLevel,
+    identity: options.identity,
     onStop: [async () => target.close()],
   });
   return { ...running, generated, mapping };

@@ -1,5 +1,6 @@
 import { dirname, resolve } from 'node:path';
 import { createLogger } from '../../gateway/src/core/logger.js';
+import type { IdentityVerifierOptions } from '../../gateway/src/plugins/auth/index.js';
 import { startSubgraph, type RunningSubgraph } from '../../subgraphs/shared/server.js';
 import { adapterContext } from '../toolkit/context.js';
 import { HttpTarget } from '../toolkit/http-client.js';
@@ -32,6 +33,8 @@ export interface RestAdapterOptions {
   targetUrl?: string;
   /** Where ${NAME} in mapping headers is looked up. */
   env?: NodeJS.ProcessEnv;
+  /** Verify the gateway's identity token (see startSubgraph). */
+  identity?: IdentityVerifierOptions;
 }
 
 export type RunningRestAdapter = RunningSubgraph & { generated: GeneratedRestSubgraph; mapping: RestMapping };
@@ -57,6 +60,7 @@ export async function startRestAdapter(options: RestAdapterOptions): Promise<Run
     port: options.port,
     host: options.host,
     logLevel: options.logLevel,
+    identity: options.identity,
     onStop: [() => target.close()],
   });
   return { ...running, generated, mapping };

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { identityFromEnv } from '../../subgraphs/shared/server.js';
 import { startRestAdapter } from './adapter.js';
 
 // A REST adapter subgraph as its own process:
@@ -15,6 +16,7 @@ try {
     port: Number(values.port ?? process.env.PORT ?? 4003),
     targetUrl: process.env.TARGET_URL || undefined,
     logLevel: process.env.LOG_LEVEL,
+    identity: identityFromEnv(),
   });
   const stop = (): void => void adapter.stop().then(() => process.exit(0));
   process.once('SIGTERM', stop);

@@ -1,4 +1,5 @@
 import { dirname, resolve } from 'node:path';
+import type { IdentityVerifierOptions } from '../../gateway/src/plugins/auth/index.js';
 import { startSubgraph, type RunningSubgraph } from '../../subgraphs/shared/server.js';
 import { adapterContext } from '../toolkit/context.js';
 import { interpolateEnv, loadMappingFile } from '../toolkit/mapping.js';
@@ -62,6 +63,8 @@ export interface SoapAdapterOptions {
   /** Overrides the endpoint (env TARGET_URL in main.ts). */
   endpoint?: string;
   env?: NodeJS.ProcessEnv;
+  /** Verify the gateway's identity token (see startSubgraph). */
+  identity?: IdentityVerifierOptions;
 }
 
 export type RunningSoapAdapter = RunningSubgraph & { generated: GeneratedSoapSubgraph; mapping: SoapMapping };
@@ -77,6 +80,7 @@ export async function startSoapAdapter(options: SoapAdapterOptions): Promise<Run
     port: options.port,
     host: options.host,
     logLevel: options.logLevel,
+    identity: options.identity,
     onStop: [async () => target.close()],
   });
   return { ...running, generated, mapping };

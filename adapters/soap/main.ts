@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { identityFromEnv } from '../../subgraphs/shared/server.js';
 import { startSoapAdapter } from './adapter.js';
 
 // A SOAP adapter subgraph as its own process:
@@ -15,6 +16,7 @@ try {
     port: Number(values.port ?? process.env.PORT ?? 4005),
     endpoint: process.env.TARGET_URL || undefined,
     logLevel: process.env.LOG_LEVEL,
+    identity: identityFromEnv(),
   });
   const stop = (): void => void adapter.stop().then(() => process.exit(0));
   process.once('SIGTERM', stop);

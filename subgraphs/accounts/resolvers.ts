@@ -1,4 +1,5 @@
 import DataLoader from 'dataloader';
+import { GraphQLError } from 'graphql';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import { encodeCursor, paginate } from '../shared/pagination.js';
 import { DateTimeScalar } from '../shared/scalars.js';
@@ -17,6 +18,12 @@ export function accountsContext(base: SubgraphContext): AccountsContext {
 export const resolvers: GraphQLResolverMap<AccountsContext> = {
   DateTime: DateTimeScalar,
   Query: {
+    me: (_: unknown, __: unknown, ctx: AccountsContext) => {
+      if (ctx.identity?.kind !== 'user') {
+        throw new GraphQLError('me needs a signed-in user', { extensions: { code: 'UNAUTHENTICATED' } });
+      }
+      return ctx.users.load(ctx.identity.id);
+    },
     user: (_: unknown, args: { id: string }, ctx: AccountsContext) => ctx.users.load(args.id),
     users: (_: unknown, args: { first?: number | null; after?: string | null }) => {
       const { page, hasNextPage } = paginate(USERS, 'user', args.first, args.after);

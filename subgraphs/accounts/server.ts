@@ -1,9 +1,10 @@
 import { projectPath } from '../shared/paths.js';
+import type { IdentityVerifierOptions } from '../../gateway/src/plugins/auth/index.js';
 import { readSchema, startSubgraph, type RunningSubgraph } from '../shared/server.js';
 import { accountsContext, resolvers } from './resolvers.js';
 
 export const ACCOUNTS_SCHEMA = projectPath('subgraphs', 'accounts', 'schema.graphql');
 
-export function startAccounts(options: { port?: number; host?: string; logLevel?: string } = {}): Promise<RunningSubgraph> {
+export function startAccounts(options: { port?: number; host?: string; logLevel?: string; identity?: IdentityVerifierOptions } = {}): Promise<RunningSubgraph> {
   return startSubgraph({ name: 'accounts', sdl: readSchema(ACCOUNTS_SCHEMA), resolvers, context: accountsContext, ...options });
 }

@@ -1,4 +1,5 @@
 import { projectPath } from '../shared/paths.js';
+import type { IdentityVerifierOptions } from '../../gateway/src/plugins/auth/index.js';
 import { readSchema, startSubgraph, type RunningSubgraph } from '../shared/server.js';
 import { ReviewStore } from './data.js';
 import { resolvers, reviewsContext } from './resolvers.js';
@@ -6,7 +7,7 @@ import { resolvers, reviewsContext } from './resolvers.js';
 export const REVIEWS_SCHEMA = projectPath('subgraphs', 'reviews', 'schema.graphql');
 
 export function startReviews(
-  options: { port?: number; host?: string; logLevel?: string; store?: ReviewStore } = {},
+  options: { port?: number; host?: string; logLevel?: string; store?: ReviewStore; identity?: IdentityVerifierOptions } = {},
 ): Promise<RunningSubgraph> {
   const { store = new ReviewStore(), ...rest } = options;
   return startSubgraph({ name: 'reviews', sdl: readSchema(REVIEWS_SCHEMA), resolvers, context: reviewsContext(store), ...rest });

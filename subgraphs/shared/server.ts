@@ -10,15 +10,22 @@ import {
 } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
-import { parse } from 'graphql';
+import { GraphQLError, parse } from 'graphql';
+import type { Identity } from '../../gateway/src/core/context.js';
 import { createEdgeHandler } from '../../gateway/src/core/http.js';
 import { createLogger, type Logger } from '../../gateway/src/core/logger.js';
+import { createIdentityVerifier, type IdentityVerifierOptions } from '../../gateway/src/plugins/auth/index.js';
 
 export interface SubgraphContext {
   requestId: string;
   logger: Logger;
   headers: IncomingMessage['headers'];
+  /** The caller, from the gateway's signed identity token; undefined for anonymous requests. */
+  identity?: Identity;
 }
+
+/** Header carrying the gateway's identity token (auth.identity.header). */
+export const IDENTITY_HEADER = 'x-frontdesk-identity';
 
 export interface SubgraphOptions<TContext extends SubgraphContext> {
   name: string;
@@ -33,6 +40,11 @@ export interface SubgraphOptions<TContext extends SubgraphContext> {
   bodyLimitBytes?: number;
   /** Called after the server stopped (e.g. to close connection pools). */
   onStop?: (() => Promise<void>)[];
+  /**
+   * Verify the gateway's identity token (the gateway's JWKS). Without it the header is ignored and
+   * every request is anonymous; with it, a token that does not verify is refused.
+   */
+  identity?: IdentityVerifierOptions;
 }
 
 export interface RunningSubgraph {
@@ -72,6 +84,16 @@ export async function startSubgraph<TContext extends SubgraphContext>(
     ],
   });
   await apollo.start();
+  const verifyIdentity = options.identity ? createIdentityVerifier(options.identity) : undefined;
+  const identityOf = async (req: IncomingMessage): Promise<Identity | undefined> => {
+    const token = req.headers[IDENTITY_HEADER];
+    if (!verifyIdentity || typeof token !== 'string') return undefined;
+    try {
+      return await verifyIdentity(token);
+    } catch {
+      throw new GraphQLError('The identity token did not verify', { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+    }
+  };
   const state = { ready: false, draining: false };
   const server = createServer(
     { keepAliveTimeout: 65_000 },
@@ -82,8 +104,8 @@ export async function startSubgraph<TContext extends SubgraphContext>(
       graphqlPath: '/graphql',
       bodyLimitBytes: options.bodyLimitBytes ?? 1_048_576,
       info: { service: options.name },
-      context: (req, requestId, requestLogger) =>
-        options.context({ requestId, logger: requestLogger, headers: req.headers }),
+      context: async (req, requestId, requestLogger) =>
+        options.context({ requestId, logger: requestLogger, headers: req.headers, identity: await identityOf(req) }),
     }),
   );
   await new Promise<void>((resolve, reject) => {
@@ -119,6 +141,12 @@ export async function startSubgraph<TContext extends SubgraphContext>(
       return stopping;
     },
   };
+}
+
+/** Identity verification for a subgraph process: IDENTITY_JWKS_URL, the gateway's JWKS. */
+export function identityFromEnv(): IdentityVerifierOptions | undefined {
+  const jwks = process.env.IDENTITY_JWKS_URL;
+  return jwks ? { jwks } : undefined;
 }
 
 /** Runs a subgraph as its own process: PORT from the environment, graceful stop on signals. */

@@ -1,4 +1,5 @@
 import { GraphQLError } from 'graphql';
+import type { IdentityVerifierOptions } from '../../gateway/src/plugins/auth/index.js';
 import { startSubgraph, type RunningSubgraph, type SubgraphContext } from '../../subgraphs/shared/server.js';
 import { projectPath } from '../../subgraphs/shared/paths.js';
 import { readFileSync } from 'node:fs';
@@ -11,9 +12,10 @@ export function echoSdl(options: { withAdded: boolean }): string {
   return options.withAdded ? sdl : sdl.replace(/\n\s*"Present only[^\n]*\n\s*added: String/, '');
 }
 
-export function startEcho(): Promise<RunningSubgraph> {
+export function startEcho(options: { identity?: IdentityVerifierOptions } = {}): Promise<RunningSubgraph> {
   return startSubgraph<SubgraphContext>({
     name: 'echo',
+    identity: options.identity,
     sdl: echoSdl({ withAdded: true }),
     logLevel: 'silent',
     context: (base) => base,
@@ -32,6 +34,7 @@ export function startEcho(): Promise<RunningSubgraph> {
           throw new GraphQLError('connect ECONNREFUSED db-internal.corp.example:5432');
         },
         added: () => 'the new field',
+        whoami: (_: unknown, __: unknown, ctx: SubgraphContext) => (ctx.identity ? JSON.stringify(ctx.identity) : null),
       },
     },
   });

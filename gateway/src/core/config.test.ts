@@ -118,6 +118,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ cwd, env: {}, argv: ['--config', 'missing.yaml'] })).toThrow(/Configuration file not found: .*missing\.yaml/);
   });
 
+  it('fills ${NAME} from the environment and names the key of an unset one', () => {
+    const cwd = dirWith('redis:\n  url: redis://:${REDIS_PASSWORD}@127.0.0.1:6379\n');
+    expect(loadConfig({ cwd, env: { REDIS_PASSWORD: 's3cret' }, argv: [] }).redis.url).toBe('redis://:s3cret@127.0.0.1:6379');
+    expect(() => loadConfig({ cwd, env: {}, argv: [] })).toThrow(/redis\.url: environment variable REDIS_PASSWORD is not set/);
+  });
+
   it('rejects YAML that does not parse or is not a mapping', () => {
     expect(() => loadConfig({ cwd: dirWith('server: [1, 2'), env: {}, argv: [] })).toThrow(/Cannot read configuration/);
     expect(() => loadConfig({ cwd: dirWith('- 1\n- 2\n'), env: {}, argv: [] })).toThrow(/expected a mapping/);

@@ -130,6 +130,10 @@ const HOP_BY_HOP = new Set([
   'content-length',
   'content-type',
   'x-request-id',
+  // Set by the auth plugin from the verified caller; a client's copy is never forwarded.
+  'x-frontdesk-identity',
+  'authorization',
+  'x-api-key',
 ]);
 
 const headersSchema = z
@@ -236,6 +240,27 @@ function setPath(target: Record<string, unknown>, path: string[], value: unknown
   node[path[path.length - 1]!] = value;
 }
 
+/**
+ * `${NAME}` in a string of the YAML file is replaced by environment variable NAME, so secrets
+ * (an HMAC key, a Redis password) stay out of the file. An unset variable is a config error.
+ */
+function interpolate(value: unknown, env: NodeJS.ProcessEnv, path: string[], file: string): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Z_][A-Z0-9_]*)\}/g, (_match, name: string) => {
+      const found = env[name];
+      if (found === undefined || found === '') {
+        throw new ConfigError(`Invalid configuration in ${file}:\n  - ${path.join('.')}: environment variable ${name} is not set`);
+      }
+      return found;
+    });
+  }
+  if (Array.isArray(value)) return value.map((item, i) => interpolate(item, env, [...path, String(i)], file));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, interpolate(item, env, [...path, key], file)]));
+  }
+  return value;
+}
+
 function toPort(value: string, from: string): number | string {
   // Leave an unparsable value as a string so the schema reports it with its key path.
   return /^\d+$/.test(value) ? Number(value) : `${value} (from ${from})`;
@@ -281,7 +306,7 @@ export function loadConfig(options: LoadConfigOptions = {}): FrontdeskConfig {
       if (typeof parsed !== 'object' || Array.isArray(parsed)) {
         throw new ConfigError(`Invalid configuration in ${file}: expected a mapping at the top level`);
       }
-      raw = parsed as Record<string, unknown>;
+      raw = interpolate(parsed, env, [], file) as Record<string, unknown>;
     }
     source = file;
   } else if (explicitFile !== undefined) {

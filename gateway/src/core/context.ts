@@ -1,8 +1,22 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from './logger.js';
 
+/** Who is calling, as the authentication plugin verified it. Absent: anonymous. */
+export interface Identity {
+  /** A person (JWT) or a machine client (API key). */
+  kind: 'user' | 'client';
+  /** The user id (JWT subject claim) or the API key's client id. */
+  id: string;
+  roles: string[];
+  scopes: string[];
+  tenant?: string;
+  plan?: string;
+}
+
 /** Per-request state shared by the edge, the plugins and the subgraph data sources. */
 export interface GatewayContext {
+  /** The verified caller; undefined for anonymous requests. */
+  identity?: Identity;
   /** From the client's `x-request-id` when it is sane, otherwise generated; sent to every subgraph. */
   requestId: string;
   /** The request's logger, bound to its request id. */

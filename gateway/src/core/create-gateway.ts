@@ -90,6 +90,9 @@ export async function createGateway(
   };
 
   const plugins = createPlugins(config, { logger, production });
+  const authenticators = plugins.filter((p) => p.authenticate);
+  if (authenticators.length > 1) throw new Error(`only one plugin may authenticate (${authenticators.map((p) => p.name).join(', ')})`);
+  const authenticator = authenticators[0]?.authenticate?.bind(authenticators[0]);
   const hooks: SubgraphHooks[] = plugins.flatMap((p) => (p.subgraph ? [p.subgraph] : []));
   const gatewayLogger = logger.child({ component: 'apollo-gateway' });
 
@@ -154,7 +157,9 @@ export async function createGateway(
       logger,
       graphqlPath: config.server.graphqlPath,
       bodyLimitBytes: config.server.bodyLimitBytes,
-      context: (req, requestId, requestLogger) => ({ requestId, logger: requestLogger, headers: req.headers }),
+      context: (req, requestId, requestLogger, identity) => ({ requestId, logger: requestLogger, headers: req.headers, identity }),
+      authenticate: authenticator,
+      routes: Object.assign({}, ...plugins.map((p) => p.routes ?? {})),
     }),
   );
   // Listen first so /health answers and /ready says 503 while the supergraph loads.

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
+import type { Identity } from './context.js';
 import { errorBody, httpStatusFor, type ErrorCode } from './errors.js';
 import type { Logger } from './logger.js';
+import { EdgeRefusal } from './plugin.js';
 
 /** Readiness as seen by `/ready`: ready once a supergraph is loaded, not ready again while draining. */
 export interface EdgeState {
@@ -18,7 +20,11 @@ export interface EdgeOptions<TContext extends BaseContext> {
   graphqlPath: string;
   bodyLimitBytes: number;
   /** Builds the per-request GraphQL context. */
-  context: (req: IncomingMessage, requestId: string, logger: Logger) => TContext;
+  context: (req: IncomingMessage, requestId: string, logger: Logger, identity: Identity | undefined) => TContext | Promise<TContext>;
+  /** Verifies the caller before GraphQL runs; throws EdgeRefusal to refuse the request. */
+  authenticate?: (req: IncomingMessage) => Promise<Identity | undefined>;
+  /** Extra GET routes (exact paths). */
+  routes?: Record<string, (req: IncomingMessage, res: ServerResponse) => void>;
   /** Extra JSON bodies for /health and /ready (e.g. the service name). */
   info?: Record<string, unknown>;
 }
@@ -115,6 +121,11 @@ export function createEdgeHandler<TContext extends BaseContext>(
       else send(res, 503, JSON.stringify({ status: state.draining ? 'draining' : 'starting', ...options.info }));
       return;
     }
+    const route = options.routes?.[path];
+    if (route && (req.method === 'GET' || req.method === 'HEAD')) {
+      route(req, res);
+      return;
+    }
     if (path !== graphqlPath && path !== '/') {
       sendError(res, 'NOT_FOUND', `No route for ${req.method ?? 'GET'} ${path}`);
       return;
@@ -130,6 +141,11 @@ export function createEdgeHandler<TContext extends BaseContext>(
     }
     const logger = options.logger.child({ requestId });
     void handleGraphQL(req, res, requestId, search, logger).catch((error: unknown) => {
+      if (error instanceof EdgeRefusal) {
+        for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
+        sendError(res, error.code, error.message);
+        return;
+      }
       if (error instanceof EdgeError) {
         if (error.code === 'PAYLOAD_TOO_LARGE') {
           // Do not read the rest of an oversized body; close the connection after answering.
@@ -157,6 +173,8 @@ export function createEdgeHandler<TContext extends BaseContext>(
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
     }
+    // Authenticate first: a present but invalid credential refuses the whole request.
+    const identity = options.authenticate ? await options.authenticate(req) : undefined;
     let body: unknown;
     if (method === 'POST') {
       const text = await readBody(req, bodyLimitBytes);
@@ -165,7 +183,7 @@ export function createEdgeHandler<TContext extends BaseContext>(
     }
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method, headers, search, body },
-      context: async () => options.context(req, requestId, logger),
+      context: async () => options.context(req, requestId, logger, identity),
     });
     res.statusCode = response.status ?? 200;
     for (const [name, value] of response.headers) res.setHeader(name, value);

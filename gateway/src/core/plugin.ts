@@ -1,6 +1,8 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import type { GatewayContext } from './context.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { GatewayContext, Identity } from './context.js';
+import type { ErrorCode } from './errors.js';
 import type { Logger } from './logger.js';
 
 /** What a plugin is given when it is created: shared services, never the environment. */
@@ -17,9 +19,27 @@ export interface SubgraphHooks {
   willSendSubgraphRequest?(options: SubgraphRequestOptions): void | Promise<void>;
 }
 
-/** One gateway feature: Apollo Server hooks and/or subgraph fetch hooks. */
+/** Refuses a request at the edge with a code from the error list (and its HTTP status). */
+export class EdgeRefusal extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** One gateway feature: Apollo Server hooks, subgraph fetch hooks, edge hooks. */
 export interface FrontdeskPlugin {
   name: string;
   apollo?: ApolloServerPlugin<GatewayContext>;
   subgraph?: SubgraphHooks;
+  /**
+   * Verifies the caller before any GraphQL work: an identity, undefined for anonymous, or an
+   * EdgeRefusal (401 for a present but invalid credential). At most one plugin authenticates.
+   */
+  authenticate?(req: IncomingMessage): Promise<Identity | undefined>;
+  /** Extra GET routes served by the edge (e.g. /.well-known/jwks.json). */
+  routes?: Record<string, (req: IncomingMessage, res: ServerResponse) => void>;
 }

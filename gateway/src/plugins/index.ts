@@ -1,6 +1,7 @@
 import type { FrontdeskConfig } from '../core/config.js';
 import type { FrontdeskPlugin, PluginContext } from '../core/plugin.js';
 import { createAccessLogPlugin } from './access-log/index.js';
+import { createAuthPlugin } from './auth/index.js';
 
 /**
  * The one place that wires features, in the pipeline order of DESIGN.md:
@@ -9,6 +10,8 @@ import { createAccessLogPlugin } from './access-log/index.js';
  */
 export function createPlugins(config: FrontdeskConfig, ctx: PluginContext): FrontdeskPlugin[] {
   const plugins: FrontdeskPlugin[] = [];
+  // authenticate
+  if (config.auth) plugins.push(createAuthPlugin(config.auth, ctx));
   // observe
   if (config.accessLog) plugins.push(createAccessLogPlugin(config.accessLog, ctx));
   return plugins;

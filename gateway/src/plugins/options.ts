@@ -1,9 +1,11 @@
 import { accessLogOptionsSchema } from './access-log/options.js';
+import { authOptionsSchema } from './auth/options.js';
 
 /**
  * Config keys of the feature plugins, merged into the one strict config schema. A feature is off
  * when its key is absent.
  */
 export const pluginOptionsShape = {
+  auth: authOptionsSchema.optional(),
   accessLog: accessLogOptionsSchema.optional(),
 };

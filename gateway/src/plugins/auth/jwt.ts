@@ -1,0 +1,88 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type { Identity } from '../../core/context.js';
+import { EdgeRefusal } from '../../core/plugin.js';
+import type { JwtOptions } from './options.js';
+
+const CHALLENGE = { 'www-authenticate': 'Bearer' };
+
+function refuse(reason: string): EdgeRefusal {
+  return new EdgeRefusal('UNAUTHENTICATED', `Invalid token: ${reason}`, CHALLENGE);
+}
+
+/** Why a token failed, in words a client can act on; never the library's internals. */
+function reasonFor(error: unknown): EdgeRefusal {
+  if (error instanceof errors.JWTExpired) return refuse('expired');
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    switch (error.claim) {
+      case 'nbf':
+        return refuse('not yet valid');
+      case 'iss':
+        return refuse('wrong issuer');
+      case 'aud':
+        return refuse('wrong audience');
+      default:
+        return refuse(`invalid ${error.claim} claim`);
+    }
+  }
+  if (error instanceof errors.JWSSignatureVerificationFailed) return refuse('bad signature');
+  if (error instanceof errors.JOSEAlgNotAllowed) return refuse('signing algorithm not allowed');
+  if (error instanceof errors.JWKSNoMatchingKey) return refuse('unknown signing key');
+  if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid) {
+    return new EdgeRefusal('UPSTREAM_UNAVAILABLE', 'The token issuer could not be reached to verify the token');
+  }
+  return refuse('malformed');
+}
+
+function list(value: unknown): string[] {
+  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
+  if (typeof value === 'string') return value.split(/\s+/).filter(Boolean);
+  return [];
+}
+
+/**
+ * Verifies bearer JWTs with jose: the key from a JWKS (cached; refetched for an unknown kid at
+ * most once per cooldown), a PEM public key or an HMAC secret; exp, nbf, iss and aud checked with
+ * the clock skew; only the configured algorithms (so never "none", and no RS/HS confusion).
+ */
+export function createJwtVerifier(options: JwtOptions): (token: string) => Promise<Identity> {
+  let key: JWTVerifyGetKey | KeyObject | Uint8Array;
+  if (options.jwksUrl) {
+    key = createRemoteJWKSet(new URL(options.jwksUrl), {
+      cooldownDuration: options.jwksCooldownMs,
+      cacheMaxAge: options.jwksCacheMaxAgeMs,
+      timeoutDuration: 5_000,
+    });
+  } else if (options.publicKeyPem) {
+    key = createPublicKey(options.publicKeyPem);
+  } else {
+    key = new TextEncoder().encode(options.hmacSecret);
+  }
+  const claims = options.claims;
+  return async (token) => {
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, key as Parameters<typeof jwtVerify>[1], {
+        algorithms: options.algorithms,
+        issuer: options.issuer,
+        audience: options.audience,
+        clockTolerance: options.clockSkewSeconds,
+        requiredClaims: ['exp'],
+      }));
+    } catch (error) {
+      throw reasonFor(error);
+    }
+    const id = payload[claims.userId];
+    if (typeof id !== 'string' || id === '') throw refuse(`missing ${claims.userId} claim`);
+    const tenant = payload[claims.tenant];
+    const plan = payload[claims.plan];
+    return {
+      kind: 'user',
+      id,
+      roles: list(payload[claims.roles]),
+      scopes: list(payload[claims.scopes]),
+      ...(typeof tenant === 'string' ? { tenant } : {}),
+      ...(typeof plan === 'string' ? { plan } : {}),
+    };
+  };
+}

@@ -1,0 +1,73 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Identity } from '../../core/context.js';
+import { EdgeRefusal, type FrontdeskPlugin, type PluginContext } from '../../core/plugin.js';
+import { IdentitySigner } from './identity-token.js';
+import { createJwtVerifier } from './jwt.js';
+import type { AuthOptions } from './options.js';
+
+export const JWKS_PATH = '/.well-known/jwks.json';
+
+/**
+ * Authentication at the edge: a bearer JWT or an API key becomes `context.identity`; no
+ * credential is anonymous; a present but invalid one is a 401 for the whole request with the
+ * reason. The identity reaches subgraphs only as a short-lived token signed by the gateway.
+ */
+export function createAuthPlugin(options: AuthOptions, ctx: PluginContext): FrontdeskPlugin {
+  const verifyJwt = options.jwt ? createJwtVerifier(options.jwt) : undefined;
+  const apiKeyHeader = options.apiKeys?.header;
+  const apiKeys = new Map((options.apiKeys?.keys ?? []).map((k) => [k.sha256, k]));
+  const signer = new IdentitySigner(options.identity);
+  const identityHeader = options.identity.header;
+  let jwksBody: string | undefined;
+  void signer.jwks.then((jwks) => (jwksBody = JSON.stringify(jwks)));
+
+  function byApiKey(key: string): Identity {
+    const digest = createHash('sha256').update(key).digest('hex');
+    const found = apiKeys.get(digest);
+    // Constant-time compare of the digest we found, against timing probes of the map lookup.
+    if (!found || !timingSafeEqual(Buffer.from(found.sha256, 'hex'), Buffer.from(digest, 'hex'))) {
+      throw new EdgeRefusal('UNAUTHENTICATED', 'Invalid API key');
+    }
+    return { kind: 'client', id: found.clientId, roles: [], scopes: found.scopes, plan: found.plan, ...(found.tenant ? { tenant: found.tenant } : {}) };
+  }
+
+  return {
+    name: 'auth',
+    async authenticate(req: IncomingMessage) {
+      const authorization = req.headers.authorization;
+      if (authorization !== undefined) {
+        const match = /^Bearer\s+([A-Za-z0-9\-_.~+/]+=*)\s*$/i.exec(authorization);
+        if (!match) throw new EdgeRefusal('UNAUTHENTICATED', 'Invalid credentials: use "Authorization: Bearer <JWT>"', { 'www-authenticate': 'Bearer' });
+        if (!verifyJwt) throw new EdgeRefusal('UNAUTHENTICATED', 'Bearer tokens are not accepted here', { 'www-authenticate': 'Bearer' });
+        return verifyJwt(match[1]!);
+      }
+      const key = apiKeyHeader ? req.headers[apiKeyHeader] : undefined;
+      if (typeof key === 'string') return byApiKey(key);
+      if (Array.isArray(key)) throw new EdgeRefusal('UNAUTHENTICATED', 'Invalid API key: send one');
+      return undefined;
+    },
+    subgraph: {
+      async willSendSubgraphRequest(options) {
+        const headers = options.request.http?.headers;
+        if (!headers) return;
+        // Whatever the client sent under this name never travels on: only the gateway's token.
+        headers.delete(identityHeader);
+        const identity = 'context' in options ? options.context?.identity : undefined;
+        if (identity) headers.set(identityHeader, await signer.token(identity));
+      },
+    },
+    routes: {
+      [JWKS_PATH]: (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'public, max-age=300' });
+        res.end(jwksBody ?? '{"keys":[]}');
+      },
+    },
+    apollo: {
+      async serverWillStart() {
+        await signer.jwks;
+        ctx.logger.info({ jwt: Boolean(options.jwt), apiKeys: apiKeys.size, jwks: JWKS_PATH }, 'authentication on');
+      },
+    },
+  };
+}
