@@ -4,6 +4,9 @@ import { startSubgraph, type RunningSubgraph, type SubgraphContext } from '../..
 import { projectPath } from '../../subgraphs/shared/paths.js';
 import { readFileSync } from 'node:fs';
 
+/** How often protected fields were resolved: a denied field must never reach the subgraph. */
+export const echoCalls = { secret: 0 };
+
 export const ECHO_SCHEMA_PATH = projectPath('test', 'fixtures', 'echo', 'schema.graphql');
 
 /** The echo SDL without the `added` field: version 1 of the hot-reload test. */
@@ -34,6 +37,12 @@ export function startEcho(options: { identity?: IdentityVerifierOptions } = {}):
           throw new GraphQLError('connect ECONNREFUSED db-internal.corp.example:5432');
         },
         added: () => 'the new field',
+        secret: () => {
+          echoCalls.secret += 1;
+          return 'the secret';
+        },
+        scoped: () => 'scoped value',
+        strict: () => 'strict value',
         whoami: (_: unknown, __: unknown, ctx: SubgraphContext) => (ctx.identity ? JSON.stringify(ctx.identity) : null),
       },
     },

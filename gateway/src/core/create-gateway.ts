@@ -89,7 +89,7 @@ export async function createGateway(
     return undefined;
   };
 
-  const plugins = createPlugins(config, { logger, production });
+  const plugins = createPlugins(config, { logger, production, supergraph: () => current });
   const authenticators = plugins.filter((p) => p.authenticate);
   if (authenticators.length > 1) throw new Error(`only one plugin may authenticate (${authenticators.map((p) => p.name).join(', ')})`);
   const authenticator = authenticators[0]?.authenticate?.bind(authenticators[0]);

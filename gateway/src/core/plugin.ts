@@ -4,11 +4,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GatewayContext, Identity } from './context.js';
 import type { ErrorCode } from './errors.js';
 import type { Logger } from './logger.js';
+import type { LoadedSupergraph } from './supergraph.js';
 
 /** What a plugin is given when it is created: shared services, never the environment. */
 export interface PluginContext {
   logger: Logger;
   production: boolean;
+  /** The supergraph in service (changes on hot reload). */
+  supergraph(): LoadedSupergraph;
 }
 
 /** The subgraph request the core's data source is about to send (see DESIGN.md). */

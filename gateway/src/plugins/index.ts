@@ -2,6 +2,7 @@ import type { FrontdeskConfig } from '../core/config.js';
 import type { FrontdeskPlugin, PluginContext } from '../core/plugin.js';
 import { createAccessLogPlugin } from './access-log/index.js';
 import { createAuthPlugin } from './auth/index.js';
+import { createAuthorizationPlugin } from './authorization/index.js';
 
 /**
  * The one place that wires features, in the pipeline order of DESIGN.md:
@@ -12,6 +13,8 @@ export function createPlugins(config: FrontdeskConfig, ctx: PluginContext): Fron
   const plugins: FrontdeskPlugin[] = [];
   // authenticate
   if (config.auth) plugins.push(createAuthPlugin(config.auth, ctx));
+  // authorize (before planning: nothing reaches a subgraph for a denied field)
+  if (config.authorization) plugins.push(createAuthorizationPlugin(config.authorization, ctx));
   // observe
   if (config.accessLog) plugins.push(createAccessLogPlugin(config.accessLog, ctx));
   return plugins;

@@ -1,5 +1,6 @@
 import { accessLogOptionsSchema } from './access-log/options.js';
 import { authOptionsSchema } from './auth/options.js';
+import { authorizationOptionsSchema } from './authorization/options.js';
 
 /**
  * Config keys of the feature plugins, merged into the one strict config schema. A feature is off
@@ -7,5 +8,6 @@ import { authOptionsSchema } from './auth/options.js';
  */
 export const pluginOptionsShape = {
   auth: authOptionsSchema.optional(),
+  authorization: authorizationOptionsSchema.optional(),
   accessLog: accessLogOptionsSchema.optional(),
 };

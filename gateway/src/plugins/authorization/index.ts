@@ -1,0 +1,2 @@
+export { createAuthorizationPlugin, readSecurityDirectives } from './plugin.js';
+export { authorizationOptionsSchema, type AuthorizationOptions } from './options.js';

@@ -1,0 +1,55 @@
+import { z } from 'zod';
+
+export const authorizationOptionsSchema = z
+  .strictObject({
+    mode: z
+      .enum(['filter', 'reject'])
+      .default('filter')
+      .describe('filter: denied fields are null with an error, the rest runs (Apollo Router); reject: the whole operation is refused. Default filter.'),
+    permissionsFile: z
+      .string()
+      .optional()
+      .describe('YAML file of graphql-shield rules keyed by type and field, relative to the working directory.'),
+    directives: z.boolean().default(true).describe('Enforce @authenticated and @requiresScopes from the supergraph. Default true.'),
+  })
+  .describe('Authorization before planning: supergraph directives and graphql-shield rules, once per field.');
+
+export type AuthorizationOptions = z.output<typeof authorizationOptionsSchema>;
+
+/** One rule of the permissions file (see README): atoms combined with and/or/not. */
+export type RuleSpec =
+  | 'allow'
+  | 'deny'
+  | 'authenticated'
+  | { role: string | string[] }
+  | { scope: string | string[] }
+  | { plan: string | string[] }
+  | { sameUser: string }
+  | { sameTenant: string }
+  | { rule: string }
+  | { and: RuleSpec[] }
+  | { or: RuleSpec[] }
+  | { not: RuleSpec };
+
+const ruleSchema: z.ZodType<RuleSpec> = z.lazy(() =>
+  z.union([
+    z.enum(['allow', 'deny', 'authenticated']),
+    z.strictObject({ role: z.union([z.string(), z.array(z.string()).min(1)]).describe('Caller has one of these roles.') }),
+    z.strictObject({ scope: z.union([z.string(), z.array(z.string()).min(1)]).describe('Caller has all of these scopes.') }),
+    z.strictObject({ plan: z.union([z.string(), z.array(z.string()).min(1)]).describe('Caller is on one of these plans.') }),
+    z.strictObject({ sameUser: z.string().describe('The named argument equals the caller id.') }),
+    z.strictObject({ sameTenant: z.string().describe('The named argument equals the caller tenant.') }),
+    z.strictObject({ rule: z.string().describe('A named rule from rules.') }),
+    z.strictObject({ and: z.array(ruleSchema).min(1) }),
+    z.strictObject({ or: z.array(ruleSchema).min(1) }),
+    z.strictObject({ not: ruleSchema }),
+  ]),
+);
+
+export const permissionsFileSchema = z.strictObject({
+  rules: z.record(z.string(), ruleSchema).default({}).describe('Named rules, used as { rule: name }.'),
+  types: z
+    .record(z.string(), z.record(z.string(), ruleSchema))
+    .default({})
+    .describe('Type name to field name (or "*" for every field of the type) to a rule.'),
+});

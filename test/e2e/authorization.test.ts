@@ -1,0 +1,193 @@
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningGateway } from '../../gateway/src/core/create-gateway.js';
+import { projectPath } from '../../subgraphs/shared/paths.js';
+import type { RunningSubgraph } from '../../subgraphs/shared/server.js';
+import { echoCalls, echoSdl, startEcho } from '../support/echo.js';
+import { composeToFile, gql, startTestGateway, tempDir } from '../support/servers.js';
+import { startStack, type Stack } from '../support/stack.js';
+
+// Authorization before planning: supergraph directives and the permissions file, over real HTTP.
+const SECRET = 'an-authorization-test-secret-32-chars!';
+const keys = { free: 'key-free-1', pro: 'key-pro-1', partner: 'key-partner-1' };
+let echo: RunningSubgraph;
+let path: string;
+let gateway: RunningGateway;
+
+const sha = (value: string) => createHash('sha256').update(value).digest('hex');
+const bearer = async (sub: string, claims: Record<string, unknown> = {}) => ({
+  authorization: `Bearer ${await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('5m').sign(new TextEncoder().encode(SECRET))}`,
+});
+const auth = {
+  jwt: { algorithms: ['HS256' as const], hmacSecret: SECRET },
+  apiKeys: { keys: Object.entries(keys).map(([plan, key]) => ({ sha256: sha(key), clientId: `client-${plan}`, plan })) },
+};
+
+beforeAll(async () => {
+  echo = await startEcho();
+  path = join(tempDir(), 'supergraph.graphql');
+  composeToFile(path, [{ name: 'echo', url: echo.url, sdl: echoSdl({ withAdded: true }) }]);
+  gateway = await startTestGateway({
+    supergraph: { path, watch: false },
+    auth,
+    authorization: { permissionsFile: projectPath('test', 'fixtures', 'permissions', 'echo.yaml') },
+  });
+});
+afterAll(async () => {
+  await gateway?.stop();
+  await echo?.stop();
+});
+
+describe('@authenticated', () => {
+  it('answers null with UNAUTHENTICATED at the path for anonymous callers, serves the rest, and never asks the subgraph', async () => {
+    const before = echoCalls.secret;
+    const { status, body } = await gql(gateway.url, '{ secret requestId }');
+    expect(status).toBe(200);
+    expect(body.data).toEqual({ secret: null, requestId: expect.any(String) });
+    expect(body.errors).toEqual([{ message: 'Query.secret requires authentication', path: ['secret'], extensions: { code: 'UNAUTHENTICATED' } }]);
+    expect(echoCalls.secret).toBe(before);
+  });
+
+  it('serves the field to a signed-in caller', async () => {
+    const { body } = await gql(gateway.url, '{ secret }', { headers: await bearer('u1') });
+    expect(body).toEqual({ data: { secret: 'the secret' } });
+  });
+
+  it('finds denied fields inside fragments and inline fragments, under aliases', async () => {
+    const { body } = await gql(gateway.url, '{ ...F ... on Query { hidden: secret } requestId } fragment F on Query { secret }');
+    expect(body.data).toEqual({ secret: null, hidden: null, requestId: expect.any(String) });
+    expect(body.errors!.map((e) => e.path)).toEqual([['secret'], ['hidden']]);
+  });
+
+  it('nulls the parent of a denied non-null field', async () => {
+    const { body } = await gql(gateway.url, '{ strict requestId }');
+    expect(body.data).toBeNull();
+    expect(body.errors).toEqual([expect.objectContaining({ path: ['strict'], extensions: { code: 'UNAUTHENTICATED' } })]);
+  });
+});
+
+describe('@requiresScopes', () => {
+  it.each([
+    [['a', 'b'], true],
+    [['c'], true],
+    [['a', 'b', 'c'], true],
+    [['a'], false],
+    [['b', 'x'], false],
+  ])('with scopes %j the field is served: %s', async (scopes, allowed) => {
+    const { body } = await gql(gateway.url, '{ scoped }', { headers: await bearer('u1', { scope: scopes.join(' ') }) });
+    if (allowed) expect(body).toEqual({ data: { scoped: 'scoped value' } });
+    else expect(body).toEqual({ data: { scoped: null }, errors: [{ message: 'Not authorized to access Query.scoped', path: ['scoped'], extensions: { code: 'FORBIDDEN' } }] });
+  });
+
+  it('is UNAUTHENTICATED, not FORBIDDEN, for anonymous callers', async () => {
+    const { body } = await gql(gateway.url, '{ scoped }');
+    expect(body.errors![0]!.extensions!.code).toBe('UNAUTHENTICATED');
+  });
+});
+
+describe('the permissions file', () => {
+  it.each([
+    ['free', false],
+    ['pro', true],
+    ['partner', true],
+  ])('lets an API key of plan %s call the plan-restricted field: %s', async (plan, allowed) => {
+    const { body } = await gql(gateway.url, '{ slow(ms: 1) }', { headers: { 'x-api-key': keys[plan as keyof typeof keys] } });
+    if (allowed) expect(body).toEqual({ data: { slow: 'slept 1ms' } });
+    else expect(body.errors![0]).toMatchObject({ path: ['slow'], extensions: { code: 'FORBIDDEN' } });
+  });
+
+  it('evaluates rules on arguments and roles', async () => {
+    const self = await gql(gateway.url, '{ header(name: "u5") }', { headers: await bearer('u5') });
+    expect(self.body.errors).toBeUndefined();
+    const other = await gql(gateway.url, '{ header(name: "u6") }', { headers: await bearer('u5') });
+    expect(other.body.errors![0]!.extensions!.code).toBe('FORBIDDEN');
+    const admin = await gql(gateway.url, '{ header(name: "u6") }', { headers: await bearer('u1', { roles: ['admin'] }) });
+    expect(admin.body.errors).toBeUndefined();
+    const denied = await gql(gateway.url, '{ boom }', { headers: await bearer('u1', { roles: ['admin'] }) });
+    expect(denied.body.errors![0]!.extensions!.code).toBe('FORBIDDEN');
+  });
+
+  it('refuses to start with a rule for a field the supergraph does not have', async () => {
+    const file = join(tempDir(), 'typo.yaml');
+    writeFileSync(file, 'types:\n  Query:\n    secrett: deny\n');
+    await expect(startTestGateway({ supergraph: { path, watch: false }, auth, authorization: { permissionsFile: file } })).rejects.toThrow(
+      `Permissions ${file}: Query.secrett is not a field of the supergraph`,
+    );
+  });
+});
+
+describe('reject mode', () => {
+  it('refuses the whole operation with the status of the first denial', async () => {
+    const strict = await startTestGateway({ supergraph: { path, watch: false }, auth, authorization: { mode: 'reject' } });
+    try {
+      const anonymous = await gql(strict.url, '{ secret requestId }');
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.body).toEqual({ errors: [{ message: 'Query.secret requires authentication', extensions: { code: 'UNAUTHENTICATED' } }] });
+      const forbidden = await gql(strict.url, '{ scoped }', { headers: await bearer('u1', { scope: 'a' }) });
+      expect(forbidden.status).toBe(403);
+      expect((await gql(strict.url, '{ requestId }')).status).toBe(200);
+    } finally {
+      await strict.stop();
+    }
+  });
+});
+
+describe('entities reached through another subgraph', () => {
+  let stack: Stack;
+  let guarded: RunningGateway;
+  beforeAll(async () => {
+    stack = await startStack();
+    guarded = await startTestGateway({
+      supergraph: { path: projectPath('schema', 'supergraph.graphql'), watch: false },
+      subgraphs: {
+        accounts: { url: stack.accounts.url },
+        reviews: { url: stack.reviews.url },
+        products: { url: stack.products.url },
+        inventory: { url: stack.inventory.url },
+        orders: { url: stack.orders.url },
+      },
+      auth,
+      authorization: { permissionsFile: projectPath('gateway', 'permissions.yaml') },
+    });
+  });
+  afterAll(async () => {
+    await guarded?.stop();
+    await stack?.stop();
+  });
+
+  it('applies User.orders the same from a root field, through reviews, and in a fragment, before the ERP is called', async () => {
+    stack.erp.reset();
+    const query = `{ user(id: "u1") { name orders(first: 1) { id } }
+      review(id: "r1") { author { ...A } } }
+      fragment A on User { name orders(first: 1) { id } }`;
+    const anonymous = await gql(guarded.url, query);
+    expect(anonymous.body.data).toMatchObject({ user: { name: expect.any(String), orders: null }, review: { author: { name: expect.any(String), orders: null } } });
+    expect(anonymous.body.errors!.map((e) => [e.path, e.extensions!.code])).toEqual([
+      [['user', 'orders'], 'UNAUTHENTICATED'],
+      [['review', 'author', 'orders'], 'UNAUTHENTICATED'],
+    ]);
+    const noScope = await gql(guarded.url, query, { headers: await bearer('u1') });
+    expect(noScope.body.errors!.every((e) => e.extensions!.code === 'FORBIDDEN')).toBe(true);
+    expect(stack.erp.stats().total).toBe(0);
+    const withScope = await gql(guarded.url, query, { headers: await bearer('u1', { scope: 'orders:read' }) });
+    expect(withScope.body.errors).toBeUndefined();
+    expect(stack.erp.stats().total).toBeGreaterThan(0);
+  });
+
+  it('keeps email and me to signed-in callers (@authenticated from the accounts subgraph)', async () => {
+    const { body } = await gql(guarded.url, '{ me { name } user(id: "u2") { name email } }');
+    expect(body.data).toEqual({ me: null, user: { name: expect.any(String), email: null } });
+    expect(body.errors!.map((e) => e.path)).toEqual([['me'], ['user', 'email']]);
+  });
+
+  it('allows createProduct only with the catalog:write scope', async () => {
+    const mutation = 'mutation { createProduct(input: { sku: "X-1", name: "Lamp", category: LAMPS, price: { amount: "9.00", currency: EUR }, weightKg: 1, dimensions: { widthCm: 1, depthCm: 1, heightCm: 1 } }) { id } }';
+    const denied = await gql(guarded.url, mutation, { headers: await bearer('u1', { scope: 'catalog:read' }) });
+    expect(denied.body.errors![0]).toMatchObject({ path: ['createProduct'], extensions: { code: 'FORBIDDEN' } });
+    const allowed = await gql(guarded.url, mutation, { headers: await bearer('u1', { scope: 'catalog:write' }) });
+    expect(allowed.body.errors).toBeUndefined();
+  });
+});
