@@ -4,6 +4,7 @@ import { grpcMappingSchema } from '../adapters/grpc/mapping.js';
 import { restMappingSchema } from '../adapters/rest/mapping.js';
 import { soapMappingSchema } from '../adapters/soap/mapping.js';
 import { configJsonSchema } from '../gateway/src/core/config-schema.js';
+import { permissionsFileSchema } from '../gateway/src/plugins/authorization/options.js';
 import { projectPath } from '../subgraphs/shared/paths.js';
 
 function jsonSchema(schema: z.ZodType, title: string): string {
@@ -14,6 +15,8 @@ function jsonSchema(schema: z.ZodType, title: string): string {
 export const restMappingJsonSchema = (): string => jsonSchema(restMappingSchema, 'Frontdesk REST adapter mapping');
 export const grpcMappingJsonSchema = (): string => jsonSchema(grpcMappingSchema, 'Frontdesk gRPC adapter mapping');
 export const soapMappingJsonSchema = (): string => jsonSchema(soapMappingSchema, 'Frontdesk SOAP adapter mapping');
+/** The permissions files: gateway/permissions.yaml and each subgraph's permissions.yaml. */
+export const permissionsJsonSchema = (): string => jsonSchema(permissionsFileSchema, 'Frontdesk permissions');
 
 // `npm run config-schema` regenerates the published JSON Schemas; tests fail when they are stale.
 if (process.argv[1]?.endsWith('config-schema.ts') || process.argv[1]?.endsWith('config-schema.js')) {
@@ -22,6 +25,7 @@ if (process.argv[1]?.endsWith('config-schema.ts') || process.argv[1]?.endsWith('
     [projectPath('adapters', 'rest', 'mapping.schema.json'), restMappingJsonSchema()],
     [projectPath('adapters', 'grpc', 'mapping.schema.json'), grpcMappingJsonSchema()],
     [projectPath('adapters', 'soap', 'mapping.schema.json'), soapMappingJsonSchema()],
+    [projectPath('gateway', 'permissions.schema.json'), permissionsJsonSchema()],
   ] as const) {
     writeFileSync(path, text);
     console.log(`wrote ${path}`);

@@ -50,7 +50,9 @@ const server = createServer((req, res) => {
   }
   send(404, '{"error":"not found"}');
 });
-server.listen(port, '127.0.0.1', () => process.stdout.write(`dev issuer on http://127.0.0.1:${port} (kid ${kid})\n`));
+// Loopback only, unless HOST says otherwise (docker-compose, where the gateway is another container).
+const host = process.env.HOST ?? '127.0.0.1';
+server.listen(port, host, () => process.stdout.write(`dev issuer on http://${host}:${port} (kid ${kid})\n`));
 const stop = (): void => void server.close(() => process.exit(0));
 process.once('SIGTERM', stop);
 process.once('SIGINT', stop);

@@ -35,6 +35,8 @@ describe('docker-compose.yml', () => {
     expect(service!.environment!.PORT).toBe(url.port);
     expect(service!.ports).toContain(`${url.port}:${url.port}`);
     expect(service!.healthcheck!.test.join(' ')).toContain(`http://127.0.0.1:${url.port}/ready`);
+    // Subgraphs verify the identity token against the gateway's JWKS.
+    expect(service!.environment!.IDENTITY_JWKS_URL).toBe('http://gateway:4000/.well-known/jwks.json');
     expect(services.gateway!.depends_on![name]).toEqual({ condition: 'service_healthy' });
   });
 
@@ -52,6 +54,10 @@ describe('docker-compose.yml', () => {
     expect(gateway.ports).toContain('4000:4000');
     expect(gateway.healthcheck!.test.join(' ')).toContain('http://127.0.0.1:4000/ready');
     expect(gateway.environment!.REDIS_URL).toBe('redis://redis:6379');
+    // frontdesk.config.yaml reads the issuer's JWKS from AUTH_JWKS_URL; the issuer runs in compose.
+    expect(gateway.environment!.AUTH_JWKS_URL).toBe('http://issuer:4099/.well-known/jwks.json');
+    expect(readFileSync(projectPath('frontdesk.config.yaml'), 'utf8')).toContain('${AUTH_JWKS_URL:-');
+    expect(services.issuer!.environment!.HOST).toBe('0.0.0.0');
     expect(Object.keys(gateway.environment!).filter((key) => /^SUBGRAPH_.+_URL$/.test(key))).toHaveLength(subgraphs.length);
   });
 });

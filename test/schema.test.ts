@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateAdapterSchemas } from '../schema/adapters.js';
 import { composeSubgraphs, readSupergraphConfig } from '../schema/composition.js';
-import { grpcMappingJsonSchema, restMappingJsonSchema, soapMappingJsonSchema } from '../scripts/config-schema.js';
+import { grpcMappingJsonSchema, permissionsJsonSchema, restMappingJsonSchema, soapMappingJsonSchema } from '../scripts/config-schema.js';
 import { projectPath } from '../subgraphs/shared/paths.js';
 import { tempDir } from './support/servers.js';
 
@@ -48,6 +48,7 @@ describe('generated adapter schemas', () => {
     expect(readFileSync(projectPath('adapters', 'rest', 'mapping.schema.json'), 'utf8')).toBe(restMappingJsonSchema());
     expect(readFileSync(projectPath('adapters', 'grpc', 'mapping.schema.json'), 'utf8')).toBe(grpcMappingJsonSchema());
     expect(readFileSync(projectPath('adapters', 'soap', 'mapping.schema.json'), 'utf8')).toBe(soapMappingJsonSchema());
+    expect(readFileSync(projectPath('gateway', 'permissions.schema.json'), 'utf8')).toBe(permissionsJsonSchema());
   });
 });
 

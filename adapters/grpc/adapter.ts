@@ -65,6 +65,7 @@ export async function startGrpcAdapter(options: GrpcAdapterOptions): Promise<Run
     name: mapping.subgraph,
     sdl: generated.sdl,
     resolvers: buildGrpcResolvers(generated, mapping, target),
+    permissions: { rules: mapping.permissions, source: `${options.mappingPath} permissions` },
     context: adapterContext,
     port: options.port,
     host: options.host,

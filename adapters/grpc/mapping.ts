@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { FAILURE_BY_CODE } from '../toolkit/errors.js';
-import { cacheHintSchema, forwardHeadersSchema } from '../toolkit/mapping.js';
+import { cacheHintSchema, forwardHeadersSchema, identityHeadersSchema, permissionsFileSchema } from '../toolkit/mapping.js';
 
 const graphqlName = z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*$/, 'a GraphQL name');
 const methodName = z.string().regex(/^[\w.]+\.\w+$/, 'a fully qualified method, e.g. pkg.v1.Service.Method');
@@ -42,6 +42,13 @@ export const grpcMappingSchema = z
       maxStreamItems: z.number().int().positive().default(100).describe('Items collected from a server stream. Default 100.'),
     }),
     forwardHeaders: forwardHeadersSchema,
+    identity: z
+      .strictObject({ metadata: identityHeadersSchema })
+      .prefault({})
+      .describe('How the verified caller is passed to the service: call metadata.'),
+    permissions: permissionsFileSchema.describe(
+      'Who may read which field of the generated subgraph (graphql-shield, deny by default; federation fields always allowed). README "Authorization".',
+    ),
     methods: z.record(methodName, methodSchema).default({}).describe('Methods exposed as Query or Mutation fields.'),
     entities: z
       .record(

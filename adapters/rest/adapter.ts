@@ -56,6 +56,7 @@ export async function startRestAdapter(options: RestAdapterOptions): Promise<Run
     name: mapping.subgraph,
     sdl: generated.sdl,
     resolvers: buildRestResolvers(generated, mapping, target, env),
+    permissions: { rules: mapping.permissions, source: `${options.mappingPath} permissions` },
     context: adapterContext,
     port: options.port,
     host: options.host,

@@ -3,7 +3,7 @@ import { generateRestSubgraph } from './generate.js';
 import { restMappingSchema, type RestMapping } from './mapping.js';
 import type { OpenApiDocument } from './openapi.js';
 
-const base = { service: 'svc', subgraph: 'svc', spec: 'spec.json', target: { url: 'http://127.0.0.1:1' } };
+const base = { service: 'svc', subgraph: 'svc', spec: 'spec.json', target: { url: 'http://127.0.0.1:1' }, permissions: {} };
 
 function mapping(extra: Record<string, unknown> = {}): RestMapping {
   return restMappingSchema.parse({ ...base, ...extra });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cacheHintSchema, forwardHeadersSchema, targetSchema } from '../toolkit/mapping.js';
+import { cacheHintSchema, forwardHeadersSchema, identityHeadersSchema, permissionsFileSchema, targetSchema } from '../toolkit/mapping.js';
 
 const graphqlName = z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*$/, 'a GraphQL name');
 
@@ -26,6 +26,13 @@ export const restMappingSchema = z
     spec: z.string().min(1).describe('OpenAPI 3.0/3.1 document: a path relative to this file, or an http(s) URL.'),
     target: targetSchema,
     forwardHeaders: forwardHeadersSchema,
+    identity: z
+      .strictObject({ headers: identityHeadersSchema })
+      .prefault({})
+      .describe('How the verified caller is passed to the service: HTTP headers.'),
+    permissions: permissionsFileSchema.describe(
+      'Who may read which field of the generated subgraph (graphql-shield, deny by default; federation fields always allowed). README "Authorization".',
+    ),
     operations: z.record(z.string(), operationSchema).default({}).describe('Per operationId settings.'),
     include: z.enum(['all', 'listed']).default('all').describe('all: every operation; listed: only those under operations.'),
     entities: z

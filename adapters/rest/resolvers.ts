@@ -42,7 +42,7 @@ export function buildRestResolvers(
   const operationHeaders = new Map(generated.operations.map((op) => [op.operationId, interpolateHeaders(op.headers, env)]));
 
   async function call(op: GeneratedOperation, args: Record<string, unknown>, ctx: AdapterContext): Promise<Called> {
-    const headers = { ...propagatedHeaders(ctx, mapping.forwardHeaders), ...operationHeaders.get(op.operationId) };
+    const headers = { ...propagatedHeaders(ctx, mapping.forwardHeaders, mapping.identity.headers), ...operationHeaders.get(op.operationId) };
     const query: string[] = [];
     const pair = (name: string, value: string): void => void query.push(`${encodeURIComponent(name)}=${value}`);
     let path = op.pathTemplate;

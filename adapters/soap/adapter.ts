@@ -76,6 +76,7 @@ export async function startSoapAdapter(options: SoapAdapterOptions): Promise<Run
     name: mapping.subgraph,
     sdl: generated.sdl,
     resolvers: buildSoapResolvers(generated, mapping, target),
+    permissions: { rules: mapping.permissions, source: `${options.mappingPath} permissions` },
     context: adapterContext,
     port: options.port,
     host: options.host,

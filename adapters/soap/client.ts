@@ -29,6 +29,17 @@ interface SoapFault {
   Reason?: { Text?: string | { $value?: string } };
 }
 
+/** Adds an element to the envelope's Header, creating the Header before the Body when there is none. */
+export function withEnvelopeHeader(xml: string, element: string): string {
+  const body = /<([\w.-]+):Body[\s>]/.exec(xml);
+  if (!body) throw new Error('the SOAP request has no Body');
+  const prefix = body[1]!;
+  const close = `</${prefix}:Header>`;
+  const at = xml.indexOf(close);
+  if (at >= 0) return xml.slice(0, at) + element + xml.slice(at);
+  return xml.slice(0, body.index) + `<${prefix}:Header>${element}</${prefix}:Header>` + xml.slice(body.index);
+}
+
 /** Detects a SOAP 1.2 binding: the port's address element is in the wsdl/soap12 namespace. */
 export function usesSoap12(wsdlText: string): boolean {
   const prefix = /xmlns:(\w+)="http:\/\/schemas\.xmlsoap\.org\/wsdl\/soap12\/"/.exec(wsdlText)?.[1];
@@ -76,11 +87,16 @@ export class SoapTarget {
     headers: Record<string, string>,
     logger: Logger,
     faults: { match: RegExp; code: string }[] = [],
+    envelopeHeader?: string,
   ): Promise<Record<string, unknown>> {
     const method = (this.client as unknown as Record<string, (args: object, options: object, headers: object) => Promise<[unknown]>>)[`${operation}Async`];
     if (!method) throw new Error(`no operation ${operation}`);
+    const options: Record<string, unknown> = { timeout: this.options.timeoutMs, httpAgent: this.agent, httpsAgent: this.agent };
+    // node-soap's SOAP headers belong to the client, shared by concurrent calls: a per-call
+    // element (the caller) goes into this call's envelope only.
+    if (envelopeHeader) options.postProcess = (xml: string) => withEnvelopeHeader(xml, envelopeHeader);
     try {
-      const [result] = await method.call(this.client, args, { timeout: this.options.timeoutMs, httpAgent: this.agent, httpsAgent: this.agent }, headers);
+      const [result] = await method.call(this.client, args, options, headers);
       return (result ?? {}) as Record<string, unknown>;
     } catch (error) {
       throw this.fail(operation, error, logger, faults);

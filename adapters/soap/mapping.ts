@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { FAILURE_BY_CODE } from '../toolkit/errors.js';
-import { cacheHintSchema, forwardHeadersSchema } from '../toolkit/mapping.js';
+import { cacheHintSchema, forwardHeadersSchema, identityClaimSchema, identityHeadersSchema, permissionsFileSchema } from '../toolkit/mapping.js';
 
 const graphqlName = z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*$/, 'a GraphQL name');
 const errorCode = z.enum(Object.keys(FAILURE_BY_CODE) as [string, ...string[]]);
@@ -53,6 +53,26 @@ export const soapMappingSchema = z
       .default([])
       .describe('Custom SOAP header elements as XML, e.g. <tns:Channel>frontdesk</tns:Channel>; ${NAME} from the environment.'),
     forwardHeaders: forwardHeadersSchema,
+    identity: z
+      .strictObject({
+        headers: identityHeadersSchema,
+        soapHeader: z
+          .strictObject({
+            element: z.string().regex(/^[A-Za-z_][\w.-]*$/).describe('Local name of the header element, e.g. Caller.'),
+            namespace: z.string().min(1).describe('Namespace URI of the element and its children.'),
+            fields: z
+              .record(z.string().regex(/^[A-Za-z_][\w.-]*$/), identityClaimSchema)
+              .refine((fields) => Object.keys(fields).length > 0, 'name at least one child element')
+              .describe('Child element local name to claim.'),
+          })
+          .optional()
+          .describe('A SOAP header element per call, e.g. <Caller><UserId>u1</UserId></Caller>.'),
+      })
+      .prefault({})
+      .describe('How the verified caller is passed to the service: HTTP headers and/or a SOAP header element.'),
+    permissions: permissionsFileSchema.describe(
+      'Who may read which field of the generated subgraph (graphql-shield, deny by default; federation fields always allowed). README "Authorization".',
+    ),
     operations: z.record(z.string(), operationSchema).default({}).describe('Operations exposed as Query or Mutation fields.'),
     entities: z
       .record(

@@ -1,6 +1,6 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import { createEntityLoader } from '../toolkit/batching.js';
-import { propagatedHeaders, type AdapterContext } from '../toolkit/context.js';
+import { identityValue, propagatedHeaders, type AdapterContext } from '../toolkit/context.js';
 import { legacyError } from '../toolkit/errors.js';
 import { TOOLKIT_SCALARS } from '../toolkit/scalars.js';
 import type { SoapTarget } from './client.js';
@@ -8,6 +8,9 @@ import type { GeneratedOperation, GeneratedSoapSubgraph } from './generate.js';
 import type { SoapMapping } from './mapping.js';
 
 type Message = Record<string, unknown>;
+
+const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+const escapeXml = (value: string) => value.replace(/[&<>"']/g, (c) => XML_ESCAPES[c]!);
 
 const asList = (value: unknown): unknown[] => (value === undefined || value === null ? [] : Array.isArray(value) ? value : [value]);
 
@@ -27,8 +30,26 @@ export function buildSoapResolvers(generated: GeneratedSoapSubgraph, mapping: So
     return { ...extra, ...out };
   }
 
+  const callerElement = mapping.identity.soapHeader;
+  /** The caller as a SOAP header element, where the mapping asks for one and someone signed in. */
+  function callerHeader(ctx: AdapterContext): string | undefined {
+    if (!callerElement || !ctx.identity) return undefined;
+    const children = Object.entries(callerElement.fields)
+      .map(([name, claim]) => {
+        const value = identityValue(ctx, claim);
+        return value === undefined ? '' : `<fd:${name}>${escapeXml(value)}</fd:${name}>`;
+      })
+      .join('');
+    return `<fd:${callerElement.element} xmlns:fd="${escapeXml(callerElement.namespace)}">${children}</fd:${callerElement.element}>`;
+  }
+
+  function send(name: string, message: Message, ctx: AdapterContext, faults?: GeneratedOperation['faults']): Promise<Message> {
+    const headers = propagatedHeaders(ctx, mapping.forwardHeaders, mapping.identity.headers);
+    return target.call(name, message, headers, ctx.logger, faults, callerHeader(ctx));
+  }
+
   async function call(op: GeneratedOperation, message: Message, ctx: AdapterContext): Promise<unknown> {
-    const response = await target.call(op.name, message, propagatedHeaders(ctx, mapping.forwardHeaders), ctx.logger, op.faults);
+    const response = await send(op.name, message, ctx, op.faults);
     return op.result ? response[op.result] : response;
   }
 
@@ -59,14 +80,14 @@ export function buildSoapResolvers(generated: GeneratedSoapSubgraph, mapping: So
             batch: entity.batch
               ? async (keys) => {
                   const batch = entity.batch!;
-                  const response = (await target.call(batch.operation.name, { [batch.keys]: [...keys] }, propagatedHeaders(ctx, mapping.forwardHeaders), ctx.logger)) as Message;
+                  const response = (await send(batch.operation.name, { [batch.keys]: [...keys] }, ctx)) as Message;
                   return new Map(asList(response[batch.result]).map((item) => [String((item as Message)[batch.resultKey]), item]));
                 }
               : undefined,
             single: entity.single
               ? async (key) => {
                   const single = entity.single!;
-                  const response = (await target.call(single.operation.name, { [single.key]: key }, propagatedHeaders(ctx, mapping.forwardHeaders), ctx.logger, single.operation.faults)) as Message;
+                  const response = (await send(single.operation.name, { [single.key]: key }, ctx, single.operation.faults)) as Message;
                   const item = single.result ? response[single.result] : response;
                   if (item === undefined || item === null) throw notFound(key);
                   return item;

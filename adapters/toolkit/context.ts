@@ -1,7 +1,7 @@
 import type { GraphQLResolveInfo } from 'graphql';
-import type { SubgraphContext } from '../../subgraphs/shared/server.js';
+import { IDENTITY_HEADER, type SubgraphContext } from '../../subgraphs/shared/server.js';
 import { RequestLoaders } from './batching.js';
-import type { CacheHint } from './mapping.js';
+import type { CacheHint, IdentityClaim } from './mapping.js';
 
 /** Per-request state of an adapter subgraph. */
 export interface AdapterContext extends SubgraphContext {
@@ -12,12 +12,42 @@ export function adapterContext(base: SubgraphContext): AdapterContext {
   return { ...base, loaders: new RequestLoaders() };
 }
 
-/** Headers every legacy call carries: the request id and the client headers the mapping forwards. */
-export function propagatedHeaders(ctx: SubgraphContext, forward: readonly string[]): Record<string, string> {
+/** The value of one identity claim for a legacy service; undefined when the caller has none. */
+export function identityValue(ctx: SubgraphContext, claim: IdentityClaim): string | undefined {
+  const identity = ctx.identity;
+  if (!identity) return undefined;
+  switch (claim) {
+    case 'roles':
+    case 'scopes':
+      return identity[claim].join(' ');
+    case 'token': {
+      const token = ctx.headers[IDENTITY_HEADER];
+      return typeof token === 'string' ? token : undefined;
+    }
+    default:
+      return identity[claim];
+  }
+}
+
+/**
+ * Headers (HTTP, or gRPC metadata) every legacy call carries: the request id, the client headers
+ * the mapping forwards, and the caller's identity where the mapping says how. An identity header
+ * only ever carries the verified identity: a client header of that name is dropped.
+ */
+export function propagatedHeaders(
+  ctx: SubgraphContext,
+  forward: readonly string[],
+  identity: Readonly<Record<string, IdentityClaim>> = {},
+): Record<string, string> {
   const headers: Record<string, string> = { 'x-request-id': ctx.requestId };
   for (const name of forward) {
+    if (name in identity) continue;
     const value = ctx.headers[name];
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  for (const [name, claim] of Object.entries(identity)) {
+    const value = identityValue(ctx, claim);
+    if (value !== undefined) headers[name] = value;
   }
   return headers;
 }

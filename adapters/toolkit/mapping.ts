@@ -26,6 +26,20 @@ export const forwardHeadersSchema = z
   .default([])
   .describe('Client request headers passed on to the legacy service (x-request-id always is).');
 
+/** What of the verified caller a legacy service can be told: a claim, or the gateway's token itself. */
+export const identityClaimSchema = z
+  .enum(['id', 'kind', 'roles', 'scopes', 'tenant', 'plan', 'token'])
+  .describe('id, kind (user or client), roles and scopes (space-separated), tenant, plan, or token (the gateway-signed identity token, for services that verify it against the gateway JWKS).');
+export type IdentityClaim = z.infer<typeof identityClaimSchema>;
+
+export const identityHeadersSchema = z
+  .record(z.string().regex(/^[a-z0-9-]+$/, 'a lower-case header name'), identityClaimSchema)
+  .default({})
+  .describe('Name to claim. Sent only for signed-in callers; a client header of the same name is never passed on.');
+
+/** Permissions of the generated subgraph (graphql-shield, deny by default): README "Authorization". */
+export { permissionsFileSchema } from '../../gateway/src/plugins/authorization/options.js';
+
 export class MappingError extends Error {
   override name = 'MappingError';
 }

@@ -6,6 +6,9 @@ import { parseJsonLossless, stringifyJsonLossless } from './json.js';
 import { hintFromCacheControl, interpolateEnv, interpolateHeaders } from './mapping.js';
 import { camelCase, constantCase, pascalCase } from './names.js';
 import { Int64Scalar } from './scalars.js';
+import { propagatedHeaders } from './context.js';
+import { withEnvelopeHeader } from '../soap/client.js';
+import { createLogger } from '../../gateway/src/core/logger.js';
 
 describe('names', () => {
   it('makes readable GraphQL names from wire names', () => {
@@ -197,5 +200,30 @@ describe('protobuf codecs', () => {
   it('refuses a Timestamp it cannot read as BAD_UPSTREAM_RESPONSE', () => {
     const result = registry.toGraphQL({ seconds: 'soon' }, scalar('DateTime', 'timestamp'), 'svc');
     expect(result).toMatchObject({ message: 'svc sent an invalid response: expected a Timestamp at $', extensions: { code: 'BAD_UPSTREAM_RESPONSE' } });
+  });
+});
+
+describe('identity to legacy services', () => {
+  const base = { requestId: 'r-1', logger: createLogger('silent'), headers: { 'x-caller': 'forged', 'accept-language': 'de', 'x-frontdesk-identity': 'tok' } };
+  const identity = { kind: 'user' as const, id: 'u1', roles: ['admin', 'ops'], scopes: ['a', 'b'], tenant: 'acme' };
+
+  it('sends the claims the mapping names, and never a client header of the same name', () => {
+    const mapping = { 'x-caller': 'id', 'x-roles': 'roles', 'x-tenant': 'tenant', 'x-plan': 'plan', 'x-token': 'token' } as const;
+    expect(propagatedHeaders({ ...base, identity }, ['accept-language', 'x-caller'], mapping)).toEqual({
+      'x-request-id': 'r-1',
+      'accept-language': 'de',
+      'x-caller': 'u1',
+      'x-roles': 'admin ops',
+      'x-tenant': 'acme',
+      'x-token': 'tok',
+    });
+    expect(propagatedHeaders(base, ['accept-language', 'x-caller'], mapping)).toEqual({ 'x-request-id': 'r-1', 'accept-language': 'de' });
+  });
+
+  it('puts a per-call element into the SOAP Header, creating one when the envelope has none', () => {
+    const withHeader = '<soap:Envelope><soap:Header><wsse:Security/></soap:Header><soap:Body><x/></soap:Body></soap:Envelope>';
+    expect(withEnvelopeHeader(withHeader, '<c:Caller/>')).toBe('<soap:Envelope><soap:Header><wsse:Security/><c:Caller/></soap:Header><soap:Body><x/></soap:Body></soap:Envelope>');
+    const bare = '<env:Envelope xmlns:env="urn:e"><env:Body><x/></env:Body></env:Envelope>';
+    expect(withEnvelopeHeader(bare, '<c:Caller/>')).toBe('<env:Envelope xmlns:env="urn:e"><env:Header><c:Caller/></env:Header><env:Body><x/></env:Body></env:Envelope>');
   });
 });

@@ -139,7 +139,8 @@ export async function startCatalog(options: CatalogOptions = {}): Promise<Runnin
               : undefined;
     if (!operation) throw new HttpError(404, `no route for ${method} ${path}`);
     const requestId = req.headers['x-request-id'];
-    standIn.count(operation, `${method} ${url.pathname}${url.search}`, typeof requestId === 'string' ? requestId : undefined);
+    const caller = req.headers['x-catalog-user'];
+    standIn.count(operation, `${method} ${url.pathname}${url.search}`, typeof requestId === 'string' ? requestId : undefined, typeof caller === 'string' ? caller : undefined);
     await standIn.delay();
     if (standIn.shouldFail()) throw new HttpError(503, 'catalog temporarily unavailable');
     if (standIn.faults.malformed) {

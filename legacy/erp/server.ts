@@ -36,6 +36,19 @@ interface Fault {
   Fault: { faultcode: string; faultstring: string; statusCode?: number };
 }
 
+/** The optional Caller SOAP header: who is calling through the gateway. */
+interface Caller {
+  userId: string;
+  roles: string[];
+}
+
+function callerOf(headers: unknown): Caller | undefined {
+  const element = (headers as { Caller?: { UserId?: unknown; Roles?: unknown } } | undefined)?.Caller;
+  const userId = text(element?.UserId);
+  if (!userId) return undefined;
+  return { userId, roles: (text(element?.Roles) ?? '').split(' ').filter(Boolean) };
+}
+
 function clientFault(message: string): Fault {
   return { Fault: { faultcode: 'soap:Client', faultstring: message, statusCode: 500 } };
 }
@@ -74,12 +87,13 @@ export async function startErp(options: ErpOptions = {}): Promise<RunningErp> {
   const byId = new Map(orders.map((o) => [o.id, o]));
 
   const operation =
-    <Args>(name: string, detail: (args: Args) => string, handler: (args: Args) => object) =>
+    <Args>(name: string, detail: (args: Args) => string, handler: (args: Args, caller: Caller | undefined) => object) =>
     async (args: Args, _cb: unknown, headers: unknown, req: IncomingMessage) => {
       const requestId = req?.headers?.['x-request-id'];
-      standIn.count(name, detail(args), typeof requestId === 'string' ? requestId : undefined);
-      logger.info({ operation: name, args }, 'request');
-      return handler(args);
+      const caller = callerOf(headers);
+      standIn.count(name, detail(args), typeof requestId === 'string' ? requestId : undefined, caller?.userId);
+      logger.info({ operation: name, args, caller: caller?.userId }, 'request');
+      return handler(args, caller);
     };
 
   const asList = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
@@ -145,9 +159,13 @@ export async function startErp(options: ErpOptions = {}): Promise<RunningErp> {
             return { order: toWire(order) };
           },
         ),
-        CancelOrder: operation<{ orderId: string }>('CancelOrder', (a) => a.orderId, ({ orderId }) => {
+        CancelOrder: operation<{ orderId: string }>('CancelOrder', (a) => a.orderId, ({ orderId }, caller) => {
           const order = byId.get(orderId);
           if (!order) throw clientFault(`order ${orderId} not found`);
+          // Callers that name themselves (the Caller header) cancel only their own orders, unless admin.
+          if (caller && caller.userId !== order.customerId && !caller.roles.includes('admin')) {
+            throw clientFault(`order ${orderId} does not belong to the caller`);
+          }
           if (order.status === 'Shipped' || order.status === 'Delivered') throw clientFault(`order ${orderId} has shipped and cannot be cancelled`);
           order.status = 'Cancelled';
           order.revision += 1n;

@@ -16,7 +16,7 @@ export interface StandInStats {
   total: number;
   byOperation: Record<string, number>;
   /** The most recent requests, newest last: operation plus a short detail (ids, path). */
-  recent: { operation: string; detail: string; requestId?: string }[];
+  recent: { operation: string; detail: string; requestId?: string; caller?: string }[];
 }
 
 const RECENT = 200;
@@ -25,10 +25,11 @@ export class StandIn {
   readonly faults: Faults = { latencyMs: 0, errorRate: 0, malformed: false };
   private stats: StandInStats = { total: 0, byOperation: {}, recent: [] };
 
-  count(operation: string, detail = '', requestId?: string): void {
+  /** Counts a request; `caller` is who the adapter said is calling (its identity mapping), if anyone. */
+  count(operation: string, detail = '', requestId?: string, caller?: string): void {
     this.stats.total += 1;
     this.stats.byOperation[operation] = (this.stats.byOperation[operation] ?? 0) + 1;
-    this.stats.recent.push(requestId ? { operation, detail, requestId } : { operation, detail });
+    this.stats.recent.push({ operation, detail, ...(requestId ? { requestId } : {}), ...(caller ? { caller } : {}) });
     if (this.stats.recent.length > RECENT) this.stats.recent.shift();
   }
 

@@ -85,7 +85,8 @@ export async function startWarehouse(options: WarehouseOptions = {}): Promise<Ru
     <Req>(operation: string, detail: (req: Req) => string, handler: (call: Call<Req>, callback: Callback) => void) =>
     (call: Call<Req>, callback: Callback): void => {
       const requestId = call.metadata.get('x-request-id')[0];
-      standIn.count(operation, detail(call.request), typeof requestId === 'string' ? requestId : undefined);
+      const caller = call.metadata.get('x-warehouse-user')[0];
+      standIn.count(operation, detail(call.request), typeof requestId === 'string' ? requestId : undefined, typeof caller === 'string' ? caller : undefined);
       logger.info({ operation, request: call.request }, 'request');
       void standIn.delay().then(() => {
         if (call.cancelled) return;

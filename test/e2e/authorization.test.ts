@@ -8,7 +8,7 @@ import { projectPath } from '../../subgraphs/shared/paths.js';
 import type { RunningSubgraph } from '../../subgraphs/shared/server.js';
 import { echoCalls, echoSdl, startEcho } from '../support/echo.js';
 import { composeToFile, gql, startTestGateway, tempDir } from '../support/servers.js';
-import { startStack, type Stack } from '../support/stack.js';
+import { as, asAdmin, startStack, type Stack } from '../support/stack.js';
 
 // Authorization before planning: supergraph directives and the permissions file, over real HTTP.
 const SECRET = 'an-authorization-test-secret-32-chars!';
@@ -117,6 +117,14 @@ describe('the permissions file', () => {
       `Permissions ${file}: Query.secrett is not a field of the supergraph`,
     );
   });
+
+  it('refuses an owner rule at the gateway, which has no data before planning', async () => {
+    const file = join(tempDir(), 'owner.yaml');
+    writeFileSync(file, 'types:\n  Query:\n    header:\n      owner: id\n');
+    await expect(startTestGateway({ supergraph: { path, watch: false }, auth, authorization: { permissionsFile: file } })).rejects.toThrow(
+      `Invalid permissions ${file}: types.Query.header uses owner, which needs the data: put it in the subgraph`,
+    );
+  });
 });
 
 describe('reject mode', () => {
@@ -136,25 +144,12 @@ describe('reject mode', () => {
 });
 
 describe('entities reached through another subgraph', () => {
+  // The stack's gateway applies gateway/permissions.yaml; its subgraphs apply their own rules.
   let stack: Stack;
-  let guarded: RunningGateway;
   beforeAll(async () => {
     stack = await startStack();
-    guarded = await startTestGateway({
-      supergraph: { path: projectPath('schema', 'supergraph.graphql'), watch: false },
-      subgraphs: {
-        accounts: { url: stack.accounts.url },
-        reviews: { url: stack.reviews.url },
-        products: { url: stack.products.url },
-        inventory: { url: stack.inventory.url },
-        orders: { url: stack.orders.url },
-      },
-      auth,
-      authorization: { permissionsFile: projectPath('gateway', 'permissions.yaml') },
-    });
   });
   afterAll(async () => {
-    await guarded?.stop();
     await stack?.stop();
   });
 
@@ -162,32 +157,42 @@ describe('entities reached through another subgraph', () => {
     stack.erp.reset();
     const query = `{ user(id: "u1") { name orders(first: 1) { id } }
       review(id: "r1") { author { ...A } } }
-      fragment A on User { name orders(first: 1) { id } }`;
-    const anonymous = await gql(guarded.url, query);
+      fragment A on User { id name orders(first: 1) { id } }`;
+    const anonymous = await gql(stack.gateway.url, query);
     expect(anonymous.body.data).toMatchObject({ user: { name: expect.any(String), orders: null }, review: { author: { name: expect.any(String), orders: null } } });
     expect(anonymous.body.errors!.map((e) => [e.path, e.extensions!.code])).toEqual([
       [['user', 'orders'], 'UNAUTHENTICATED'],
       [['review', 'author', 'orders'], 'UNAUTHENTICATED'],
     ]);
-    const noScope = await gql(guarded.url, query, { headers: await bearer('u1') });
-    expect(noScope.body.errors!.every((e) => e.extensions!.code === 'FORBIDDEN')).toBe(true);
+    const noScope = await gql(stack.gateway.url, query, { headers: await as('u1') });
+    expect(noScope.body.errors!.map((e) => e.extensions!.code)).toEqual(['FORBIDDEN', 'FORBIDDEN']);
     expect(stack.erp.stats().total).toBe(0);
-    const withScope = await gql(guarded.url, query, { headers: await bearer('u1', { scope: 'orders:read' }) });
-    expect(withScope.body.errors).toBeUndefined();
+    const admin = await gql(stack.gateway.url, query, { headers: await asAdmin() });
+    expect(admin.body.errors).toBeUndefined();
     expect(stack.erp.stats().total).toBeGreaterThan(0);
   });
 
+  it('lets the orders subgraph refuse another user\'s orders that the gateway let through', async () => {
+    const author = ((await gql(stack.gateway.url, '{ review(id: "r1") { author { id } } }')).body.data!.review as { author: { id: string } }).author.id;
+    const other = author === 'u1' ? 'u2' : 'u1';
+    const { body } = await gql(stack.gateway.url, `{ review(id: "r1") { author { id orders(first: 1) { id } } } user(id: "${other}") { orders(first: 1) { id } } }`, {
+      headers: await as(author, { scopes: ['orders:read'] }),
+    });
+    expect(body.data).toEqual({ review: { author: { id: author, orders: [{ id: expect.any(String) }] } }, user: { orders: null } });
+    expect(body.errors).toEqual([expect.objectContaining({ path: ['user', 'orders'], extensions: expect.objectContaining({ code: 'FORBIDDEN' }) })]);
+  });
+
   it('keeps email and me to signed-in callers (@authenticated from the accounts subgraph)', async () => {
-    const { body } = await gql(guarded.url, '{ me { name } user(id: "u2") { name email } }');
+    const { body } = await gql(stack.gateway.url, '{ me { name } user(id: "u2") { name email } }');
     expect(body.data).toEqual({ me: null, user: { name: expect.any(String), email: null } });
     expect(body.errors!.map((e) => e.path)).toEqual([['me'], ['user', 'email']]);
   });
 
   it('allows createProduct only with the catalog:write scope', async () => {
     const mutation = 'mutation { createProduct(input: { sku: "X-1", name: "Lamp", category: LAMPS, price: { amount: "9.00", currency: EUR }, weightKg: 1, dimensions: { widthCm: 1, depthCm: 1, heightCm: 1 } }) { id } }';
-    const denied = await gql(guarded.url, mutation, { headers: await bearer('u1', { scope: 'catalog:read' }) });
+    const denied = await gql(stack.gateway.url, mutation, { headers: await as('u1', { scopes: ['catalog:read'] }) });
     expect(denied.body.errors![0]).toMatchObject({ path: ['createProduct'], extensions: { code: 'FORBIDDEN' } });
-    const allowed = await gql(guarded.url, mutation, { headers: await bearer('u1', { scope: 'catalog:write' }) });
+    const allowed = await gql(stack.gateway.url, mutation, { headers: await as('u1', { scopes: ['catalog:write'] }) });
     expect(allowed.body.errors).toBeUndefined();
   });
 });

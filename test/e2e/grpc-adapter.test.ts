@@ -155,18 +155,18 @@ describe('gRPC adapter start-up', () => {
     const dir = tempDir();
     writeFileSync(
       join(dir, 'feed.grpc.yaml'),
-      `service: zoo\nsubgraph: zoo\nprotos: [${projectPath('test', 'fixtures', 'zoo', 'zoo.proto')}]\ntarget:\n  address: 127.0.0.1:1\nmethods:\n  zoo.v1.Zoo.Feed:\n    field: feed\n`,
+      `service: zoo\nsubgraph: zoo\npermissions: {}\nprotos: [${projectPath('test', 'fixtures', 'zoo', 'zoo.proto')}]\ntarget:\n  address: 127.0.0.1:1\nmethods:\n  zoo.v1.Zoo.Feed:\n    field: feed\n`,
     );
     await expect(loadGrpcAdapter(join(dir, 'feed.grpc.yaml'))).rejects.toThrow('zoo.v1.Zoo.Feed is client-streaming; only unary and server-streaming methods can be exposed');
   });
 
   it('fails with the file and the problem for a missing .proto or an unknown method', async () => {
     const dir = tempDir();
-    writeFileSync(join(dir, 'a.grpc.yaml'), 'service: zoo\nsubgraph: zoo\nprotos: [missing.proto]\ntarget:\n  address: 127.0.0.1:1\n');
+    writeFileSync(join(dir, 'a.grpc.yaml'), 'service: zoo\nsubgraph: zoo\npermissions: {}\nprotos: [missing.proto]\ntarget:\n  address: 127.0.0.1:1\n');
     await expect(loadGrpcAdapter(join(dir, 'a.grpc.yaml'))).rejects.toThrow(`Cannot read .proto file ${join(dir, 'missing.proto')}: ENOENT`);
     writeFileSync(
       join(dir, 'b.grpc.yaml'),
-      `service: zoo\nsubgraph: zoo\nprotos: [${projectPath('test', 'fixtures', 'zoo', 'zoo.proto')}]\ntarget:\n  address: 127.0.0.1:1\nmethods:\n  zoo.v1.Zoo.Fly:\n    field: fly\n`,
+      `service: zoo\nsubgraph: zoo\npermissions: {}\nprotos: [${projectPath('test', 'fixtures', 'zoo', 'zoo.proto')}]\ntarget:\n  address: 127.0.0.1:1\nmethods:\n  zoo.v1.Zoo.Fly:\n    field: fly\n`,
     );
     await expect(loadGrpcAdapter(join(dir, 'b.grpc.yaml'))).rejects.toThrow('mapping names zoo.v1.Zoo.Fly, but Zoo has no method Fly');
   });

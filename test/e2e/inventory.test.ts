@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startGrpcAdapter } from '../../adapters/grpc/adapter.js';
 import type { RunningGateway } from '../../gateway/src/core/create-gateway.js';
-import { COMMITTED_SUPERGRAPH, gql, startTestGateway } from '../support/servers.js';
-import { INVENTORY_MAPPING, startStack, type Stack } from '../support/stack.js';
+import { gql } from '../support/servers.js';
+import { as, INVENTORY_MAPPING, stackIdentity, startStack, startStackGateway, type Stack } from '../support/stack.js';
 
 // The legacy warehouse (gRPC) through the generated inventory subgraph, joined to the catalog.
 let stack: Stack;
@@ -54,14 +54,17 @@ describe('inventory from the legacy warehouse', () => {
     const { body } = await gql(stack.gateway.url, '{ product(id: "p1") { stockVersion stockUpdatedAt } }');
     // The warehouse seeds version 2^53 + 1 + i: a double would round it.
     expect(body.data).toEqual({ product: { stockVersion: '9007199254740994', stockUpdatedAt: '2025-01-01T01:00:00.000Z' } });
-    const reserved = await gql(stack.gateway.url, 'mutation { reserveStock(productId: "p1", quantity: 2) { productId quantity remaining expiresAt } }');
+    const clerk = { headers: await as('clerk-1', { scopes: ['inventory:write'] }) };
+    const reserved = await gql(stack.gateway.url, 'mutation { reserveStock(productId: "p1", quantity: 2) { productId quantity remaining expiresAt } }', clerk);
     expect(reserved.body.errors).toBeUndefined();
-    const after = await gql(stack.gateway.url, '{ product(id: "p1") { stockVersion } stockLevel(productId: "p1") { version quantity } }');
+    const after = await gql(stack.gateway.url, '{ product(id: "p1") { stockVersion } stockLevel(productId: "p1") { version quantity } }', clerk);
     expect(after.body.data).toMatchObject({ product: { stockVersion: '9007199254740995' }, stockLevel: { version: '9007199254740995' } });
   });
 
   it('maps short stock (FAILED_PRECONDITION) to BAD_USER_INPUT as the mapping says', async () => {
-    const { body } = await gql(stack.gateway.url, 'mutation { reserveStock(productId: "p7", quantity: 1) { reservationId } }');
+    const { body } = await gql(stack.gateway.url, 'mutation { reserveStock(productId: "p7", quantity: 1) { reservationId } }', {
+      headers: await as('clerk-1', { scopes: ['inventory:write'] }),
+    });
     expect(body.data).toEqual({ reserveStock: null });
     expect(body.errors![0]).toMatchObject({ path: ['reserveStock'], extensions: { code: 'BAD_USER_INPUT' }, message: 'warehouse rejected the input as invalid' });
     expect(JSON.stringify(body)).not.toContain('only 0 left');
@@ -75,7 +78,7 @@ describe('inventory from the legacy warehouse', () => {
   });
 
   it('answers an unknown id with null and NOT_FOUND', async () => {
-    const root = await gql(stack.gateway.url, '{ stockLevel(productId: "p999") { quantity } }');
+    const root = await gql(stack.gateway.url, '{ stockLevel(productId: "p999") { quantity } }', { headers: await as('u1') });
     expect(root.body.data).toEqual({ stockLevel: null });
     expect(root.body.errors![0]).toMatchObject({ extensions: { code: 'NOT_FOUND' }, message: 'Not found in warehouse' });
     // A product the catalog has and the warehouse does not.
@@ -108,18 +111,15 @@ describe('inventory from the legacy warehouse', () => {
   });
 
   it('answers UPSTREAM_UNAVAILABLE on stock fields only when the warehouse is down', async () => {
-    const orphan = await startGrpcAdapter({ mappingPath: INVENTORY_MAPPING, address: '127.0.0.1:9', logLevel: 'silent', env: {} });
+    const orphan = await startGrpcAdapter({ mappingPath: INVENTORY_MAPPING, address: '127.0.0.1:9', logLevel: 'silent', env: {}, identity: await stackIdentity() });
     let gateway: RunningGateway | undefined;
     try {
-      gateway = await startTestGateway({
-        supergraph: { path: COMMITTED_SUPERGRAPH, watch: false },
-        subgraphs: {
-          accounts: { url: stack.accounts.url },
-          reviews: { url: stack.reviews.url },
-          products: { url: stack.products.url },
-          inventory: { url: orphan.url },
-          orders: { url: stack.orders.url },
-        },
+      gateway = await startStackGateway({
+        accounts: { url: stack.accounts.url },
+        reviews: { url: stack.reviews.url },
+        products: { url: stack.products.url },
+        inventory: { url: orphan.url },
+        orders: { url: stack.orders.url },
       });
       const { body } = await gql(gateway.url, '{ products(first: 3) { name stock reviews(first: 1) { rating } } }');
       const products = body.data!.products as { name: string; stock: null; reviews: unknown[] }[];

@@ -2,8 +2,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSoapAdapter } from '../../adapters/soap/adapter.js';
 import type { RunningGateway } from '../../gateway/src/core/create-gateway.js';
 import { seedProducts } from '../../legacy/catalog/data.js';
-import { COMMITTED_SUPERGRAPH, gql, startTestGateway } from '../support/servers.js';
-import { ERP_CREDENTIALS, ORDERS_MAPPING, startStack, type Stack } from '../support/stack.js';
+import { gql } from '../support/servers.js';
+import { as, asAdmin, ERP_CREDENTIALS, identityToken, ORDERS_MAPPING, stackIdentity, startStack, startStackGateway, type Stack } from '../support/stack.js';
 
 // The legacy ERP (SOAP) through the generated orders subgraph, joined to every other subgraph.
 let stack: Stack;
@@ -27,7 +27,7 @@ const DEMO = `{ user(id: "u1") { name orders(first: 5) { status total { amount c
 
 describe('orders from the legacy ERP', () => {
   it('answers the demo query with data from all five subgraphs in one request', async () => {
-    const { body } = await gql(stack.gateway.url, DEMO, { headers: { 'x-request-id': 'demo-1' } });
+    const { body } = await gql(stack.gateway.url, DEMO, { headers: { 'x-request-id': 'demo-1', ...(await as('u1', { scopes: ['orders:read'] })) } });
     expect(body.errors).toBeUndefined();
     const user = body.data!.user as {
       name: string;
@@ -53,7 +53,7 @@ describe('orders from the legacy ERP', () => {
   });
 
   it('keeps totals exact decimals that match the lines', async () => {
-    const { body } = await gql(stack.gateway.url, '{ user(id: "u2") { orders(first: 10) { total { amount } lines { productId quantity unitPrice { amount } } } } }');
+    const { body } = await gql(stack.gateway.url, '{ user(id: "u2") { orders(first: 10) { total { amount } lines { productId quantity unitPrice { amount } } } } }', { headers: await as('u2', { scopes: ['orders:read'] }) });
     const orders = (body.data!.user as { orders: { total: { amount: string }; lines: { productId: string; quantity: number; unitPrice: { amount: string } }[] }[] }).orders;
     for (const order of orders) {
       const sum = order.lines.reduce((acc, line) => acc + cents(line.unitPrice.amount) * BigInt(line.quantity), 0n);
@@ -63,17 +63,18 @@ describe('orders from the legacy ERP', () => {
   });
 
   it('pages through a user\'s orders with first and after', async () => {
-    const first = await gql(stack.gateway.url, '{ user(id: "u5") { orders(first: 2) { id } } }');
+    const u5 = { headers: await as('u5', { scopes: ['orders:read'] }) };
+    const first = await gql(stack.gateway.url, '{ user(id: "u5") { orders(first: 2) { id } } }', u5);
     const page1 = (first.body.data!.user as { orders: { id: string }[] }).orders;
     expect(page1).toHaveLength(2);
-    const second = await gql(stack.gateway.url, `{ user(id: "u5") { orders(first: 2, after: "${page1[1]!.id}") { id } } }`);
+    const second = await gql(stack.gateway.url, `{ user(id: "u5") { orders(first: 2, after: "${page1[1]!.id}") { id } } }`, u5);
     const page2 = (second.body.data!.user as { orders: { id: string }[] }).orders;
     expect(page2).toHaveLength(1);
     expect(page1.map((o) => o.id)).not.toContain(page2[0]!.id);
   });
 
   it('resolves an order with its customer, attributes and int64 revision', async () => {
-    const { body } = await gql(stack.gateway.url, '{ order(id: "o1") { id status placedAt revision note customer { name } lines { product { id name } } } }');
+    const { body } = await gql(stack.gateway.url, '{ order(id: "o1") { id status placedAt revision note customer { name } lines { product { id name } } } }', { headers: await asAdmin() });
     expect(body.errors).toBeUndefined();
     expect(body.data!.order).toMatchObject({
       id: 'o1',
@@ -82,12 +83,12 @@ describe('orders from the legacy ERP', () => {
       customer: { name: expect.any(String) },
       placedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
     });
-    const withNote = await gql(stack.gateway.url, '{ order(id: "o5") { note } }');
+    const withNote = await gql(stack.gateway.url, '{ order(id: "o5") { note } }', { headers: await asAdmin() });
     expect(withNote.body.data).toEqual({ order: { note: 'Leave at the back door' } });
   });
 
   it('answers an unknown order with null and NOT_FOUND', async () => {
-    const { body } = await gql(stack.gateway.url, '{ order(id: "o999") { id } }');
+    const { body } = await gql(stack.gateway.url, '{ order(id: "o999") { id } }', { headers: await asAdmin() });
     expect(body.data).toEqual({ order: null });
     expect(body.errors![0]).toMatchObject({ extensions: { code: 'NOT_FOUND' }, path: ['order'] });
   });
@@ -98,13 +99,14 @@ describe('placeOrder and cancelOrder', () => {
 
   it('creates an order with an exact total that the next query returns', async () => {
     const input = { customerId: 'u3', lines: [{ productId: 'p1', quantity: 3 }, { productId: 'p2', quantity: 1 }], note: 'Ring twice' };
-    const { body } = await gql(stack.gateway.url, place, { variables: { input } });
+    const u3 = await as('u3', { scopes: ['orders:read', 'orders:write'] });
+    const { body } = await gql(stack.gateway.url, place, { variables: { input }, headers: u3 });
     expect(body.errors).toBeUndefined();
     const order = body.data!.placeOrder as { id: string; status: string; total: { amount: string } };
     expect(order.status).toBe('PENDING');
     const expected = cents(PRICES.get('p1')!) * 3n + cents(PRICES.get('p2')!);
     expect(cents(order.total.amount)).toBe(expected);
-    const again = await gql(stack.gateway.url, `{ order(id: "${order.id}") { id note total { amount } } user(id: "u3") { orders(first: 1) { id } } }`);
+    const again = await gql(stack.gateway.url, `{ order(id: "${order.id}") { id note total { amount } } user(id: "u3") { orders(first: 1) { id } } }`, { headers: u3 });
     expect(again.body.data).toEqual({ order: { id: order.id, note: 'Ring twice', total: { amount: order.total.amount } }, user: { orders: [{ id: order.id }] } });
   });
 
@@ -114,19 +116,21 @@ describe('placeOrder and cancelOrder', () => {
     [{ customerId: 'u1', lines: [] }, 'an order needs at least one line'],
     [{ customerId: 'u999', lines: [{ productId: 'p1', quantity: 1 }] }, 'unknown customer u999'],
   ])('answers an invalid order %o with BAD_USER_INPUT naming the problem', async (input, problem) => {
-    const { body } = await gql(stack.gateway.url, place, { variables: { input } });
+    const { body } = await gql(stack.gateway.url, place, { variables: { input }, headers: await asAdmin() });
     expect(body.data).toEqual({ placeOrder: null });
     expect(body.errors![0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT' }, message: `erp rejected the input: ${problem}` });
   });
 
   it('cancels an order, and refuses to cancel one that has shipped', async () => {
-    const placed = await gql(stack.gateway.url, place, { variables: { input: { customerId: 'u4', lines: [{ productId: 'p3', quantity: 1 }] } } });
+    const u4 = { headers: await as('u4', { scopes: ['orders:read', 'orders:write'] }) };
+    const placed = await gql(stack.gateway.url, place, { variables: { input: { customerId: 'u4', lines: [{ productId: 'p3', quantity: 1 }] } }, ...u4 });
     const id = (placed.body.data!.placeOrder as { id: string }).id;
-    const cancelled = await gql(stack.gateway.url, `mutation { cancelOrder(id: "${id}") { id status } }`);
+    const cancelled = await gql(stack.gateway.url, `mutation { cancelOrder(id: "${id}") { id status } }`, u4);
     expect(cancelled.body.data).toEqual({ cancelOrder: { id, status: 'CANCELLED' } });
-    const shipped = (await gql(stack.gateway.url, '{ user(id: "u6") { orders(first: 10) { id status } } }')).body.data!.user as { orders: { id: string; status: string }[] };
+    const u6 = { headers: await as('u6', { scopes: ['orders:read', 'orders:write'] }) };
+    const shipped = (await gql(stack.gateway.url, '{ user(id: "u6") { orders(first: 10) { id status } } }', u6)).body.data!.user as { orders: { id: string; status: string }[] };
     const done = shipped.orders.find((o) => o.status === 'SHIPPED' || o.status === 'DELIVERED')!;
-    const refused = await gql(stack.gateway.url, `mutation { cancelOrder(id: "${done.id}") { id } }`);
+    const refused = await gql(stack.gateway.url, `mutation { cancelOrder(id: "${done.id}") { id } }`, u6);
     expect(refused.body.errors![0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT' }, message: `erp rejected the input: order ${done.id} has shipped and cannot be cancelled` });
   });
 });
@@ -134,7 +138,7 @@ describe('placeOrder and cancelOrder', () => {
 describe('ERP failures', () => {
   it('answers ERP 503 with UPSTREAM_UNAVAILABLE on order fields while the rest is served', async () => {
     stack.erp.setFaults({ errorRate: 1 });
-    const { body } = await gql(stack.gateway.url, '{ user(id: "u1") { name reviews(first: 1) { rating } orders(first: 2) { id } } }');
+    const { body } = await gql(stack.gateway.url, '{ user(id: "u1") { name reviews(first: 1) { rating } orders(first: 2) { id } } }', { headers: await asAdmin() });
     expect(body.data).toMatchObject({ user: { name: expect.any(String), reviews: [{ rating: expect.any(Number) }], orders: null } });
     expect(codes(body)).toEqual(['UPSTREAM_UNAVAILABLE']);
     expect(JSON.stringify(body)).not.toMatch(/erp-db-01|maintenance/);
@@ -142,7 +146,7 @@ describe('ERP failures', () => {
 
   it('answers malformed XML with BAD_UPSTREAM_RESPONSE', async () => {
     stack.erp.setFaults({ malformed: true });
-    const { body } = await gql(stack.gateway.url, '{ order(id: "o1") { id } }');
+    const { body } = await gql(stack.gateway.url, '{ order(id: "o1") { id } }', { headers: await asAdmin() });
     expect(body.data).toEqual({ order: null });
     expect(codes(body)).toEqual(['BAD_UPSTREAM_RESPONSE']);
   });
@@ -150,26 +154,23 @@ describe('ERP failures', () => {
   it('answers a slow ERP with UPSTREAM_TIMEOUT at the deadline', async () => {
     stack.erp.setFaults({ latencyMs: 10_000 });
     const started = Date.now();
-    const { body } = await gql(stack.gateway.url, '{ order(id: "o2") { id } }');
+    const { body } = await gql(stack.gateway.url, '{ order(id: "o2") { id } }', { headers: await asAdmin() });
     expect(Date.now() - started).toBeLessThan(8_000);
     expect(codes(body)).toEqual(['UPSTREAM_TIMEOUT']);
   });
 
   it('answers UPSTREAM_UNAVAILABLE on order fields when the ERP is down', async () => {
-    const orphan = await startSoapAdapter({ mappingPath: ORDERS_MAPPING, endpoint: 'http://127.0.0.1:9/soap/orders', logLevel: 'silent', env: ERP_CREDENTIALS });
+    const orphan = await startSoapAdapter({ mappingPath: ORDERS_MAPPING, endpoint: 'http://127.0.0.1:9/soap/orders', logLevel: 'silent', env: ERP_CREDENTIALS, identity: await stackIdentity() });
     let gateway: RunningGateway | undefined;
     try {
-      gateway = await startTestGateway({
-        supergraph: { path: COMMITTED_SUPERGRAPH, watch: false },
-        subgraphs: {
-          accounts: { url: stack.accounts.url },
-          reviews: { url: stack.reviews.url },
-          products: { url: stack.products.url },
-          inventory: { url: stack.inventory.url },
-          orders: { url: orphan.url },
-        },
+      gateway = await startStackGateway({
+        accounts: { url: stack.accounts.url },
+        reviews: { url: stack.reviews.url },
+        products: { url: stack.products.url },
+        inventory: { url: stack.inventory.url },
+        orders: { url: orphan.url },
       });
-      const { body } = await gql(gateway.url, '{ user(id: "u1") { name orders(first: 1) { id } } product(id: "p1") { name stock } }');
+      const { body } = await gql(gateway.url, '{ user(id: "u1") { name orders(first: 1) { id } } product(id: "p1") { name stock } }', { headers: await asAdmin() });
       expect(body.data).toMatchObject({ user: { name: expect.any(String), orders: null }, product: { name: expect.any(String), stock: expect.any(Number) } });
       expect(codes(body)).toEqual(['UPSTREAM_UNAVAILABLE']);
     } finally {
@@ -179,11 +180,24 @@ describe('ERP failures', () => {
   });
 
   it('answers UNAUTHENTICATED when the ERP refuses the UsernameToken', async () => {
-    const wrong = await startSoapAdapter({ mappingPath: ORDERS_MAPPING, endpoint: stack.erp.endpoint, logLevel: 'silent', env: { ERP_USERNAME: 'test-user', ERP_PASSWORD: 'wrong' } });
+    const wrong = await startSoapAdapter({
+      mappingPath: ORDERS_MAPPING,
+      endpoint: stack.erp.endpoint,
+      logLevel: 'silent',
+      env: { ERP_USERNAME: 'test-user', ERP_PASSWORD: 'wrong' },
+      identity: await stackIdentity(),
+    });
     try {
-      const response = await fetch(wrong.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ order(id: "o1") { id } }' }) });
+      const admin = await identityToken({ kind: 'user', id: 'admin-1', roles: ['admin'], scopes: [] });
+      const response = await fetch(wrong.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-frontdesk-identity': admin },
+        body: JSON.stringify({ query: '{ order(id: "o1") { id } }' }),
+      });
       const body = (await response.json()) as Body;
       expect(codes(body)).toEqual(['UNAUTHENTICATED']);
+      // The ERP itself refused the adapter (not a denial by the subgraph's permissions).
+      expect(body.errors![0]!.message).toBe('erp requires credentials');
     } finally {
       await wrong.stop();
     }

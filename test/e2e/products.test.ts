@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startRestAdapter } from '../../adapters/rest/adapter.js';
 import type { RunningGateway } from '../../gateway/src/core/create-gateway.js';
-import { COMMITTED_SUPERGRAPH, gql, startTestGateway } from '../support/servers.js';
-import { PRODUCTS_MAPPING, startStack, type Stack } from '../support/stack.js';
+import { gql } from '../support/servers.js';
+import { as, identityToken, PRODUCTS_MAPPING, stackIdentity, startStack, startStackGateway, type Stack } from '../support/stack.js';
 
 // The legacy catalog (REST) through the generated products subgraph, with reviews and accounts.
 let stack: Stack;
@@ -134,18 +134,15 @@ describe('legacy failures', () => {
 
   it('answers UPSTREAM_UNAVAILABLE on product fields when the catalog is down', async () => {
     // An adapter whose catalog is gone (a closed port), behind its own gateway.
-    const orphan = await startRestAdapter({ mappingPath: PRODUCTS_MAPPING, targetUrl: 'http://127.0.0.1:9', logLevel: 'silent', env: {} });
+    const orphan = await startRestAdapter({ mappingPath: PRODUCTS_MAPPING, targetUrl: 'http://127.0.0.1:9', logLevel: 'silent', env: {}, identity: await stackIdentity() });
     let gateway: RunningGateway | undefined;
     try {
-      gateway = await startTestGateway({
-        supergraph: { path: COMMITTED_SUPERGRAPH, watch: false },
-        subgraphs: {
-          accounts: { url: stack.accounts.url },
-          reviews: { url: stack.reviews.url },
-          products: { url: orphan.url },
-          inventory: { url: stack.inventory.url },
-          orders: { url: stack.orders.url },
-        },
+      gateway = await startStackGateway({
+        accounts: { url: stack.accounts.url },
+        reviews: { url: stack.reviews.url },
+        products: { url: orphan.url },
+        inventory: { url: stack.inventory.url },
+        orders: { url: stack.orders.url },
       });
       const { body } = await gql(gateway.url, '{ review(id: "r2") { rating body product { id name } } product(id: "p1") { name } }');
       expect(body.data).toMatchObject({ review: { rating: expect.any(Number), body: expect.any(String), product: null }, product: null });
@@ -171,7 +168,7 @@ describe('createProduct', () => {
   };
 
   it('creates a product the next query returns, converting names and enums back to the wire', async () => {
-    const created = await gql(stack.gateway.url, mutation, { variables: { input } });
+    const created = await gql(stack.gateway.url, mutation, { variables: { input }, headers: await as('merchant-1', { scopes: ['catalog:write'] }) });
     expect(created.body.errors).toBeUndefined();
     const product = created.body.data!.createProduct as { id: string; category: string };
     expect(product).toMatchObject({ name: 'Visby modular sofa', category: 'SOFAS', price: { amount: '1899.00' }, weightKg: 71.5 });
@@ -180,20 +177,26 @@ describe('createProduct', () => {
   });
 
   it('answers input the catalog rejects with BAD_USER_INPUT and no legacy body', async () => {
-    const { body } = await gql(stack.gateway.url, mutation, { variables: { input: { ...input, price: { amount: '12', currency: 'EUR' } } } });
+    const { body } = await gql(stack.gateway.url, mutation, {
+      variables: { input: { ...input, price: { amount: '12', currency: 'EUR' } } },
+      headers: await as('merchant-1', { scopes: ['catalog:write'] }),
+    });
     expect(errorsOf(body)).toEqual([{ code: 'BAD_USER_INPUT', path: 'createProduct', message: 'catalog rejected the input as invalid' }]);
   });
 
   it('answers UNAUTHENTICATED when the adapter has no catalog credentials', async () => {
-    const bare = await startRestAdapter({ mappingPath: PRODUCTS_MAPPING, targetUrl: stack.catalog.url, logLevel: 'silent', env: {} });
+    const bare = await startRestAdapter({ mappingPath: PRODUCTS_MAPPING, targetUrl: stack.catalog.url, logLevel: 'silent', env: {}, identity: await stackIdentity() });
     try {
+      const merchant = await identityToken({ kind: 'user', id: 'merchant-1', roles: [], scopes: ['catalog:write'] });
       const response = await fetch(bare.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', 'x-frontdesk-identity': merchant },
         body: JSON.stringify({ query: mutation, variables: { input } }),
       });
-      const body = (await response.json()) as { errors: { extensions: { code: string } }[] };
+      const body = (await response.json()) as { errors: { message: string; extensions: { code: string } }[] };
       expect(body.errors[0]!.extensions.code).toBe('UNAUTHENTICATED');
+      // The catalog refused the adapter: the permissions let the merchant through.
+      expect(stack.catalog.stats().byOperation).toEqual({ createProduct: 1 });
     } finally {
       await bare.stop();
     }

@@ -116,11 +116,11 @@ describe('SOAP adapter start-up', () => {
   <wsdl:service name="S"><wsdl:port name="P" binding="tns:B"><soap:address location="http://localhost:1/x"/></wsdl:port></wsdl:service>
 </wsdl:definitions>`;
     writeFileSync(join(dir, 'any.wsdl'), wsdl);
-    writeFileSync(join(dir, 'any.soap.yaml'), 'service: x\nsubgraph: x\nwsdl: any.wsdl\ntarget: {}\noperations:\n  Get:\n    field: get\n');
+    writeFileSync(join(dir, 'any.soap.yaml'), 'service: x\nsubgraph: x\npermissions: {}\nwsdl: any.wsdl\ntarget: {}\noperations:\n  Get:\n    field: get\n');
     await expect(loadSoapAdapter(join(dir, 'any.soap.yaml'), { credentials: false })).rejects.toThrow(`${join(dir, 'any.wsdl')} (GetReq): xs:any is not supported`);
-    writeFileSync(join(dir, 'missing.soap.yaml'), 'service: x\nsubgraph: x\nwsdl: nowhere.wsdl\ntarget: {}\n');
+    writeFileSync(join(dir, 'missing.soap.yaml'), 'service: x\nsubgraph: x\npermissions: {}\nwsdl: nowhere.wsdl\ntarget: {}\n');
     await expect(loadSoapAdapter(join(dir, 'missing.soap.yaml'), { credentials: false })).rejects.toThrow(`Cannot load WSDL ${join(dir, 'nowhere.wsdl')}`);
-    writeFileSync(join(dir, 'op.soap.yaml'), 'service: x\nsubgraph: x\nwsdl: any.wsdl\ntarget: {}\noperations:\n  Put:\n    field: put\n');
+    writeFileSync(join(dir, 'op.soap.yaml'), 'service: x\nsubgraph: x\npermissions: {}\nwsdl: any.wsdl\ntarget: {}\noperations:\n  Put:\n    field: put\n');
     await expect(loadSoapAdapter(join(dir, 'op.soap.yaml'), { credentials: false })).rejects.toThrow('(operation Put): the binding has no operation Put');
   });
 });

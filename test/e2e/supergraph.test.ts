@@ -4,6 +4,7 @@ import { startAccounts } from '../../subgraphs/accounts/server.js';
 import { startReviews } from '../../subgraphs/reviews/server.js';
 import type { RunningSubgraph } from '../../subgraphs/shared/server.js';
 import { COMMITTED_SUPERGRAPH, gql, startTestGateway } from '../support/servers.js';
+import { as, GATEWAY_PERMISSIONS, STACK_AUTH, stackIdentity } from '../support/stack.js';
 
 // The committed supergraph served over real HTTP by the gateway and both native subgraphs.
 let accounts: RunningSubgraph;
@@ -11,10 +12,13 @@ let reviews: RunningSubgraph;
 let gateway: RunningGateway;
 
 beforeAll(async () => {
-  [accounts, reviews] = await Promise.all([startAccounts({ logLevel: 'silent' }), startReviews({ logLevel: 'silent' })]);
+  const identity = await stackIdentity();
+  [accounts, reviews] = await Promise.all([startAccounts({ logLevel: 'silent', identity }), startReviews({ logLevel: 'silent', identity })]);
   gateway = await startTestGateway({
     supergraph: { path: COMMITTED_SUPERGRAPH, watch: false },
     subgraphs: { accounts: { url: accounts.url }, reviews: { url: reviews.url } },
+    auth: STACK_AUTH,
+    authorization: { permissionsFile: GATEWAY_PERMISSIONS },
   });
 });
 
@@ -94,7 +98,7 @@ describe('addReview', () => {
     [{ productId: 'p201' }, 'input.productId', /unknown product "p201"/],
     [{ authorId: 'u0' }, 'input.authorId', /unknown user "u0"/],
   ])('rejects %o with BAD_USER_INPUT naming %s', async (change, field, message) => {
-    const { body } = await gql(gateway.url, mutation, { variables: { input: { ...valid, ...change } } });
+    const { body } = await gql(gateway.url, mutation, { variables: { input: { ...valid, ...change } }, headers: await as('admin-1', { roles: ['admin'] }) });
     expect(body.data ?? null).toBeNull();
     expect(body.errors).toHaveLength(1);
     expect(body.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field });
@@ -108,7 +112,8 @@ describe('addReview', () => {
   });
 
   it('adds a review that the next query returns first', async () => {
-    const added = await gql(gateway.url, mutation, { variables: { input: valid } });
+    // Reviews are written in the caller's own name (the reviews subgraph's permissions).
+    const added = await gql(gateway.url, mutation, { variables: { input: valid }, headers: await as('u3') });
     expect(added.body.errors).toBeUndefined();
     const review = added.body.data!.addReview as { id: string; body: string; author: { name: string }; product: { id: string } };
     expect(review.body).toBe('Sturdy and comfortable.');

@@ -1,4 +1,8 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { SignJWT } from 'jose';
 import type { RunningGateway } from '../../gateway/src/core/create-gateway.js';
+import type { Identity } from '../../gateway/src/core/context.js';
+import { IdentitySigner, type IdentityVerifierOptions } from '../../gateway/src/plugins/auth/index.js';
 import { startGrpcAdapter, type RunningGrpcAdapter } from '../../adapters/grpc/adapter.js';
 import { startRestAdapter, type RunningRestAdapter } from '../../adapters/rest/adapter.js';
 import { startSoapAdapter, type RunningSoapAdapter } from '../../adapters/soap/adapter.js';
@@ -17,6 +21,59 @@ export const ORDERS_MAPPING = projectPath('adapters', 'services', 'orders', 'ord
 export const ERP_CREDENTIALS = { ERP_USERNAME: 'test-user', ERP_PASSWORD: 'test-secret' };
 export const CATALOG_ADMIN_TOKEN = 'test-admin-token';
 
+/** The test stack's token issuer: HS256 with this secret (the gateway's auth.jwt). */
+export const TEST_JWT_SECRET = 'the-test-stack-jwt-secret-of-32-chars';
+const IDENTITY_KEY = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+export const STACK_AUTH = {
+  jwt: { algorithms: ['HS256' as const], hmacSecret: TEST_JWT_SECRET },
+  identity: { privateKeyPem: IDENTITY_KEY },
+};
+export const GATEWAY_PERMISSIONS = projectPath('gateway', 'permissions.yaml');
+const SIGNER = new IdentitySigner({ issuer: 'frontdesk-gateway', audience: 'frontdesk-subgraphs', ttlSeconds: 60, privateKeyPem: IDENTITY_KEY });
+
+/** How the stack's subgraphs verify the gateway's identity token. */
+export async function stackIdentity(): Promise<IdentityVerifierOptions> {
+  return { jwks: await SIGNER.jwks };
+}
+
+/** An identity token as the stack's gateway would sign it, for calling a subgraph directly. */
+export function identityToken(identity: Identity): Promise<string> {
+  return SIGNER.token(identity);
+}
+
+/** A gateway on the committed supergraph over these subgraphs, secured like the stack's. */
+export function startStackGateway(subgraphs: Record<string, { url: string }>): Promise<RunningGateway> {
+  return startTestGateway({
+    supergraph: { path: COMMITTED_SUPERGRAPH, watch: false },
+    subgraphs,
+    auth: STACK_AUTH,
+    authorization: { permissionsFile: GATEWAY_PERMISSIONS },
+  });
+}
+
+export interface Caller {
+  roles?: string[];
+  scopes?: string[];
+  tenant?: string;
+  plan?: string;
+}
+
+/** A bearer token from the test issuer for `sub`. */
+export function testToken(sub: string, caller: Caller = {}): Promise<string> {
+  const claims: Record<string, unknown> = { roles: caller.roles ?? [], scope: (caller.scopes ?? []).join(' ') };
+  if (caller.tenant) claims.tenant = caller.tenant;
+  if (caller.plan) claims.plan = caller.plan;
+  return new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('10m').sign(new TextEncoder().encode(TEST_JWT_SECRET));
+}
+
+/** Request headers that sign in as `sub`. */
+export async function as(sub: string, caller: Caller = {}): Promise<Record<string, string>> {
+  return { authorization: `Bearer ${await testToken(sub, caller)}` };
+}
+
+/** An operator who may read and write everything (role admin). */
+export const asAdmin = (): Promise<Record<string, string>> => as('admin-1', { roles: ['admin'] });
+
 export interface Stack {
   catalog: RunningCatalog;
   warehouse: RunningWarehouse;
@@ -30,34 +87,38 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-/** The committed supergraph with every service on port 0: legacy stand-ins, subgraphs, adapters, gateway. */
+/**
+ * The committed supergraph with every service on port 0: legacy stand-ins, subgraphs, adapters,
+ * gateway; secured as in production: the gateway verifies tokens of the test issuer and applies
+ * gateway/permissions.yaml, every subgraph verifies the gateway's identity token and applies its
+ * own permissions.
+ */
 export async function startStack(): Promise<Stack> {
+  const identity = await stackIdentity();
   const [catalog, warehouse, erp] = await Promise.all([
     startCatalog({ logLevel: 'silent', adminToken: CATALOG_ADMIN_TOKEN }),
     startWarehouse({ logLevel: 'silent' }),
     startErp({ logLevel: 'silent', username: ERP_CREDENTIALS.ERP_USERNAME, password: ERP_CREDENTIALS.ERP_PASSWORD }),
   ]);
   const [accounts, reviews, products, inventory, orders] = await Promise.all([
-    startAccounts({ logLevel: 'silent' }),
-    startReviews({ logLevel: 'silent' }),
+    startAccounts({ logLevel: 'silent', identity }),
+    startReviews({ logLevel: 'silent', identity }),
     startRestAdapter({
       mappingPath: PRODUCTS_MAPPING,
       targetUrl: catalog.url,
       logLevel: 'silent',
       env: { CATALOG_ADMIN_TOKEN },
+      identity,
     }),
-    startGrpcAdapter({ mappingPath: INVENTORY_MAPPING, address: warehouse.address, logLevel: 'silent', env: {} }),
-    startSoapAdapter({ mappingPath: ORDERS_MAPPING, endpoint: erp.endpoint, logLevel: 'silent', env: ERP_CREDENTIALS }),
+    startGrpcAdapter({ mappingPath: INVENTORY_MAPPING, address: warehouse.address, logLevel: 'silent', env: {}, identity }),
+    startSoapAdapter({ mappingPath: ORDERS_MAPPING, endpoint: erp.endpoint, logLevel: 'silent', env: ERP_CREDENTIALS, identity }),
   ]);
-  const gateway = await startTestGateway({
-    supergraph: { path: COMMITTED_SUPERGRAPH, watch: false },
-    subgraphs: {
-      accounts: { url: accounts.url },
-      reviews: { url: reviews.url },
-      products: { url: products.url },
-      inventory: { url: inventory.url },
-      orders: { url: orders.url },
-    },
+  const gateway = await startStackGateway({
+    accounts: { url: accounts.url },
+    reviews: { url: reviews.url },
+    products: { url: products.url },
+    inventory: { url: inventory.url },
+    orders: { url: orders.url },
   });
   return {
     catalog,

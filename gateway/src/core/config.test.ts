@@ -124,6 +124,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ cwd, env: {}, argv: [] })).toThrow(/redis\.url: environment variable REDIS_PASSWORD is not set/);
   });
 
+  it('uses the default of ${NAME:-default} only when NAME is unset or empty', () => {
+    const cwd = dirWith('redis:\n  url: ${CACHE_URL:-redis://127.0.0.1:6379/2}\n');
+    expect(loadConfig({ cwd, env: {}, argv: [] }).redis.url).toBe('redis://127.0.0.1:6379/2');
+    expect(loadConfig({ cwd, env: { CACHE_URL: '' }, argv: [] }).redis.url).toBe('redis://127.0.0.1:6379/2');
+    expect(loadConfig({ cwd, env: { CACHE_URL: 'redis://cache:6379' }, argv: [] }).redis.url).toBe('redis://cache:6379');
+  });
+
   it('rejects YAML that does not parse or is not a mapping', () => {
     expect(() => loadConfig({ cwd: dirWith('server: [1, 2'), env: {}, argv: [] })).toThrow(/Cannot read configuration/);
     expect(() => loadConfig({ cwd: dirWith('- 1\n- 2\n'), env: {}, argv: [] })).toThrow(/expected a mapping/);

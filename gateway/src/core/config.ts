@@ -242,12 +242,14 @@ function setPath(target: Record<string, unknown>, path: string[], value: unknown
 
 /**
  * `${NAME}` in a string of the YAML file is replaced by environment variable NAME, so secrets
- * (an HMAC key, a Redis password) stay out of the file. An unset variable is a config error.
+ * (an HMAC key, a Redis password) stay out of the file. An unset variable is a config error,
+ * unless a default follows: `${NAME:-default}`.
  */
 function interpolate(value: unknown, env: NodeJS.ProcessEnv, path: string[], file: string): unknown {
   if (typeof value === 'string') {
-    return value.replace(/\$\{([A-Z_][A-Z0-9_]*)\}/g, (_match, name: string) => {
+    return value.replace(/\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}/g, (_match, name: string, fallback: string | undefined) => {
       const found = env[name];
+      if ((found === undefined || found === '') && fallback !== undefined) return fallback;
       if (found === undefined || found === '') {
         throw new ConfigError(`Invalid configuration in ${file}:\n  - ${path.join('.')}: environment variable ${name} is not set`);
       }

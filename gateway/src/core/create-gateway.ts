@@ -16,6 +16,7 @@ import { FrontdeskDataSource } from './data-source.js';
 import { ERROR_CODES } from './errors.js';
 import { createEdgeHandler, type EdgeState } from './http.js';
 import { createLogger, type Logger } from './logger.js';
+import { createSharedRedis } from './redis.js';
 import type { SubgraphHooks } from './plugin.js';
 import { readSupergraph, watchSupergraph, type LoadedSupergraph } from './supergraph.js';
 
@@ -89,7 +90,8 @@ export async function createGateway(
     return undefined;
   };
 
-  const plugins = createPlugins(config, { logger, production, supergraph: () => current });
+  const redis = config.redis.url ? createSharedRedis(config.redis.url, logger) : undefined;
+  const plugins = createPlugins(config, { logger, production, supergraph: () => current, ...(redis ? { redis } : {}) });
   const authenticators = plugins.filter((p) => p.authenticate);
   if (authenticators.length > 1) throw new Error(`only one plugin may authenticate (${authenticators.map((p) => p.name).join(', ')})`);
   const authenticator = authenticators[0]?.authenticate?.bind(authenticators[0]);
@@ -209,6 +211,7 @@ export async function createGateway(
         await closed;
       }
       await apollo.stop();
+      await redis?.close();
       logger.info('gateway stopped');
     })();
     return stopping;

@@ -5,6 +5,7 @@ import type { GatewayContext, Identity } from './context.js';
 import type { ErrorCode } from './errors.js';
 import type { Logger } from './logger.js';
 import type { LoadedSupergraph } from './supergraph.js';
+import type { SharedRedis } from './redis.js';
 
 /** What a plugin is given when it is created: shared services, never the environment. */
 export interface PluginContext {
@@ -12,6 +13,8 @@ export interface PluginContext {
   production: boolean;
   /** The supergraph in service (changes on hot reload). */
   supergraph(): LoadedSupergraph;
+  /** The shared Redis connection (`redis.url`), connected on first use; undefined without a URL. */
+  redis?: SharedRedis;
 }
 
 /** The subgraph request the core's data source is about to send (see DESIGN.md). */

@@ -48,12 +48,16 @@ const jwtSchema = z
     }
   });
 
-const apiKeySchema = z.strictObject({
-  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'the hex SHA-256 of the key').describe('SHA-256 (hex) of the key; the key itself is never stored.'),
+/** What an API key stands for; in Redis, the JSON value under the key's hash. */
+export const apiKeyRecordSchema = z.strictObject({
   clientId: z.string().min(1),
   plan: z.string().min(1).describe('Usage plan, e.g. free, pro, partner.'),
   tenant: z.string().optional(),
   scopes: z.array(z.string()).default([]),
+});
+
+const apiKeySchema = apiKeyRecordSchema.extend({
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'the hex SHA-256 of the key').describe('SHA-256 (hex) of the key; the key itself is never stored.'),
 });
 
 export const authOptionsSchema = z
@@ -63,6 +67,25 @@ export const authOptionsSchema = z
       .strictObject({
         header: z.string().regex(/^[a-z0-9-]+$/).default('x-api-key'),
         keys: z.array(apiKeySchema).default([]).describe('Keys of machine clients, stored hashed.'),
+        redis: z
+          .strictObject({
+            prefix: z.string().default('frontdesk:apikey:').describe('Redis key of a client key: prefix + hex SHA-256 of the key. Default frontdesk:apikey:.'),
+            cacheTtlMs: z
+              .number()
+              .int()
+              .nonnegative()
+              .default(30_000)
+              .describe('How long a key found in Redis is trusted without asking again (revocation delay), in ms. Default 30000.'),
+            negativeCacheTtlMs: z
+              .number()
+              .int()
+              .nonnegative()
+              .default(5_000)
+              .describe('How long an unknown key is remembered as unknown, so floods of bad keys do not reach Redis, in ms. Default 5000.'),
+            cacheEntries: z.number().int().positive().default(10_000).describe('Most keys remembered in memory. Default 10000.'),
+          })
+          .optional()
+          .describe('Also look keys up in Redis (redis.url), shared by every replica: npm run api-key -- add.'),
       })
       .optional()
       .describe('API keys for machine clients.'),

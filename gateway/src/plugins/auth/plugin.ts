@@ -1,7 +1,6 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { Identity } from '../../core/context.js';
 import { EdgeRefusal, type FrontdeskPlugin, type PluginContext } from '../../core/plugin.js';
+import { createApiKeyVerifier } from './api-keys.js';
 import { IdentitySigner } from './identity-token.js';
 import { createJwtVerifier } from './jwt.js';
 import type { AuthOptions } from './options.js';
@@ -16,21 +15,11 @@ export const JWKS_PATH = '/.well-known/jwks.json';
 export function createAuthPlugin(options: AuthOptions, ctx: PluginContext): FrontdeskPlugin {
   const verifyJwt = options.jwt ? createJwtVerifier(options.jwt) : undefined;
   const apiKeyHeader = options.apiKeys?.header;
-  const apiKeys = new Map((options.apiKeys?.keys ?? []).map((k) => [k.sha256, k]));
+  const byApiKey = options.apiKeys ? createApiKeyVerifier(options.apiKeys, ctx.redis, ctx.logger) : undefined;
   const signer = new IdentitySigner(options.identity);
   const identityHeader = options.identity.header;
   let jwksBody: string | undefined;
   void signer.jwks.then((jwks) => (jwksBody = JSON.stringify(jwks)));
-
-  function byApiKey(key: string): Identity {
-    const digest = createHash('sha256').update(key).digest('hex');
-    const found = apiKeys.get(digest);
-    // Constant-time compare of the digest we found, against timing probes of the map lookup.
-    if (!found || !timingSafeEqual(Buffer.from(found.sha256, 'hex'), Buffer.from(digest, 'hex'))) {
-      throw new EdgeRefusal('UNAUTHENTICATED', 'Invalid API key');
-    }
-    return { kind: 'client', id: found.clientId, roles: [], scopes: found.scopes, plan: found.plan, ...(found.tenant ? { tenant: found.tenant } : {}) };
-  }
 
   return {
     name: 'auth',
@@ -43,7 +32,7 @@ export function createAuthPlugin(options: AuthOptions, ctx: PluginContext): Fron
         return verifyJwt(match[1]!);
       }
       const key = apiKeyHeader ? req.headers[apiKeyHeader] : undefined;
-      if (typeof key === 'string') return byApiKey(key);
+      if (typeof key === 'string' && byApiKey) return byApiKey(key);
       if (Array.isArray(key)) throw new EdgeRefusal('UNAUTHENTICATED', 'Invalid API key: send one');
       return undefined;
     },
@@ -66,7 +55,8 @@ export function createAuthPlugin(options: AuthOptions, ctx: PluginContext): Fron
     apollo: {
       async serverWillStart() {
         await signer.jwks;
-        ctx.logger.info({ jwt: Boolean(options.jwt), apiKeys: apiKeys.size, jwks: JWKS_PATH }, 'authentication on');
+        const apiKeys = options.apiKeys ? `${options.apiKeys.keys.length} configured${options.apiKeys.redis ? ' + redis' : ''}` : 'off';
+        ctx.logger.info({ jwt: Boolean(options.jwt), apiKeys, jwks: JWKS_PATH }, 'authentication on');
       },
     },
   };

@@ -26,6 +26,7 @@ export type RuleSpec =
   | { plan: string | string[] }
   | { sameUser: string }
   | { sameTenant: string }
+  | { owner: string }
   | { rule: string }
   | { and: RuleSpec[] }
   | { or: RuleSpec[] }
@@ -37,8 +38,9 @@ const ruleSchema: z.ZodType<RuleSpec> = z.lazy(() =>
     z.strictObject({ role: z.union([z.string(), z.array(z.string()).min(1)]).describe('Caller has one of these roles.') }),
     z.strictObject({ scope: z.union([z.string(), z.array(z.string()).min(1)]).describe('Caller has all of these scopes.') }),
     z.strictObject({ plan: z.union([z.string(), z.array(z.string()).min(1)]).describe('Caller is on one of these plans.') }),
-    z.strictObject({ sameUser: z.string().describe('The named argument equals the caller id.') }),
-    z.strictObject({ sameTenant: z.string().describe('The named argument equals the caller tenant.') }),
+    z.strictObject({ sameUser: z.string().describe('The argument at this dotted path (input.customerId) equals the signed-in user id.') }),
+    z.strictObject({ sameTenant: z.string().describe('The argument at this dotted path equals the caller tenant.') }),
+    z.strictObject({ owner: z.string().describe('Subgraphs only: the parent object field at this dotted path equals the signed-in user id.') }),
     z.strictObject({ rule: z.string().describe('A named rule from rules.') }),
     z.strictObject({ and: z.array(ruleSchema).min(1) }),
     z.strictObject({ or: z.array(ruleSchema).min(1) }),
@@ -53,3 +55,5 @@ export const permissionsFileSchema = z.strictObject({
     .default({})
     .describe('Type name to field name (or "*" for every field of the type) to a rule.'),
 });
+
+export type Permissions = z.output<typeof permissionsFileSchema>;
