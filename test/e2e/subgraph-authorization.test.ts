@@ -71,6 +71,21 @@ describe('orders: a user sees only their own orders, admins see everyone\'s', ()
   });
 });
 
+describe('the issue\'s acceptance query', () => {
+  it('answers { me { name email orders } } with u1\'s data only, and me null with UNAUTHENTICATED for anonymous callers', async () => {
+    const query = '{ me { id name email orders(first: 3) { status customerId } } product(id: "p1") { name } }';
+    const { body } = await gql(stack.gateway.url, query, { headers: await as('u1', { scopes: ['orders:read'] }) });
+    expect(body.errors).toBeUndefined();
+    const me = body.data!.me as { id: string; email: string; orders: { customerId: string }[] };
+    expect(me).toMatchObject({ id: 'u1', email: expect.stringMatching(/1@example\.com$/) });
+    expect(me.orders).toHaveLength(3);
+    expect(me.orders.every((o) => o.customerId === 'u1')).toBe(true);
+    const anonymous = await gql(stack.gateway.url, query);
+    expect(anonymous.body.data).toEqual({ me: null, product: { name: expect.any(String) } });
+    expect(anonymous.body.errors).toEqual([expect.objectContaining({ path: ['me'], extensions: expect.objectContaining({ code: 'UNAUTHENTICATED' }) })]);
+  });
+});
+
 describe('placeOrder and cancelOrder: only for the customer themselves', () => {
   const place = 'mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id customerId } }';
   const writer = (id: string) => as(id, { scopes: ['orders:read', 'orders:write'] });
