@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const SOURCES = ['gateway', 'subgraphs', 'adapters', 'legacy', 'schema', 'scripts'];
+const SOURCES = ['gateway', 'subgraphs', 'adapters', 'legacy', 'schema', 'scripts', 'bench'];
 const STAMP = 'dist/.build-stamp';
 
 function newest(dir) {

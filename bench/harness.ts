@@ -1,0 +1,193 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus } from 'node:os';
+import { createInterface } from 'node:readline';
+import { projectPath } from '../subgraphs/shared/paths.js';
+
+/**
+ * The pieces every benchmark scenario shares: processes started and stopped, load from a separate
+ * process (autocannon's CLI), CPU time and peak RSS of the process under test read from /proc,
+ * and the table printed and written. Figures are ratios against a baseline measured in the same
+ * run, never absolute thresholds.
+ */
+
+export interface Proc {
+  child: ChildProcess;
+  pid: number;
+  output: string[];
+  stop(): Promise<void>;
+}
+
+/** A free loopback port (bound, read, released). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts `node <script>` and waits until `GET <readyUrl>` answers 200. */
+export async function startProcess(script: string, args: string[], env: Record<string, string>, readyUrl: string, timeoutMs = 20_000): Promise<Proc> {
+  const child = spawn(process.execPath, [projectPath(script), ...args], {
+    cwd: projectPath(),
+    env: { ...process.env, APOLLO_TELEMETRY_DISABLED: 'true', LOG_LEVEL: 'error', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  for (const stream of [child.stdout!, child.stderr!]) createInterface({ input: stream }).on('line', (line) => output.push(line));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${script} exited with ${child.exitCode}:\n${output.slice(-10).join('\n')}`);
+    try {
+      if ((await fetch(readyUrl)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${script} was not ready within ${timeoutMs} ms:\n${output.slice(-10).join('\n')}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    child,
+    pid: child.pid!,
+    output,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+const TICKS_PER_SECOND = 100;
+
+/** User + system CPU time of a process so far, in ms (Linux /proc). */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+}
+
+/** Peak resident set size of a process, in MB (Linux /proc VmHWM). */
+export function peakRssMb(pid: number): number {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) / 1024 : NaN;
+}
+
+export interface LoadOptions {
+  url: string;
+  body: string;
+  headers: Record<string, string>;
+  connections: number;
+  durationSeconds: number;
+}
+
+export interface LoadResult {
+  requests: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+/** Runs autocannon in its own process against one URL, POSTing one body; parses its JSON. */
+export async function load(options: LoadOptions): Promise<LoadResult> {
+  const args = [
+    projectPath('node_modules', 'autocannon', 'autocannon.js'),
+    '--json',
+    '-c', String(options.connections),
+    '-d', String(options.durationSeconds),
+    '-m', 'POST',
+    '-H', 'content-type=application/json',
+    ...Object.entries(options.headers).flatMap(([name, value]) => ['-H', `${name}=${value}`]),
+    '-b', options.body,
+    options.url,
+  ];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`autocannon exited with ${code}: ${stderr.slice(-500)}`);
+  const result = JSON.parse(stdout) as {
+    requests: { total: number; average: number };
+    latency: { p50: number; p99: number };
+    errors: number;
+    timeouts: number;
+    non2xx: number;
+    duration: number;
+  };
+  return {
+    requests: result.requests.total,
+    rps: result.requests.total / result.duration,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts + result.non2xx,
+  };
+}
+
+/** POSTs a GraphQL body and returns the response text. */
+export async function post(url: string, body: string, headers: Record<string, string>): Promise<{ status: number; text: string }> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  return { status: response.status, text: await response.text() };
+}
+
+export interface Row {
+  variant: string;
+  round: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  cpuMsPerRequest: number;
+  peakRssMb: number;
+}
+
+export const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+export function machine(): string {
+  return `${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
+}
+
+/** Median per variant and its ratio to the baseline's median requests/s, as a markdown table. */
+export function summarize(rows: Row[], baseline: string): { table: string; medians: Record<string, Omit<Row, 'round' | 'variant'> & { ratio: number }> } {
+  const variants = [...new Set(rows.map((r) => r.variant))];
+  const medians: Record<string, Omit<Row, 'round' | 'variant'> & { ratio: number }> = {};
+  for (const variant of variants) {
+    const own = rows.filter((r) => r.variant === variant);
+    medians[variant] = {
+      rps: median(own.map((r) => r.rps)),
+      p50: median(own.map((r) => r.p50)),
+      p99: median(own.map((r) => r.p99)),
+      errors: own.reduce((sum, r) => sum + r.errors, 0),
+      cpuMsPerRequest: median(own.map((r) => r.cpuMsPerRequest)),
+      peakRssMb: Math.max(...own.map((r) => r.peakRssMb)),
+      ratio: 0,
+    };
+  }
+  const base = medians[baseline]!.rps;
+  for (const m of Object.values(medians)) m.ratio = m.rps / base;
+  const lines = [
+    `| Variant | req/s (median) | ratio to ${baseline} | p50 ms | p99 ms | errors | CPU ms/req | peak RSS MB |`,
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...variants.map((v) => {
+      const m = medians[v]!;
+      return `| ${v} | ${m.rps.toFixed(0)} | ${m.ratio.toFixed(2)} | ${m.p50.toFixed(1)} | ${m.p99.toFixed(1)} | ${m.errors} | ${m.cpuMsPerRequest.toFixed(3)} | ${m.peakRssMb.toFixed(0)} |`;
+    }),
+  ];
+  return { table: lines.join('\n'), medians };
+}
