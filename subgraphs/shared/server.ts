@@ -12,6 +12,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import { GraphQLError, parse } from 'graphql';
 import type { Identity } from '../../gateway/src/core/context.js';
+import { ERROR_CODES } from '../../gateway/src/core/errors.js';
 import { createEdgeHandler } from '../../gateway/src/core/http.js';
 import { createLogger, type Logger } from '../../gateway/src/core/logger.js';
 import { createIdentityVerifier, type IdentityVerifierOptions } from '../../gateway/src/plugins/auth/index.js';
@@ -84,6 +85,13 @@ export async function startSubgraph<TContext extends SubgraphContext>(
     schema,
     csrfPrevention: true,
     includeStacktraceInErrorResponses: process.env.NODE_ENV !== 'production',
+    // Coded errors (denials, legacy failures, bad input) are expected answers: no stack trace.
+    formatError: (formatted) => {
+      const code = formatted.extensions?.code;
+      if (typeof code !== 'string' || !(code in ERROR_CODES) || code === 'INTERNAL_SERVER_ERROR' || !formatted.extensions) return formatted;
+      const { stacktrace: _stacktrace, ...extensions } = formatted.extensions;
+      return { ...formatted, extensions };
+    },
     stopOnTerminationSignals: false,
     logger,
     plugins: [
