@@ -1,10 +1,9 @@
 import { dirname, resolve } from 'node:path';
 import type protobuf from 'protobufjs';
 import { createLogger } from '../../gateway/src/core/logger.js';
-import type { IdentityVerifierOptions } from '../../gateway/src/plugins/auth/index.js';
-import { startSubgraph, type RunningSubgraph } from '../../subgraphs/shared/server.js';
-import { adapterContext } from '../toolkit/context.js';
+import type { RunningSubgraph } from '../../subgraphs/shared/server.js';
 import { interpolateHeaders, loadMappingFile } from '../toolkit/mapping.js';
+import { startAdapterSubgraph, type AdapterServerOptions } from '../toolkit/server.js';
 import { channelCredentials, GrpcTarget } from './client.js';
 import { generateGrpcSubgraph, type GeneratedGrpcSubgraph } from './generate.js';
 import { loadByReflection, loadProtoFiles } from './load.js';
@@ -34,16 +33,9 @@ export async function loadGrpcAdapter(mappingPath: string, address?: string): Pr
   return { mapping, generated: generateGrpcSubgraph(root, mapping, origin), root };
 }
 
-export interface GrpcAdapterOptions {
-  mappingPath: string;
-  port?: number;
-  host?: string;
-  logLevel?: string;
+export interface GrpcAdapterOptions extends AdapterServerOptions {
   /** Overrides target.address (env TARGET_ADDRESS in main.ts). */
   address?: string;
-  env?: NodeJS.ProcessEnv;
-  /** Verify the gateway's identity token (see startSubgraph). */
-  identity?: IdentityVerifierOptions;
 }
 
 export type RunningGrpcAdapter = RunningSubgraph & { generated: GeneratedGrpcSubgraph; mapping: GrpcMapping };
@@ -61,17 +53,6 @@ export async function startGrpcAdapter(options: GrpcAdapterOptions): Promise<Run
     metadata: interpolateHeaders(mapping.target.metadata, env),
     maxStreamItems: mapping.target.maxStreamItems,
   });
-  const running = await startSubgraph({
-    name: mapping.subgraph,
-    sdl: generated.sdl,
-    resolvers: buildGrpcResolvers(generated, mapping, target),
-    permissions: { rules: mapping.permissions, source: `${options.mappingPath} permissions` },
-    context: adapterContext,
-    port: options.port,
-    host: options.host,
-    logLevel: options.logLevel,
-    identity: options.identity,
-    onStop: [async () => target.close()],
-  });
+  const running = await startAdapterSubgraph(options, mapping, generated.sdl, buildGrpcResolvers(generated, mapping, target), async () => target.close());
   return { ...running, generated, mapping };
 }

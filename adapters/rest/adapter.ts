@@ -1,10 +1,9 @@
 import { dirname, resolve } from 'node:path';
 import { createLogger } from '../../gateway/src/core/logger.js';
-import type { IdentityVerifierOptions } from '../../gateway/src/plugins/auth/index.js';
-import { startSubgraph, type RunningSubgraph } from '../../subgraphs/shared/server.js';
-import { adapterContext } from '../toolkit/context.js';
+import type { RunningSubgraph } from '../../subgraphs/shared/server.js';
 import { HttpTarget } from '../toolkit/http-client.js';
 import { interpolateHeaders, loadMappingFile } from '../toolkit/mapping.js';
+import { startAdapterSubgraph, type AdapterServerOptions } from '../toolkit/server.js';
 import { generateRestSubgraph, type GeneratedRestSubgraph } from './generate.js';
 import { restMappingSchema, type RestMapping } from './mapping.js';
 import { buildRestResolvers } from './resolvers.js';
@@ -24,17 +23,9 @@ export async function loadRestAdapter(mappingPath: string): Promise<LoadedRestAd
   return { mapping, generated: generateRestSubgraph(doc, mapping, specLocation), specLocation };
 }
 
-export interface RestAdapterOptions {
-  mappingPath: string;
-  port?: number;
-  host?: string;
-  logLevel?: string;
+export interface RestAdapterOptions extends AdapterServerOptions {
   /** Overrides target.url of the mapping (env TARGET_URL in main.ts). */
   targetUrl?: string;
-  /** Where ${NAME} in mapping headers is looked up. */
-  env?: NodeJS.ProcessEnv;
-  /** Verify the gateway's identity token (see startSubgraph). */
-  identity?: IdentityVerifierOptions;
 }
 
 export type RunningRestAdapter = RunningSubgraph & { generated: GeneratedRestSubgraph; mapping: RestMapping };
@@ -52,17 +43,6 @@ export async function startRestAdapter(options: RestAdapterOptions): Promise<Run
     maxConnections: mapping.target.maxConnections,
     headers: interpolateHeaders(mapping.target.headers, env),
   });
-  const running = await startSubgraph({
-    name: mapping.subgraph,
-    sdl: generated.sdl,
-    resolvers: buildRestResolvers(generated, mapping, target, env),
-    permissions: { rules: mapping.permissions, source: `${options.mappingPath} permissions` },
-    context: adapterContext,
-    port: options.port,
-    host: options.host,
-    logLevel: options.logLevel,
-    identity: options.identity,
-    onStop: [() => target.close()],
-  });
+  const running = await startAdapterSubgraph(options, mapping, generated.sdl, buildRestResolvers(generated, mapping, target, env), () => target.close());
   return { ...running, generated, mapping };
 }

@@ -1,8 +1,7 @@
 import { dirname, resolve } from 'node:path';
-import type { IdentityVerifierOptions } from '../../gateway/src/plugins/auth/index.js';
-import { startSubgraph, type RunningSubgraph } from '../../subgraphs/shared/server.js';
-import { adapterContext } from '../toolkit/context.js';
+import type { RunningSubgraph } from '../../subgraphs/shared/server.js';
 import { interpolateEnv, loadMappingFile } from '../toolkit/mapping.js';
+import { startAdapterSubgraph, type AdapterServerOptions } from '../toolkit/server.js';
 import { SoapTarget } from './client.js';
 import { generateSoapSubgraph, type GeneratedSoapSubgraph, type WsdlDefinitions } from './generate.js';
 import { soapMappingSchema, type SoapMapping } from './mapping.js';
@@ -55,16 +54,9 @@ export async function loadSoapAdapter(
   return { mapping, generated, target };
 }
 
-export interface SoapAdapterOptions {
-  mappingPath: string;
-  port?: number;
-  host?: string;
-  logLevel?: string;
+export interface SoapAdapterOptions extends AdapterServerOptions {
   /** Overrides the endpoint (env TARGET_URL in main.ts). */
   endpoint?: string;
-  env?: NodeJS.ProcessEnv;
-  /** Verify the gateway's identity token (see startSubgraph). */
-  identity?: IdentityVerifierOptions;
 }
 
 export type RunningSoapAdapter = RunningSubgraph & { generated: GeneratedSoapSubgraph; mapping: SoapMapping };
@@ -72,17 +64,6 @@ export type RunningSoapAdapter = RunningSubgraph & { generated: GeneratedSoapSub
 /** Starts a SOAP adapter subgraph. */
 export async function startSoapAdapter(options: SoapAdapterOptions): Promise<RunningSoapAdapter> {
   const { mapping, generated, target } = await loadSoapAdapter(options.mappingPath, { endpoint: options.endpoint, env: options.env });
-  const running = await startSubgraph({
-    name: mapping.subgraph,
-    sdl: generated.sdl,
-    resolvers: buildSoapResolvers(generated, mapping, target),
-    permissions: { rules: mapping.permissions, source: `${options.mappingPath} permissions` },
-    context: adapterContext,
-    port: options.port,
-    host: options.host,
-    logLevel: options.logLevel,
-    identity: options.identity,
-    onStop: [async () => target.close()],
-  });
+  const running = await startAdapterSubgraph(options, mapping, generated.sdl, buildSoapResolvers(generated, mapping, target), async () => target.close());
   return { ...running, generated, mapping };
 }

@@ -1,27 +1,9 @@
-import { parseArgs } from 'node:util';
-import { identityFromEnv } from '../../subgraphs/shared/server.js';
+import { runAdapterMain } from '../toolkit/server.js';
 import { startSoapAdapter } from './adapter.js';
 
 // A SOAP adapter subgraph as its own process:
 //   node dist/adapters/soap/main.js --mapping adapters/services/orders/orders.soap.yaml
 // PORT (default 4005), TARGET_URL (overrides the endpoint), LOG_LEVEL; secrets for ${NAME} in the env.
-const { values } = parseArgs({ options: { mapping: { type: 'string' }, port: { type: 'string' } } });
-if (!values.mapping) {
-  process.stderr.write('usage: node dist/adapters/soap/main.js --mapping FILE [--port N]\n');
-  process.exit(1);
-}
-try {
-  const adapter = await startSoapAdapter({
-    mappingPath: values.mapping,
-    port: Number(values.port ?? process.env.PORT ?? 4005),
-    endpoint: process.env.TARGET_URL || undefined,
-    logLevel: process.env.LOG_LEVEL,
-    identity: identityFromEnv(),
-  });
-  const stop = (): void => void adapter.stop().then(() => process.exit(0));
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
-} catch (error) {
-  process.stderr.write(`SOAP adapter failed to start: ${(error as Error).message}\n`);
-  process.exit(1);
-}
+await runAdapterMain('SOAP', 'dist/adapters/soap/main.js', 4005, (options) =>
+  startSoapAdapter({ ...options, endpoint: process.env.TARGET_URL || undefined }),
+);

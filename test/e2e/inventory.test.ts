@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startGrpcAdapter } from '../../adapters/grpc/adapter.js';
 import type { RunningGateway } from '../../gateway/src/core/create-gateway.js';
 import { gql } from '../support/servers.js';
-import { as, INVENTORY_MAPPING, stackIdentity, startStack, startStackGateway, type Stack } from '../support/stack.js';
+import { as, INVENTORY_MAPPING, stackIdentity, startStack, startStackGatewayWith, type Stack } from '../support/stack.js';
 
 // The legacy warehouse (gRPC) through the generated inventory subgraph, joined to the catalog.
 let stack: Stack;
@@ -114,13 +114,7 @@ describe('inventory from the legacy warehouse', () => {
     const orphan = await startGrpcAdapter({ mappingPath: INVENTORY_MAPPING, address: '127.0.0.1:9', logLevel: 'silent', env: {}, identity: await stackIdentity() });
     let gateway: RunningGateway | undefined;
     try {
-      gateway = await startStackGateway({
-        accounts: { url: stack.accounts.url },
-        reviews: { url: stack.reviews.url },
-        products: { url: stack.products.url },
-        inventory: { url: orphan.url },
-        orders: { url: stack.orders.url },
-      });
+      gateway = await startStackGatewayWith(stack, { inventory: orphan });
       const { body } = await gql(gateway.url, '{ products(first: 3) { name stock reviews(first: 1) { rating } } }');
       const products = body.data!.products as { name: string; stock: null; reviews: unknown[] }[];
       expect(products).toHaveLength(3);

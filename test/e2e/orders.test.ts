@@ -3,7 +3,7 @@ import { startSoapAdapter } from '../../adapters/soap/adapter.js';
 import type { RunningGateway } from '../../gateway/src/core/create-gateway.js';
 import { seedProducts } from '../../legacy/catalog/data.js';
 import { gql } from '../support/servers.js';
-import { as, asAdmin, ERP_CREDENTIALS, identityToken, ORDERS_MAPPING, stackIdentity, startStack, startStackGateway, type Stack } from '../support/stack.js';
+import { as, asAdmin, ERP_CREDENTIALS, identityToken, ORDERS_MAPPING, stackIdentity, startStack, startStackGatewayWith, type Stack } from '../support/stack.js';
 
 // The legacy ERP (SOAP) through the generated orders subgraph, joined to every other subgraph.
 let stack: Stack;
@@ -163,13 +163,7 @@ describe('ERP failures', () => {
     const orphan = await startSoapAdapter({ mappingPath: ORDERS_MAPPING, endpoint: 'http://127.0.0.1:9/soap/orders', logLevel: 'silent', env: ERP_CREDENTIALS, identity: await stackIdentity() });
     let gateway: RunningGateway | undefined;
     try {
-      gateway = await startStackGateway({
-        accounts: { url: stack.accounts.url },
-        reviews: { url: stack.reviews.url },
-        products: { url: stack.products.url },
-        inventory: { url: stack.inventory.url },
-        orders: { url: orphan.url },
-      });
+      gateway = await startStackGatewayWith(stack, { orders: orphan });
       const { body } = await gql(gateway.url, '{ user(id: "u1") { name orders(first: 1) { id } } product(id: "p1") { name stock } }', { headers: await asAdmin() });
       expect(body.data).toMatchObject({ user: { name: expect.any(String), orders: null }, product: { name: expect.any(String), stock: expect.any(Number) } });
       expect(codes(body)).toEqual(['UPSTREAM_UNAVAILABLE']);

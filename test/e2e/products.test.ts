@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startRestAdapter } from '../../adapters/rest/adapter.js';
 import type { RunningGateway } from '../../gateway/src/core/create-gateway.js';
 import { gql } from '../support/servers.js';
-import { as, identityToken, PRODUCTS_MAPPING, stackIdentity, startStack, startStackGateway, type Stack } from '../support/stack.js';
+import { as, identityToken, PRODUCTS_MAPPING, stackIdentity, startStack, startStackGatewayWith, type Stack } from '../support/stack.js';
 
 // The legacy catalog (REST) through the generated products subgraph, with reviews and accounts.
 let stack: Stack;
@@ -137,13 +137,7 @@ describe('legacy failures', () => {
     const orphan = await startRestAdapter({ mappingPath: PRODUCTS_MAPPING, targetUrl: 'http://127.0.0.1:9', logLevel: 'silent', env: {}, identity: await stackIdentity() });
     let gateway: RunningGateway | undefined;
     try {
-      gateway = await startStackGateway({
-        accounts: { url: stack.accounts.url },
-        reviews: { url: stack.reviews.url },
-        products: { url: orphan.url },
-        inventory: { url: stack.inventory.url },
-        orders: { url: stack.orders.url },
-      });
+      gateway = await startStackGatewayWith(stack, { products: orphan });
       const { body } = await gql(gateway.url, '{ review(id: "r2") { rating body product { id name } } product(id: "p1") { name } }');
       expect(body.data).toMatchObject({ review: { rating: expect.any(Number), body: expect.any(String), product: null }, product: null });
       const errors = errorsOf(body);

@@ -74,6 +74,19 @@ export async function as(sub: string, caller: Caller = {}): Promise<Record<strin
 /** An operator who may read and write everything (role admin). */
 export const asAdmin = (): Promise<Record<string, string>> => as('admin-1', { roles: ['admin'] });
 
+const SUBGRAPHS = ['accounts', 'reviews', 'products', 'inventory', 'orders'] as const;
+type SubgraphName = (typeof SUBGRAPHS)[number];
+
+/** The gateway's subgraph URLs: the stack's own, or a replacement where one is given. */
+function subgraphUrls(running: Record<SubgraphName, { url: string }>, replaced: Partial<Record<SubgraphName, { url: string }>> = {}): Record<string, { url: string }> {
+  return Object.fromEntries(SUBGRAPHS.map((name) => [name, { url: (replaced[name] ?? running[name]).url }]));
+}
+
+/** A second gateway over the stack's subgraphs, with some replaced (e.g. by an adapter whose service is down). */
+export function startStackGatewayWith(stack: Stack, replaced: Partial<Record<SubgraphName, { url: string }>>): Promise<RunningGateway> {
+  return startStackGateway(subgraphUrls(stack, replaced));
+}
+
 export interface Stack {
   catalog: RunningCatalog;
   warehouse: RunningWarehouse;
@@ -113,13 +126,7 @@ export async function startStack(): Promise<Stack> {
     startGrpcAdapter({ mappingPath: INVENTORY_MAPPING, address: warehouse.address, logLevel: 'silent', env: {}, identity }),
     startSoapAdapter({ mappingPath: ORDERS_MAPPING, endpoint: erp.endpoint, logLevel: 'silent', env: ERP_CREDENTIALS, identity }),
   ]);
-  const gateway = await startStackGateway({
-    accounts: { url: accounts.url },
-    reviews: { url: reviews.url },
-    products: { url: products.url },
-    inventory: { url: inventory.url },
-    orders: { url: orders.url },
-  });
+  const gateway = await startStackGateway(subgraphUrls({ accounts, reviews, products, inventory, orders }));
   return {
     catalog,
     warehouse,

@@ -62,17 +62,29 @@ export interface IdentityVerifierOptions {
   audience?: string;
 }
 
+/** Most verified tokens a subgraph remembers (the gateway reuses a token per identity). */
+const VERIFIED_ENTRIES = 10_000;
+
+/**
+ * Verifies the gateway's identity token. The gateway reuses one token per identity for half its
+ * lifetime, so a verified token is remembered until its `exp`: the ES256 check runs once per
+ * token, not on every subgraph request. (A key removed from the JWKS stops new tokens at once;
+ * tokens already verified with it live out their short lifetime.)
+ */
 export function createIdentityVerifier(options: IdentityVerifierOptions): (token: string) => Promise<Identity> {
   const keys: JWTVerifyGetKey =
     typeof options.jwks === 'string' ? createRemoteJWKSet(new URL(options.jwks), { cooldownDuration: 10_000 }) : createLocalJWKSet(options.jwks);
+  const verified = new Map<string, { identity: Identity; expiresAt: number }>();
   return async (token) => {
+    const known = verified.get(token);
+    if (known && known.expiresAt > Date.now()) return known.identity;
     const { payload } = await jwtVerify(token, keys, {
       algorithms: ['ES256'],
       issuer: options.issuer ?? 'frontdesk-gateway',
       audience: options.audience ?? 'frontdesk-subgraphs',
       clockTolerance: 5,
     });
-    return {
+    const identity: Identity = {
       kind: payload.kind === 'client' ? 'client' : 'user',
       id: String(payload.sub),
       roles: Array.isArray(payload.roles) ? (payload.roles as string[]) : [],
@@ -80,5 +92,11 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): (token
       ...(typeof payload.tenant === 'string' ? { tenant: payload.tenant } : {}),
       ...(typeof payload.plan === 'string' ? { plan: payload.plan } : {}),
     };
+    if (typeof payload.exp === 'number') {
+      if (known) verified.delete(token);
+      if (verified.size >= VERIFIED_ENTRIES) verified.delete(verified.keys().next().value!);
+      verified.set(token, { identity, expiresAt: payload.exp * 1000 });
+    }
+    return identity;
   };
 }
