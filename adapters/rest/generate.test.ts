@@ -27,7 +27,7 @@ describe('generateRestSubgraph', () => {
     );
     expect(generated.sdl).toContain('getThingById(thingId: ID!): Thing');
     expect(generated.sdl).toContain('createThing(input: ThingInput): Thing');
-    expect(generated.sdl).toMatch(/type Thing @shareable \{\n {2}thingId: ID!\n {2}displayName: String\n {2}count: Int\n\}/);
+    expect(generated.sdl).toMatch(/type Thing @shareable @cacheControl\(inheritMaxAge: true\) \{\n {2}thingId: ID!\n {2}displayName: String\n {2}count: Int\n\}/);
     expect(generated.warnings).toEqual([]);
   });
 

@@ -47,7 +47,8 @@ function hint(h: CacheHint | undefined): string {
 
 /**
  * Renders a generated federated subgraph SDL: the federation link, the cache-control directive,
- * the scalars in use, @key on entities, @shareable on value types and @cacheControl hints.
+ * the scalars in use, @key on entities, @shareable on value types and @cacheControl hints (value
+ * types without one inherit their parent's max-age).
  * Output is deterministic so the committed copy can be checked for staleness.
  */
 export function renderSubgraphSdl(input: {
@@ -79,6 +80,13 @@ export function renderSubgraphSdl(input: {
     });
     out.push(`type ${name} {\n${lines.join('\n')}\n}\n`);
   };
+  // A value type (a price, a dimension) without its own hint lives as long as the field holding it;
+  // by Apollo's rules it would otherwise make every response that selects it uncacheable.
+  const typeHint = (name: string, entity: boolean): string => {
+    const own = input.hints.get(name);
+    if (own || entity) return hint(own);
+    return ' @cacheControl(inheritMaxAge: true)';
+  };
   rootBlock('Query', input.query);
   rootBlock('Mutation', input.mutation);
   for (const type of input.types) {
@@ -93,7 +101,7 @@ export function renderSubgraphSdl(input: {
       case 'object': {
         const key = input.keys.get(type.name);
         const directives =
-          type.kind === 'input' ? '' : `${type.directives ?? (key ? ` @key(fields: "${key}")` : ' @shareable')}${hint(input.hints.get(type.name))}`;
+          type.kind === 'input' ? '' : `${type.directives ?? (key ? ` @key(fields: "${key}")` : ' @shareable')}${typeHint(type.name, Boolean(key))}`;
         const fields = type.fields.map((f) => {
           const args = f.args && f.args.length > 0 ? `(${f.args.map((a) => `${a.name}: ${typeRef(a.type)}`).join(', ')})` : '';
           const extra = type.kind === 'object' ? `${f.directives ?? ''}${hint(input.hints.get(`${type.name}.${f.name}`))}` : '';
