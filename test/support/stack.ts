@@ -13,6 +13,7 @@ import { startAccounts } from '../../subgraphs/accounts/server.js';
 import { projectPath } from '../../subgraphs/shared/paths.js';
 import { startReviews } from '../../subgraphs/reviews/server.js';
 import type { RunningSubgraph } from '../../subgraphs/shared/server.js';
+import type { FrontdeskConfigInput } from '../../gateway/src/core/config.js';
 import { COMMITTED_SUPERGRAPH, startTestGateway } from './servers.js';
 
 export const PRODUCTS_MAPPING = projectPath('adapters', 'services', 'products', 'products.rest.yaml');
@@ -41,13 +42,14 @@ export function identityToken(identity: Identity): Promise<string> {
   return SIGNER.token(identity);
 }
 
-/** A gateway on the committed supergraph over these subgraphs, secured like the stack's. */
-export function startStackGateway(subgraphs: Record<string, { url: string }>): Promise<RunningGateway> {
+/** A gateway on the committed supergraph over these subgraphs, secured like the stack's, plus `extra` settings (e.g. responseCache). */
+export function startStackGateway(subgraphs: Record<string, { url: string }>, extra: FrontdeskConfigInput = {}): Promise<RunningGateway> {
   return startTestGateway({
     supergraph: { path: COMMITTED_SUPERGRAPH, watch: false },
     subgraphs,
     auth: STACK_AUTH,
     authorization: { permissionsFile: GATEWAY_PERMISSIONS },
+    ...extra,
   });
 }
 
@@ -83,8 +85,20 @@ function subgraphUrls(running: Record<SubgraphName, { url: string }>, replaced: 
 }
 
 /** A second gateway over the stack's subgraphs, with some replaced (e.g. by an adapter whose service is down). */
-export function startStackGatewayWith(stack: Stack, replaced: Partial<Record<SubgraphName, { url: string }>>): Promise<RunningGateway> {
-  return startStackGateway(subgraphUrls(stack, replaced));
+export function startStackGatewayWith(stack: Stack, replaced: Partial<Record<SubgraphName, { url: string }>>, extra: FrontdeskConfigInput = {}): Promise<RunningGateway> {
+  return startStackGateway(subgraphUrls(stack, replaced), extra);
+}
+
+/** Counts the HTTP requests the stack's subgraph servers receive (the gateway's subgraph fetches). */
+export function subgraphRequests(stack: Stack): { count(): number; reset(): void } {
+  let count = 0;
+  for (const name of SUBGRAPHS) stack[name].server.on('request', () => (count += 1));
+  return { count: () => count, reset: () => (count = 0) };
+}
+
+/** Calls of every legacy stand-in together (catalog REST, warehouse gRPC, ERP SOAP). */
+export function legacyCalls(stack: Stack): number {
+  return stack.catalog.stats().total + stack.warehouse.stats().total + stack.erp.stats().total;
 }
 
 export interface Stack {
@@ -106,7 +120,7 @@ export interface Stack {
  * gateway/permissions.yaml, every subgraph verifies the gateway's identity token and applies its
  * own permissions.
  */
-export async function startStack(): Promise<Stack> {
+export async function startStack(options: { gateway?: FrontdeskConfigInput } = {}): Promise<Stack> {
   const identity = await stackIdentity();
   const [catalog, warehouse, erp] = await Promise.all([
     startCatalog({ logLevel: 'silent', adminToken: CATALOG_ADMIN_TOKEN }),
@@ -126,7 +140,7 @@ export async function startStack(): Promise<Stack> {
     startGrpcAdapter({ mappingPath: INVENTORY_MAPPING, address: warehouse.address, logLevel: 'silent', env: {}, identity }),
     startSoapAdapter({ mappingPath: ORDERS_MAPPING, endpoint: erp.endpoint, logLevel: 'silent', env: ERP_CREDENTIALS, identity }),
   ]);
-  const gateway = await startStackGateway(subgraphUrls({ accounts, reviews, products, inventory, orders }));
+  const gateway = await startStackGateway(subgraphUrls({ accounts, reviews, products, inventory, orders }), options.gateway);
   return {
     catalog,
     warehouse,

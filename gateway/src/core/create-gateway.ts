@@ -91,7 +91,13 @@ export async function createGateway(
   };
 
   const redis = config.redis.url ? createSharedRedis(config.redis.url, logger) : undefined;
-  const plugins = createPlugins(config, { logger, production, supergraph: () => current, ...(redis ? { redis } : {}) });
+  const plugins = createPlugins(config, {
+    logger,
+    production,
+    supergraph: () => current,
+    ...(redis ? { redis } : {}),
+    ...(config.redis.url ? { redisUrl: config.redis.url } : {}),
+  });
   const authenticators = plugins.filter((p) => p.authenticate);
   if (authenticators.length > 1) throw new Error(`only one plugin may authenticate (${authenticators.map((p) => p.name).join(', ')})`);
   const authenticator = authenticators[0]?.authenticate?.bind(authenticators[0]);
@@ -162,6 +168,7 @@ export async function createGateway(
       context: (req, requestId, requestLogger, identity) => ({ requestId, logger: requestLogger, headers: req.headers, identity }),
       authenticate: authenticator,
       routes: Object.assign({}, ...plugins.map((p) => p.routes ?? {})),
+      adminRoutes: Object.assign({}, ...plugins.map((p) => p.adminRoutes ?? {})),
     }),
   );
   // Listen first so /health answers and /ready says 503 while the supergraph loads.

@@ -5,6 +5,8 @@ import { frontdeskError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { SubgraphHooks } from './plugin.js';
 
+type DidReceiveResponse = NonNullable<RemoteGraphQLDataSource<GatewayContext>['didReceiveResponse']>;
+
 interface FetchResponseLike {
   status: number;
 }
@@ -38,6 +40,14 @@ export class FrontdeskDataSource extends RemoteGraphQLDataSource<GatewayContext>
     for (const hook of this.hooks) {
       await hook.willSendSubgraphRequest?.({ ...options, subgraph: this.subgraph });
     }
+  }
+
+  override didReceiveResponse({ response, context }: Parameters<DidReceiveResponse>[0]): ReturnType<DidReceiveResponse> {
+    const headers = response.http?.headers;
+    if (headers && context) {
+      for (const hook of this.hooks) hook.didReceiveSubgraphResponse?.({ subgraph: this.subgraph, context, headers });
+    }
+    return response;
   }
 
   override didEncounterError(

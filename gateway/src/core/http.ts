@@ -4,7 +4,7 @@ import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 import type { Identity } from './context.js';
 import { errorBody, httpStatusFor, type ErrorCode } from './errors.js';
 import type { Logger } from './logger.js';
-import { EdgeRefusal } from './plugin.js';
+import { EdgeRefusal, type AdminRoute } from './plugin.js';
 
 /** Readiness as seen by `/ready`: ready once a supergraph is loaded, not ready again while draining. */
 export interface EdgeState {
@@ -25,6 +25,8 @@ export interface EdgeOptions<TContext extends BaseContext> {
   authenticate?: (req: IncomingMessage) => Promise<Identity | undefined>;
   /** Extra GET routes (exact paths). */
   routes?: Record<string, (req: IncomingMessage, res: ServerResponse) => void>;
+  /** Operator routes (exact paths): authenticated, JSON in and out. */
+  adminRoutes?: Record<string, AdminRoute>;
   /** Extra JSON bodies for /health and /ready (e.g. the service name). */
   info?: Record<string, unknown>;
 }
@@ -126,6 +128,17 @@ export function createEdgeHandler<TContext extends BaseContext>(
       route(req, res);
       return;
     }
+    const admin = options.adminRoutes?.[path];
+    if (admin) {
+      if (!admin.methods.includes(req.method as 'GET' | 'POST')) {
+        res.setHeader('allow', admin.methods.join(', '));
+        sendError(res, 'METHOD_NOT_ALLOWED', `${req.method ?? 'This method'} is not supported here; use ${admin.methods.join(' or ')}`);
+        return;
+      }
+      const logger = options.logger.child({ requestId });
+      void handleAdmin(req, res, admin, logger).catch((error: unknown) => fail(req, res, logger, error));
+      return;
+    }
     if (path !== graphqlPath && path !== '/') {
       sendError(res, 'NOT_FOUND', `No route for ${req.method ?? 'GET'} ${path}`);
       return;
@@ -140,26 +153,42 @@ export function createEdgeHandler<TContext extends BaseContext>(
       return;
     }
     const logger = options.logger.child({ requestId });
-    void handleGraphQL(req, res, requestId, search, logger).catch((error: unknown) => {
-      if (error instanceof EdgeRefusal) {
-        for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
-        sendError(res, error.code, error.message);
-        return;
-      }
-      if (error instanceof EdgeError) {
-        if (error.code === 'PAYLOAD_TOO_LARGE') {
-          // Do not read the rest of an oversized body; close the connection after answering.
-          res.setHeader('connection', 'close');
-          req.resume();
-        }
-        sendError(res, error.code, error.message);
-        return;
-      }
-      logger.error({ err: error }, 'request failed in the HTTP edge');
-      if (!res.headersSent) sendError(res, 'INTERNAL_SERVER_ERROR', 'Internal server error');
-      else res.destroy();
-    });
+    void handleGraphQL(req, res, requestId, search, logger).catch((error: unknown) => fail(req, res, logger, error));
   };
+
+  function fail(req: IncomingMessage, res: ServerResponse, logger: Logger, error: unknown): void {
+    if (error instanceof EdgeRefusal) {
+      for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
+      sendError(res, error.code, error.message);
+      return;
+    }
+    if (error instanceof EdgeError) {
+      if (error.code === 'PAYLOAD_TOO_LARGE') {
+        // Do not read the rest of an oversized body; close the connection after answering.
+        res.setHeader('connection', 'close');
+        req.resume();
+      }
+      sendError(res, error.code, error.message);
+      return;
+    }
+    logger.error({ err: error }, 'request failed in the HTTP edge');
+    if (!res.headersSent) sendError(res, 'INTERNAL_SERVER_ERROR', 'Internal server error');
+    else res.destroy();
+  }
+
+  async function handleAdmin(req: IncomingMessage, res: ServerResponse, route: AdminRoute, logger: Logger): Promise<void> {
+    const identity = options.authenticate ? await options.authenticate(req) : undefined;
+    const method = req.method === 'POST' ? 'POST' : 'GET';
+    let body: unknown;
+    if (method === 'POST') {
+      const text = await readBody(req, bodyLimitBytes);
+      if (!JSON_TYPE.test(req.headers['content-type'] ?? '')) throw new EdgeError('UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json');
+      body = parseJson(text);
+    }
+    const result = await route.handle({ method, identity, body, logger });
+    res.setHeader('cache-control', 'no-store');
+    send(res, result.status ?? 200, JSON.stringify(result.body));
+  }
 
   async function handleGraphQL(
     req: IncomingMessage,

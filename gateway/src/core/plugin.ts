@@ -15,14 +15,40 @@ export interface PluginContext {
   supergraph(): LoadedSupergraph;
   /** The shared Redis connection (`redis.url`), connected on first use; undefined without a URL. */
   redis?: SharedRedis;
+  /** `redis.url`, for features whose library opens its own connection (the keyv cache store). */
+  redisUrl?: string;
 }
 
 /** The subgraph request the core's data source is about to send (see DESIGN.md). */
 export type SubgraphRequestOptions = GraphQLDataSourceProcessOptions<GatewayContext> & { subgraph: string };
 
+/** A subgraph's answer as the core's data source received it (HTTP 2xx with a GraphQL body). */
+export interface SubgraphResponseInfo {
+  subgraph: string;
+  context: GatewayContext;
+  /** The subgraph's response headers (e.g. its Cache-Control). */
+  headers: { get(name: string): string | null };
+}
+
 /** Hooks around each subgraph fetch, called by the core data source in registration order. */
 export interface SubgraphHooks {
   willSendSubgraphRequest?(options: SubgraphRequestOptions): void | Promise<void>;
+  didReceiveSubgraphResponse?(info: SubgraphResponseInfo): void;
+}
+
+/** A request to an operator route of a plugin, after the edge authenticated it and parsed its JSON body. */
+export interface AdminRequest {
+  method: 'GET' | 'POST';
+  /** The verified caller; undefined when the request carried no credential. */
+  identity?: Identity;
+  body: unknown;
+  logger: Logger;
+}
+
+/** An operator route (e.g. purging the cache): the route checks what the identity may do and throws EdgeRefusal to refuse. */
+export interface AdminRoute {
+  methods: readonly ('GET' | 'POST')[];
+  handle(request: AdminRequest): Promise<{ status?: number; body: unknown }>;
 }
 
 /** Refuses a request at the edge with a code from the error list (and its HTTP status). */
@@ -48,4 +74,6 @@ export interface FrontdeskPlugin {
   authenticate?(req: IncomingMessage): Promise<Identity | undefined>;
   /** Extra GET routes served by the edge (e.g. /.well-known/jwks.json). */
   routes?: Record<string, (req: IncomingMessage, res: ServerResponse) => void>;
+  /** Authenticated JSON routes for operators, by exact path. */
+  adminRoutes?: Record<string, AdminRoute>;
 }

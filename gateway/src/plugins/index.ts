@@ -3,6 +3,7 @@ import type { FrontdeskPlugin, PluginContext } from '../core/plugin.js';
 import { createAccessLogPlugin } from './access-log/index.js';
 import { createAuthPlugin } from './auth/index.js';
 import { createAuthorizationPlugin } from './authorization/index.js';
+import { createResponseCachePlugin } from './response-cache/index.js';
 
 /**
  * The one place that wires features, in the pipeline order of DESIGN.md:
@@ -15,6 +16,8 @@ export function createPlugins(config: FrontdeskConfig, ctx: PluginContext): Fron
   if (config.auth) plugins.push(createAuthPlugin(config.auth, ctx));
   // authorize (before planning: nothing reaches a subgraph for a denied field)
   if (config.authorization) plugins.push(createAuthorizationPlugin(config.authorization, ctx));
+  // response cache (after authorization: a caller only ever gets what it may fetch)
+  if (config.responseCache) plugins.push(createResponseCachePlugin(config.responseCache, ctx));
   // observe
   if (config.accessLog) plugins.push(createAccessLogPlugin(config.accessLog, ctx));
   return plugins;

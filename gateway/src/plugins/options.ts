@@ -1,6 +1,7 @@
 import { accessLogOptionsSchema } from './access-log/options.js';
 import { authOptionsSchema } from './auth/options.js';
 import { authorizationOptionsSchema } from './authorization/options.js';
+import { responseCacheOptionsSchema } from './response-cache/options.js';
 
 /**
  * Config keys of the feature plugins, merged into the one strict config schema. A feature is off
@@ -9,5 +10,6 @@ import { authorizationOptionsSchema } from './authorization/options.js';
 export const pluginOptionsShape = {
   auth: authOptionsSchema.optional(),
   authorization: authorizationOptionsSchema.optional(),
+  responseCache: responseCacheOptionsSchema.optional(),
   accessLog: accessLogOptionsSchema.optional(),
 };

@@ -1,0 +1,96 @@
+import { buildSchema, parse, print } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { entityKeysOf, entityTag, extractEntities, prepareOperation } from './entities.js';
+import { hintFromCacheControl } from './plugin.js';
+
+const api = buildSchema(`
+  type Query { product(id: ID!): Product  node: Node  search: [Result!]! }
+  type Mutation { addReview(productId: ID!): Review! }
+  interface Node { id: ID! }
+  union Result = Product | Price
+  type Product implements Node { id: ID! sku: String! name: String! price: Price reviews: [Review!]! }
+  type Review implements Node { id: ID! body: String! product: Product author(format: String!): User }
+  type User { id: ID! }
+  type Price { amount: String! }
+`);
+// The join directives as composition writes them (only the parts entityKeysOf reads).
+const supergraph = `
+  type Product @join__type(graph: A, key: "id") @join__type(graph: B, key: "sku") { id: ID! }
+  type Review @join__type(graph: B, key: "id") { id: ID! }
+  type User @join__type(graph: C, key: "missing") { id: ID! }
+  type Price @join__type(graph: A) { amount: String! }
+`;
+const keys = entityKeysOf(supergraph, api);
+
+describe('entityKeysOf', () => {
+  it('takes the first key of each entity whose fields are in the API schema', () => {
+    expect([...keys].map(([type, key]) => [type, key.fields])).toEqual([
+      ['Product', ['id']],
+      ['Review', ['id']],
+    ]);
+  });
+});
+
+describe('prepareOperation', () => {
+  it('adds __typename and the key under reserved aliases and lists the types', () => {
+    const prepared = prepareOperation(parse('{ product(id: "p1") { name price { amount } } }'), api, keys)!;
+    expect(print(prepared.document)).toContain('product(id: "p1") {\n    name\n    price {\n      amount\n    }\n    __fd_t: __typename\n    __fd_k_id: id\n  }');
+    expect(prepared.types).toEqual(['Price', 'Product']);
+  });
+
+  it('identifies the entity types behind interfaces and unions', () => {
+    const printed = print(prepareOperation(parse('{ node { id } search { ... on Price { amount } } }'), api, keys)!.document);
+    expect(printed).toContain('... on Product {\n      __fd_k_id: id\n    }');
+    expect(printed).toContain('... on Review {\n      __fd_k_id: id\n    }');
+  });
+
+  it('adds the entities a mutation result references, without required arguments', () => {
+    const printed = print(prepareOperation(parse('mutation { addReview(productId: "p1") { id } }'), api, keys)!.document);
+    expect(printed).toContain('__fd_r_product: product {\n      __fd_t: __typename\n      __fd_k_id: id\n    }');
+    expect(printed).not.toContain('author');
+  });
+
+  it('refuses an operation that uses a reserved alias', () => {
+    expect(prepareOperation(parse('{ product(id: "p1") { __fd_t: name } }'), api, keys)).toBeUndefined();
+  });
+});
+
+describe('extractEntities', () => {
+  it('collects entity tags, removes every reserved field and the errors they alone caused', () => {
+    const result = {
+      data: {
+        product: {
+          name: 'Sofa',
+          __fd_t: 'Product',
+          __fd_k_id: 'p1',
+          reviews: [{ body: 'ok', __fd_t: 'Review', __fd_k_id: 'r1', __fd_r_product: { __fd_t: 'Product', __fd_k_id: 'p2' } }],
+        },
+        other: { __fd_t: 'Product', __fd_k_id: null },
+      } as Record<string, unknown>,
+      errors: [{ path: ['product', '__fd_k_id'] }, { path: ['product', 'name'] }],
+    };
+    expect([...extractEntities(result, keys)].sort()).toEqual(['Product:p1', 'Product:p2', 'Review:r1']);
+    expect(result.data).toEqual({ product: { name: 'Sofa', reviews: [{ body: 'ok' }] }, other: {} });
+    expect(result.errors).toEqual([{ path: ['product', 'name'] }]);
+  });
+
+  it('names composite keys by their sorted fields', () => {
+    expect(entityTag('Sku', { b: 2, a: 'x' })).toBe('Sku:{"a":"x","b":2}');
+    expect(entityTag('Product', { id: 'p1' })).toBe('Product:p1');
+  });
+});
+
+describe('hintFromCacheControl', () => {
+  it.each([
+    ['max-age=60, public', { maxAge: 60, scope: 'PUBLIC' }],
+    ['private, max-age=30', { maxAge: 30, scope: 'PRIVATE' }],
+    ['no-store', { maxAge: 0, scope: 'PUBLIC' }],
+    ['max-age=abc', { maxAge: 0, scope: 'PUBLIC' }],
+  ])('reads %s', (header, hint) => {
+    expect(hintFromCacheControl(header)).toEqual(hint);
+  });
+
+  it('is undefined without the header, so the configured default applies', () => {
+    expect(hintFromCacheControl(null)).toBeUndefined();
+  });
+});

@@ -1,0 +1,281 @@
+import KeyvRedis, { createClient } from '@keyv/redis';
+import { Keyv } from 'keyv';
+import type { Logger } from '../../core/logger.js';
+
+/** A cached response and what it is made of. */
+export interface CachedEntry {
+  /** The response data exactly as served. */
+  data: Record<string, unknown>;
+  /** When its data was fetched (epoch ms at the start of the request that stored it). */
+  fetchedAt: number;
+  maxAgeSeconds: number;
+  scope: 'PUBLIC' | 'PRIVATE';
+  /** Entity tags (`Product:p1`) and type tags (`Product`) of everything in it. */
+  tags: string[];
+}
+
+/**
+ * Where entries live: keyv over a bounded LRU map (one per replica) or over Redis (shared by every
+ * replica). A purge never deletes entries one by one: it records when each tag was purged, and an
+ * entry fetched before the purge time of one of its tags is gone. That works the same on every
+ * keyv store, needs no index of keys per tag, and cannot lose a purge to a write that was in flight.
+ */
+export interface CacheStore {
+  readonly kind: 'memory' | 'redis';
+  /** The first of `keys` that holds an entry no purge has touched since it was fetched. */
+  lookup(keys: string[]): Promise<{ key: string; entry: CachedEntry } | undefined>;
+  save(key: string, entry: CachedEntry, ttlMs: number): Promise<void>;
+  /** Marks the tags purged now; kept in memory and retried while the store is away. */
+  purge(tags: string[]): Promise<void>;
+  /** Store failures since start-up (each one bypassed the cache for its request). */
+  failures(): number;
+  close(): Promise<void>;
+}
+
+/** The store could not be used for this request: the request goes on without the cache. */
+export class StoreUnavailable extends Error {
+  override name = 'StoreUnavailable';
+}
+
+/** Tag of every entry: purging it empties the cache. */
+export const ALL_TAG = '*';
+const ENTRY = 'e:';
+const TAG = 't:';
+const PENDING_LIMIT = 10_000;
+
+/**
+ * A Map for keyv that keeps at most `maxEntries` values and `maxBytes` of them (keyv stores
+ * serialized strings), dropping the least recently used first.
+ */
+export class LruMap {
+  private readonly map = new Map<string, string>();
+  private bytes = 0;
+
+  constructor(
+    private readonly maxEntries: number,
+    private readonly maxBytes: number,
+  ) {}
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  get byteSize(): number {
+    return this.bytes;
+  }
+
+  get(key: string): string | undefined {
+    const value = this.map.get(key);
+    if (value === undefined) return undefined;
+    this.map.delete(key);
+    this.map.set(key, value);
+    return value;
+  }
+
+  has(key: string): boolean {
+    return this.map.has(key);
+  }
+
+  set(key: string, value: string): this {
+    this.delete(key);
+    const size = value.length + key.length;
+    if (size > this.maxBytes) return this;
+    this.map.set(key, value);
+    this.bytes += size;
+    while (this.map.size > this.maxEntries || this.bytes > this.maxBytes) {
+      const oldest = this.map.keys().next().value as string;
+      this.delete(oldest);
+    }
+    return this;
+  }
+
+  delete(key: string): boolean {
+    const value = this.map.get(key);
+    if (value === undefined) return false;
+    this.map.delete(key);
+    this.bytes -= value.length + key.length;
+    return true;
+  }
+
+  clear(): void {
+    this.map.clear();
+    this.bytes = 0;
+  }
+}
+
+/** When each tag was last purged (epoch ms), for the memory store: bounded, never evicts early. */
+class MemoryTagClock {
+  private readonly purged = new Map<string, number>();
+  private all = 0;
+
+  constructor(private readonly ttlMs: number) {}
+
+  get(tags: string[]): number {
+    let latest = this.all;
+    for (const tag of tags) latest = Math.max(latest, this.purged.get(tag) ?? 0);
+    return latest;
+  }
+
+  set(tags: Iterable<string>, at: number): void {
+    for (const tag of tags) {
+      if (tag === ALL_TAG) this.all = at;
+      else {
+        this.purged.delete(tag);
+        this.purged.set(tag, at);
+      }
+    }
+    // Purge times older than the longest entry lifetime can no longer matter.
+    for (const [tag, when] of this.purged) {
+      if (when + this.ttlMs > at && this.purged.size <= PENDING_LIMIT * 10) break;
+      this.purged.delete(tag);
+      // Forgetting a purge early would bring entries back: purge everything instead.
+      if (when + this.ttlMs > at) this.all = at;
+    }
+  }
+}
+
+export interface StoreOptions {
+  kind: 'memory' | 'redis';
+  memory: { maxEntries: number; maxBytes: number };
+  redis: { url?: string; prefix: string; timeoutMs: number; retryAfterMs: number };
+  /** Longest time an entry can live (max-age cap plus grace), in ms: how long purge times are kept. */
+  entryLifetimeMs: number;
+  logger: Logger;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`cache store did not answer within ${ms}ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+export function createCacheStore(options: StoreOptions): CacheStore {
+  const { logger } = options;
+  const tagTtlMs = options.entryLifetimeMs + 1_000;
+  let keyv: Keyv<unknown>;
+  let memoryTags: MemoryTagClock | undefined;
+  let closeClient = async (): Promise<void> => {};
+
+  if (options.kind === 'redis') {
+    if (!options.redis.url) throw new Error('responseCache.store redis needs redis.url (or REDIS_URL)');
+    const client = createClient({
+      url: options.redis.url,
+      // A command while Redis is away fails at once instead of waiting in a queue.
+      disableOfflineQueue: true,
+      socket: { connectTimeout: 2_000, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2_000) },
+    });
+    const adapter = new KeyvRedis(client, { throwOnErrors: true, throwOnConnectError: true, connectionTimeout: 2_000 });
+    keyv = new Keyv({ store: adapter, namespace: options.redis.prefix, useKeyPrefix: false, throwOnErrors: true });
+    closeClient = async () => {
+      await adapter.disconnect().catch(() => undefined);
+    };
+  } else {
+    keyv = new Keyv({ store: new LruMap(options.memory.maxEntries, options.memory.maxBytes), namespace: 'frontdesk-cache', throwOnErrors: true });
+    memoryTags = new MemoryTagClock(tagTtlMs);
+  }
+  // Failures are counted and logged by the guard below; keyv's events would only repeat them.
+  keyv.on('error', () => {});
+
+  let downUntil = 0;
+  let down = false;
+  let failures = 0;
+  const pending = new Map<string, number>();
+
+  async function guard<T>(operation: () => Promise<T>): Promise<T> {
+    if (downUntil > Date.now()) throw new StoreUnavailable('cache store unavailable');
+    try {
+      const result = await withTimeout(operation(), options.redis.timeoutMs);
+      if (down) {
+        down = false;
+        logger.info({ store: options.kind }, 'response cache store is back');
+      }
+      if (pending.size > 0) void flushPending();
+      return result;
+    } catch (error) {
+      failures += 1;
+      downUntil = Date.now() + options.redis.retryAfterMs;
+      if (!down) {
+        down = true;
+        logger.warn({ store: options.kind, err: (error as Error).message }, 'response cache store unavailable: requests bypass the cache until it returns');
+      }
+      throw new StoreUnavailable('cache store unavailable', { cause: error });
+    }
+  }
+
+  async function writeTags(times: Map<string, number>): Promise<void> {
+    if (memoryTags) {
+      for (const [tag, at] of times) memoryTags.set([tag], at);
+      return;
+    }
+    await keyv.setMany([...times].map(([tag, at]) => ({ key: TAG + tag, value: at, ttl: tagTtlMs })));
+  }
+
+  let flushing = false;
+  async function flushPending(): Promise<void> {
+    if (flushing) return;
+    flushing = true;
+    const batch = new Map(pending);
+    try {
+      await withTimeout(writeTags(batch), options.redis.timeoutMs);
+      for (const [tag, at] of batch) if (pending.get(tag) === at) pending.delete(tag);
+      logger.info({ tags: batch.size }, 'response cache: purges made while the store was away are applied');
+    } catch {
+      // Still away: the next successful operation tries again.
+    } finally {
+      flushing = false;
+    }
+  }
+
+  async function purgedAt(tags: string[]): Promise<number> {
+    let latest = pending.get(ALL_TAG) ?? 0;
+    for (const tag of tags) latest = Math.max(latest, pending.get(tag) ?? 0);
+    if (memoryTags) return Math.max(latest, memoryTags.get(tags));
+    const times = await keyv.getMany<number>([ALL_TAG, ...tags].map((tag) => TAG + tag));
+    for (const at of times) if (typeof at === 'number' && at > latest) latest = at;
+    return latest;
+  }
+
+  return {
+    kind: options.kind,
+    async lookup(keys) {
+      return guard(async () => {
+        const entries = await keyv.getMany<CachedEntry>(keys.map((key) => ENTRY + key));
+        for (let i = 0; i < keys.length; i++) {
+          const entry = entries[i];
+          if (!entry) continue;
+          if ((await purgedAt(entry.tags)) >= entry.fetchedAt) {
+            void keyv.delete(ENTRY + keys[i]!).catch(() => undefined);
+            continue;
+          }
+          return { key: keys[i]!, entry };
+        }
+        return undefined;
+      });
+    },
+    async save(key, entry, ttlMs) {
+      await guard(() => keyv.set(ENTRY + key, entry, ttlMs));
+    },
+    async purge(tags) {
+      const at = Date.now();
+      const times = new Map(tags.map((tag) => [tag, at]));
+      try {
+        await guard(() => writeTags(times));
+      } catch (error) {
+        // Remember it: entries of these tags stay gone here now, and Redis hears of it when it returns.
+        if (pending.size + times.size > PENDING_LIMIT) {
+          pending.clear();
+          pending.set(ALL_TAG, at);
+        } else for (const [tag, when] of times) pending.set(tag, when);
+        throw error;
+      }
+    },
+    failures: () => failures,
+    async close() {
+      await closeClient();
+    },
+  };
+}
