@@ -1,0 +1,111 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { SignJWT } from 'jose';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { FrontdeskConfigInput } from '../../gateway/src/core/config.js';
+import type { RunningGateway } from '../../gateway/src/core/create-gateway.js';
+import type { RunningSubgraph } from '../../subgraphs/shared/server.js';
+import { echoSdl, startEcho } from '../support/echo.js';
+import { composeToFile, gql, startTestGateway, tempDir } from '../support/servers.js';
+
+// Cache policy from subgraph hints, over echo and over a plain GraphQL service that sends no
+// Cache-Control at all (echo behind a proxy that drops the header).
+const SECRET = 'the-hints-test-hmac-secret-of-32-chars';
+let echo: RunningSubgraph;
+let plain: Server;
+let plainUrl: string;
+const gateways: RunningGateway[] = [];
+
+beforeAll(async () => {
+  echo = await startEcho();
+  plain = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', async () => {
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      for (const name of ['x-request-id', 'authorization']) if (typeof req.headers[name] === 'string') headers[name] = req.headers[name];
+      const upstream = await fetch(echo.url, { method: 'POST', headers, body: Buffer.concat(chunks) });
+      res.writeHead(upstream.status, { 'content-type': 'application/json' });
+      res.end(await upstream.text());
+    });
+  });
+  await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+  plainUrl = `http://127.0.0.1:${(plain.address() as AddressInfo).port}/graphql`;
+});
+afterEach(async () => {
+  await Promise.all(gateways.splice(0).map((g) => g.stop()));
+});
+afterAll(async () => {
+  await echo?.stop();
+  await new Promise((resolve) => plain?.close(resolve));
+});
+
+async function gateway(url: string, extra: FrontdeskConfigInput): Promise<RunningGateway> {
+  const path = join(tempDir(), 'supergraph.graphql');
+  composeToFile(path, [{ name: 'echo', url, sdl: echoSdl({ withAdded: true }) }]);
+  const running = await startTestGateway({ ...extra, supergraph: { path, watch: false } });
+  gateways.push(running);
+  return running;
+}
+
+const ask = (g: RunningGateway, id: string, headers: Record<string, string> = {}) => gql(g.url, '{ requestId }', { headers: { 'x-request-id': id, ...headers } });
+const bearer = async (sub: string) => ({
+  authorization: `Bearer ${await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('5m').sign(new TextEncoder().encode(SECRET))}`,
+});
+
+describe('cache hints', () => {
+  it('gives a response without Cache-Control the configured default', async () => {
+    const g = await gateway(plainUrl, { responseCache: { defaultMaxAgeSeconds: 30 } });
+    const first = await ask(g, 'first');
+    expect(first.body.data).toEqual({ requestId: 'first' });
+    expect(first.headers.get('x-cache')).toBe('MISS');
+    expect(first.headers.get('cache-control')).toBe('max-age=30, public');
+    const second = await ask(g, 'second');
+    expect(second.headers.get('x-cache')).toBe('HIT');
+    expect(second.body.data).toEqual({ requestId: 'first' });
+  });
+
+  it('treats such responses as uncacheable by default', async () => {
+    const g = await gateway(plainUrl, { responseCache: {} });
+    await ask(g, 'first');
+    const second = await ask(g, 'second');
+    expect(second.headers.get('x-cache')).toBe('MISS');
+    expect(second.body.data).toEqual({ requestId: 'second' });
+    expect(second.headers.get('cache-control')).toBe('no-store');
+  });
+
+  it("lets a subgraph's no-store win over the default", async () => {
+    // echo itself answers with Cache-Control: no-store (its fields carry no hints).
+    const g = await gateway(echo.url, { responseCache: { defaultMaxAgeSeconds: 30 } });
+    await ask(g, 'first');
+    expect((await ask(g, 'second')).body.data).toEqual({ requestId: 'second' });
+  });
+
+  it('stores PRIVATE responses per caller and never for anonymous callers', async () => {
+    const g = await gateway(plainUrl, {
+      auth: { jwt: { algorithms: ['HS256'], hmacSecret: SECRET } },
+      responseCache: { defaultMaxAgeSeconds: 30, defaultScope: 'PRIVATE' },
+    });
+    await ask(g, 'anon-1');
+    const anonymous = await ask(g, 'anon-2');
+    expect(anonymous.headers.get('x-cache')).toBe('MISS');
+    expect(anonymous.body.data).toEqual({ requestId: 'anon-2' });
+    const mine = await ask(g, 'u1-first', await bearer('u1'));
+    expect(mine.headers.get('cache-control')).toBe('max-age=30, private');
+    expect((await ask(g, 'u1-second', await bearer('u1'))).body.data).toEqual({ requestId: 'u1-first' });
+    const theirs = await ask(g, 'u2-first', await bearer('u2'));
+    expect(theirs.headers.get('x-cache')).toBe('MISS');
+    expect(theirs.body.data).toEqual({ requestId: 'u2-first' });
+    expect((await ask(g, 'anon-3')).body.data).toEqual({ requestId: 'anon-3' });
+  });
+
+  it('bypasses an operation that uses the reserved alias prefix, and still answers it', async () => {
+    const g = await gateway(plainUrl, { responseCache: { defaultMaxAgeSeconds: 30 } });
+    for (let i = 0; i < 2; i++) {
+      const { body, headers } = await gql(g.url, '{ __fd_t: requestId }', { headers: { 'x-request-id': `r${i}` } });
+      expect(body.data).toEqual({ __fd_t: `r${i}` });
+      expect(headers.get('x-cache')).toBe('BYPASS');
+    }
+  });
+});
