@@ -36,6 +36,7 @@ describe('parseConfig', () => {
     expect(() => parseConfig({ sever: {} })).toThrow(/\(root\): Unrecognized key.*sever/);
     expect(() => parseConfig({ server: { prot: 1 } })).toThrow(/server: Unrecognized key.*prot/);
     expect(() => parseConfig({ subgraphs: { accounts: { uri: 'http://x' } } })).toThrow(/subgraphs\.accounts: Unrecognized key.*uri/);
+    expect(() => parseConfig({ responseCache: { memory: { maxItems: 5 } } })).toThrow(/responseCache\.memory: Unrecognized key.*maxItems/);
   });
 
   it('rejects wrong types and ranges with the key path and what was expected', () => {
@@ -47,6 +48,10 @@ describe('parseConfig', () => {
     expect(() => parseConfig({ redis: { url: 'http://localhost' } })).toThrow(/redis\.url: a redis:\/\/ or rediss:\/\/ URL/);
     expect(() => parseConfig({ headers: { propagate: ['Host'] } })).toThrow(/headers\.propagate\.0: a lower-case header name/);
     expect(() => parseConfig({ headers: { propagate: ['x-request-id'] } })).toThrow(/headers\.propagate\.0: a header the gateway sets itself/);
+    expect(() => parseConfig({ responseCache: { staleIfErrorSeconds: -1 } })).toThrow(/responseCache\.staleIfErrorSeconds/);
+    expect(() => parseConfig({ responseCache: { store: 'disk' } })).toThrow(/responseCache\.store: .*"memory"/);
+    expect(() => parseConfig({ responseCache: { staleIfErrorCodes: ['NOT_FOUND'] } })).toThrow(/responseCache\.staleIfErrorCodes\.0/);
+    expect(() => parseConfig({ responseCache: { admin: { path: '/' } } })).toThrow(/responseCache\.admin\.path: a path like \/admin\/cache/);
   });
 
   it('reports every problem at once', () => {

@@ -79,7 +79,7 @@ export const responseCacheOptionsSchema = z
       .strictObject({
         path: z
           .string()
-          .regex(/^\/[\w\-/]*$/, 'a path starting with /')
+          .regex(/^(?:\/[\w-]+)+$/, 'a path like /admin/cache')
           .default('/admin/cache')
           .describe('POST {path}/purge purges by type or entity; GET {path} shows the counters. Default /admin/cache.'),
         roles: z.array(z.string().min(1)).default(['admin']).describe('Callers with one of these roles may use it. Default [admin].'),

@@ -99,8 +99,8 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
 
   // Entity keys and prepared operations belong to one schema: a reload starts them afresh.
   let schemaMemo: { schema: GraphQLSchema; keys: EntityKeys; prepared: Map<string, Prepared | null> } | undefined;
-  const memoFor = (schema: GraphQLSchema) => {
-    if (schemaMemo?.schema !== schema) schemaMemo = { schema, keys: entityKeysOf(ctx.supergraph().originalSdl, schema), prepared: new Map() };
+  const memoFor = (schema: GraphQLSchema, supergraphSdl?: string) => {
+    if (schemaMemo?.schema !== schema) schemaMemo = { schema, keys: entityKeysOf(supergraphSdl ?? ctx.supergraph().originalSdl, schema), prepared: new Map() };
     return schemaMemo;
   };
   const prepare = (schema: GraphQLSchema, document: DocumentNode, queryHash: string, operationName: string | undefined): Prepared | undefined => {
@@ -165,7 +165,7 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
         }
         const { all, types = [], entities = [] } = parsed.data;
         if (!all && types.length === 0 && entities.length === 0) throw new EdgeRefusal('BAD_USER_INPUT', 'Name what to purge: all, types or entities');
-        const memo = schemaMemo ?? undefined;
+        const memo = schemaMemo;
         const tags: string[] = all ? [ALL_TAG] : [];
         for (const type of types) {
           if (memo && !memo.schema.getType(type)) throw new EdgeRefusal('BAD_USER_INPUT', `Unknown type "${type}"`);
@@ -174,7 +174,7 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
         for (const entity of entities) {
           const key = memo?.keys.get(entity.type);
           if (memo && !key) throw new EdgeRefusal('BAD_USER_INPUT', `"${entity.type}" is not an entity type`);
-          if (key && key.fields.join(',') !== Object.keys(entity.key).sort().join(',') && [...key.fields].sort().join(',') !== Object.keys(entity.key).sort().join(',')) {
+          if (key && [...key.fields].sort().join(',') !== Object.keys(entity.key).sort().join(',')) {
             throw new EdgeRefusal('BAD_USER_INPUT', `The key of ${entity.type} is ${key.fields.join(', ')}`);
           }
           tags.push(entityTag(entity.type, entity.key));
@@ -199,6 +199,9 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
       async serverWillStart() {
         ctx.logger.info({ store: cache.kind, staleIfErrorSeconds: options.staleIfErrorSeconds }, 'response cache on');
         return {
+          schemaDidLoadOrUpdate({ apiSchema, coreSupergraphSdl }) {
+            memoFor(apiSchema, coreSupergraphSdl);
+          },
           async serverWillStop() {
             await cache.close();
           },

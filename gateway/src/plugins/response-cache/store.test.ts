@@ -96,6 +96,16 @@ describe('the memory store', () => {
     expect(await store.lookup(['b'])).toBeUndefined();
   });
 
+  it('purges everything rather than forget a purge time that still matters', async () => {
+    vi.useFakeTimers({ now: 5_000_000 });
+    const store = memoryStore();
+    await store.save('k', entry(['Product:p0']), 60_000);
+    vi.setSystemTime(5_000_001);
+    // More live purge times than the store keeps: the oldest cannot just be dropped.
+    await store.purge(Array.from({ length: 100_001 }, (_, i) => `Other:${i}`));
+    expect(await store.lookup(['k'])).toBeUndefined();
+  });
+
   it('stays within its bounds', async () => {
     const store = memoryStore({ maxEntries: 3, maxBytes: 1_000_000 });
     for (const key of ['a', 'b', 'c', 'd']) await store.save(key, entry([]), 60_000);

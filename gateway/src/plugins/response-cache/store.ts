@@ -42,6 +42,7 @@ export const ALL_TAG = '*';
 const ENTRY = 'e:';
 const TAG = 't:';
 const PENDING_LIMIT = 10_000;
+const TAG_TIMES_LIMIT = 100_000;
 
 /**
  * A Map for keyv that keeps at most `maxEntries` values and `maxBytes` of them (keyv stores
@@ -124,12 +125,13 @@ class MemoryTagClock {
         this.purged.set(tag, at);
       }
     }
-    // Purge times older than the longest entry lifetime can no longer matter.
+    // Oldest first: times older than the longest entry lifetime no longer matter. Past the bound,
+    // forgetting a live time would bring its entries back, so everything is purged instead.
     for (const [tag, when] of this.purged) {
-      if (when + this.ttlMs > at && this.purged.size <= PENDING_LIMIT * 10) break;
+      const expired = when + this.ttlMs <= at;
+      if (!expired && this.purged.size <= TAG_TIMES_LIMIT) break;
       this.purged.delete(tag);
-      // Forgetting a purge early would bring entries back: purge everything instead.
-      if (when + this.ttlMs > at) this.all = at;
+      if (!expired) this.all = at;
     }
   }
 }
