@@ -4,18 +4,19 @@ import type { FrontdeskConfigInput } from '../../gateway/src/core/config.js';
 import type { RunningGateway } from '../../gateway/src/core/create-gateway.js';
 import { deleteKeys, keysUnder, SHARED_REDIS_URL, startOwnRedis, type OwnRedis } from '../support/redis.js';
 import { eventually, gql } from '../support/servers.js';
-import { as, asAdmin, legacyCalls, startStack, startStackGatewayWith, subgraphRequests, type Stack } from '../support/stack.js';
+import { as, asAdmin, legacyCalls, startStack, startStackGatewayProcess, startStackGatewayWith, subgraphRequests, type Stack } from '../support/stack.js';
 
 // The cache in Redis: shared by gateway replicas, and a Redis outage never fails a request.
 const prefix = `frontdesk:test:${randomUUID()}`;
 const shared = (url: string, own = prefix): FrontdeskConfigInput => ({ redis: { url }, responseCache: { redis: { prefix: own } } });
 let stack: Stack;
-let second: RunningGateway;
+// The second replica is a process of its own: nothing but Redis is shared.
+let second: { url: string; stop(): Promise<void> };
 let requests: ReturnType<typeof subgraphRequests>;
 
 beforeAll(async () => {
   stack = await startStack({ gateway: shared(SHARED_REDIS_URL) });
-  second = await startStackGatewayWith(stack, {}, shared(SHARED_REDIS_URL));
+  second = await startStackGatewayProcess(stack, shared(SHARED_REDIS_URL));
   requests = subgraphRequests(stack);
 });
 afterAll(async () => {
@@ -27,7 +28,7 @@ afterAll(async () => {
 const product = (id: string) => `{ product(id: "${id}") { name reviews(first: 100) { body } } }`;
 const reviewsOf = (body: Awaited<ReturnType<typeof gql>>['body']) => (body.data!.product as { reviews: { body: string }[] }).reviews.map((r) => r.body);
 
-describe('two gateways sharing Redis', () => {
+describe('two gateway processes sharing Redis', () => {
   it('serves on the second what the first stored, with no subgraph or legacy call', async () => {
     const first = await gql(stack.gateway.url, product('p3'));
     expect(first.headers.get('x-cache')).toBe('MISS');
