@@ -114,3 +114,23 @@ describe('a Redis outage', () => {
     expect((await gql(gateway.url, product('p6'))).headers.get('x-cache')).toBe('HIT');
   });
 });
+
+describe('Redis down at start-up', () => {
+  it('serves every query without the cache, then caches once Redis comes up', async () => {
+    const redis = await startOwnRedis();
+    await redis.stop();
+    const gateway = await startStackGatewayWith(stack, {}, shared(redis.url, `${prefix}:late`));
+    try {
+      for (let i = 0; i < 2; i++) {
+        const during = await gql(gateway.url, product('p8'));
+        expect(during.body.errors).toBeUndefined();
+        expect(during.headers.get('x-cache')).toBe('BYPASS');
+      }
+      await redis.start();
+      await eventually(async () => (await gql(gateway.url, product('p8'))).headers.get('x-cache') === 'HIT', 15_000, 200);
+    } finally {
+      await gateway.stop();
+      await redis.stop();
+    }
+  });
+});

@@ -38,6 +38,16 @@ describe('prepareOperation', () => {
     expect(prepared.types).toEqual(['Price', 'Product']);
   });
 
+  it('reads what the client selected itself under its own name instead of adding it', () => {
+    const printed = print(prepareOperation(parse('{ product(id: "p1") { __typename id name } }'), api, keys)!.document);
+    expect(printed).not.toContain('__fd_');
+    const result = { data: { product: { __typename: 'Product', id: 'p1', name: 'Sofa' } } as Record<string, unknown> };
+    expect([...extractEntities(result, keys)]).toEqual(['Product:p1']);
+    expect(result.data).toEqual({ product: { __typename: 'Product', id: 'p1', name: 'Sofa' } });
+    // An alias named like the key is not the key: the key is added under the reserved alias.
+    expect(print(prepareOperation(parse('{ product(id: "p1") { id: name } }'), api, keys)!.document)).toContain('__fd_k_id: id');
+  });
+
   it('identifies the entity types behind interfaces and unions', () => {
     const printed = print(prepareOperation(parse('{ node { id } search { ... on Price { amount } } }'), api, keys)!.document);
     expect(printed).toContain('... on Product {\n      __fd_k_id: id\n    }');

@@ -74,19 +74,34 @@ const aliased = (alias: string, field: string, selectionSet?: SelectionSetNode):
   ...(selectionSet ? { selectionSet } : {}),
 });
 
-function keySelections(type: string, keys: EntityKeys): FieldNode[] {
+/** Unaliased leaf fields a selection set selects itself: what the response already holds under its own name. */
+function ownLeaves(selections: readonly SelectionNode[]): Set<string> {
+  const names = new Set<string>();
+  for (const selection of selections) {
+    if (selection.kind === Kind.FIELD && !selection.alias && !selection.selectionSet) names.add(selection.name.value);
+  }
+  return names;
+}
+
+function keySelections(type: string, keys: EntityKeys, own: ReadonlySet<string> = new Set()): FieldNode[] {
   const key = keys.get(type);
   if (!key) return [];
-  return key.selections.map((selection) => {
+  return key.selections.flatMap((selection) => {
     const field = selection as FieldNode;
-    return aliased(`${KEY}${field.name.value}`, field.name.value, field.selectionSet);
+    if (!field.selectionSet && own.has(field.name.value)) return [];
+    return [aliased(`${KEY}${field.name.value}`, field.name.value, field.selectionSet)];
   });
 }
 
-/** `__typename` plus the key: for an object type directly, for an abstract type per entity type. */
-function identifying(type: GraphQLCompositeType, schema: GraphQLSchema, keys: EntityKeys): SelectionNode[] {
-  const selections: SelectionNode[] = [aliased(TYPENAME, '__typename')];
-  if (isObjectType(type)) return [...selections, ...keySelections(type.name, keys)];
+/**
+ * `__typename` plus the key: for an object type directly, for an abstract type per entity type.
+ * Fields the client selected itself unaliased (Apollo Client adds `__typename` everywhere, most
+ * clients select `id`) are read under their own names instead of being fetched twice.
+ */
+function identifying(type: GraphQLCompositeType, schema: GraphQLSchema, keys: EntityKeys, existing: readonly SelectionNode[]): SelectionNode[] {
+  const own = ownLeaves(existing);
+  const selections: SelectionNode[] = own.has('__typename') ? [] : [aliased(TYPENAME, '__typename')];
+  if (isObjectType(type)) return [...selections, ...keySelections(type.name, keys, own)];
   for (const possible of schema.getPossibleTypes(type)) {
     const fields = keySelections(possible.name, keys);
     if (fields.length === 0) continue;
@@ -163,7 +178,7 @@ export function prepareOperation(document: DocumentNode, schema: GraphQLSchema, 
           for (const possible of isAbstractType(type) ? schema.getPossibleTypes(type) : [type as GraphQLObjectType]) types.add(possible.name);
           // Plain value objects (a price) have nothing to identify.
           if (isObjectType(type) && !keys.has(type.name)) return undefined;
-          const extra = identifying(type, schema, keys);
+          const extra = identifying(type, schema, keys, node.selections);
           if (inMutation && depth === 1 && isObjectType(type) && keys.has(type.name)) extra.push(...references(type, keys));
           return { ...node, selections: [...node.selections, ...extra] };
         },
@@ -199,14 +214,15 @@ export function extractEntities(
       return;
     }
     const record = node as Record<string, unknown>;
-    const typename = record[TYPENAME];
+    // The reserved alias where it was added, else the client's own unaliased field (see identifying).
+    const typename = record[TYPENAME] ?? record.__typename;
     if (typeof typename === 'string') {
       const key = keys.get(typename);
       if (key) {
         const values: Record<string, unknown> = {};
         let complete = true;
         for (const field of key.fields) {
-          const value = record[`${KEY}${field}`];
+          const value = record[`${KEY}${field}`] ?? record[field];
           if (value === undefined || value === null) complete = false;
           values[field] = value;
         }

@@ -64,13 +64,18 @@ const purgeBodySchema = z.strictObject({
     .optional(),
 });
 
+/** What the cache did since start-up, on this replica (GET {admin.path}). */
 export interface ResponseCacheCounters {
   hits: number;
   misses: number;
+  /** Stale entries served because backends failed. */
   stale: number;
+  /** Requests answered without the cache: mutations, no-cache requests, store failures. */
   bypasses: number;
   stores: number;
+  /** Tags purged, by mutations and operators. */
   purges: number;
+  /** Requests whose cache lookup, store or purge failed because the store was unavailable. */
   storeFailures: number;
 }
 
@@ -151,7 +156,7 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
       methods: ['GET'],
       async handle({ identity }) {
         allowed(identity);
-        return { body: { store: kind, counters: { ...counters, storeFailures: cache.failures() } } };
+        return { body: { store: kind, counters: { ...counters }, storeErrors: cache.failures() } };
       },
     },
     [`${options.admin.path}/purge`]: {
