@@ -32,10 +32,20 @@ describe('entityKeysOf', () => {
 });
 
 describe('prepareOperation', () => {
-  it('adds __typename and the key under reserved aliases and lists the types', () => {
+  it('adds the key under a reserved alias, and no __typename where the schema fixes the type', () => {
     const prepared = prepareOperation(parse('{ product(id: "p1") { name price { amount } } }'), api, keys)!;
-    expect(print(prepared.document)).toContain('product(id: "p1") {\n    name\n    price {\n      amount\n    }\n    __fd_t: __typename\n    __fd_k_id: id\n  }');
+    expect(print(prepared.document)).toContain('product(id: "p1") {\n    name\n    price {\n      amount\n    }\n    __fd_k_id: id\n  }');
     expect(prepared.types).toEqual(['Price', 'Product']);
+    const result = { data: { product: { name: 'Sofa', price: { amount: '1' }, __fd_k_id: 'p1' } } as Record<string, unknown> };
+    expect([...extractEntities(result, keys, prepared.shape)]).toEqual(['Product:p1']);
+    expect(result.data).toEqual({ product: { name: 'Sofa', price: { amount: '1' } } });
+  });
+
+  it('falls back to __typename everywhere when one response key can hold different types', () => {
+    const query = '{ node { ... on Product { r: price { amount } } ... on Review { r: product { id } } } }';
+    const prepared = prepareOperation(parse(query), api, keys)!;
+    expect(prepared.shape).toBeUndefined();
+    expect(print(prepared.document)).toContain('r: product {\n        id\n        __fd_t: __typename\n      }');
   });
 
   it('reads what the client selected itself under its own name instead of adding it', () => {

@@ -1,6 +1,8 @@
 import {
   getNamedType,
+  getOperationAST,
   isAbstractType,
+  isInterfaceType,
   isListType,
   isNonNullType,
   isObjectType,
@@ -11,6 +13,7 @@ import {
   visitWithTypeInfo,
   type DocumentNode,
   type FieldNode,
+  type FragmentDefinitionNode,
   type GraphQLCompositeType,
   type GraphQLObjectType,
   type GraphQLSchema,
@@ -64,6 +67,56 @@ export interface PreparedOperation {
   document: DocumentNode;
   /** Every object type the operation can return (type tags; an empty list still holds its type). */
   types: string[];
+  /** The static type of each response position; undefined where the operation leaves it ambiguous. */
+  shape?: Shape;
+}
+
+/**
+ * The response tree of an operation as its selections define it: for each response key, the
+ * object type found there when the schema fixes it (undefined below interfaces and unions). Where
+ * the type is fixed, the cache needs no `__typename` to tag an entity, only its key.
+ */
+export interface Shape {
+  type?: string;
+  fields: Map<string, Shape>;
+}
+
+/** Builds the shape of the operation to execute; undefined when one response key could hold different object types. */
+export function shapeOf(document: DocumentNode, schema: GraphQLSchema, operationName?: string): Shape | undefined {
+  const operation = getOperationAST(document, operationName);
+  const root = operation ? schema.getRootType(operation.operation) : undefined;
+  if (!operation || !root) return undefined;
+  const fragments = new Map(
+    document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]),
+  );
+  let ambiguous = false;
+  const fill = (selectionSet: SelectionSetNode, parent: GraphQLCompositeType, shape: Shape, spread: ReadonlySet<string>): void => {
+    for (const selection of selectionSet.selections) {
+      if (selection.kind === Kind.FIELD) {
+        if (!selection.selectionSet) continue;
+        const definition = isObjectType(parent) || isInterfaceType(parent) ? parent.getFields()[selection.name.value] : undefined;
+        if (!definition) continue;
+        const named = getNamedType(definition.type) as GraphQLCompositeType;
+        const type = isObjectType(named) ? named.name : undefined;
+        const key = selection.alias?.value ?? selection.name.value;
+        let child = shape.fields.get(key);
+        if (!child) shape.fields.set(key, (child = { ...(type ? { type } : {}), fields: new Map() }));
+        else if (child.type !== type) ambiguous = true;
+        fill(selection.selectionSet, named, child, spread);
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        const type = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : parent;
+        fill(selection.selectionSet, type as GraphQLCompositeType, shape, spread);
+      } else {
+        const fragment = fragments.get(selection.name.value);
+        if (!fragment || spread.has(fragment.name.value)) continue;
+        const type = schema.getType(fragment.typeCondition.name.value) as GraphQLCompositeType;
+        fill(fragment.selectionSet, type, shape, new Set([...spread, fragment.name.value]));
+      }
+    }
+  };
+  const shape: Shape = { fields: new Map() };
+  fill(operation.selectionSet, root, shape, new Set());
+  return ambiguous ? undefined : shape;
 }
 
 const name = (value: string) => ({ kind: Kind.NAME, value }) as const;
@@ -94,14 +147,18 @@ function keySelections(type: string, keys: EntityKeys, own: ReadonlySet<string> 
 }
 
 /**
- * `__typename` plus the key: for an object type directly, for an abstract type per entity type.
- * Fields the client selected itself unaliased (Apollo Client adds `__typename` everywhere, most
+ * `__typename` plus the key: for an object type directly (without `__typename` where the
+ * operation's shape fixes the type), for an abstract type per entity type. Fields the client
+ * selected itself unaliased (Apollo Client adds `__typename` everywhere, most
  * clients select `id`) are read under their own names instead of being fetched twice.
  */
-function identifying(type: GraphQLCompositeType, schema: GraphQLSchema, keys: EntityKeys, existing: readonly SelectionNode[]): SelectionNode[] {
+function identifying(type: GraphQLCompositeType, schema: GraphQLSchema, keys: EntityKeys, existing: readonly SelectionNode[], typeIsStatic: boolean): SelectionNode[] {
   const own = ownLeaves(existing);
+  if (isObjectType(type)) {
+    const typename = own.has('__typename') || typeIsStatic ? [] : [aliased(TYPENAME, '__typename')];
+    return [...typename, ...keySelections(type.name, keys, own)];
+  }
   const selections: SelectionNode[] = own.has('__typename') ? [] : [aliased(TYPENAME, '__typename')];
-  if (isObjectType(type)) return [...selections, ...keySelections(type.name, keys, own)];
   for (const possible of schema.getPossibleTypes(type)) {
     const fields = keySelections(possible.name, keys);
     if (fields.length === 0) continue;
@@ -140,7 +197,8 @@ function references(type: GraphQLObjectType, keys: EntityKeys): FieldNode[] {
  * purges what it changed even when the client selected none of it. Undefined when the client
  * itself uses a reserved alias: such an operation is not cached.
  */
-export function prepareOperation(document: DocumentNode, schema: GraphQLSchema, keys: EntityKeys): PreparedOperation | undefined {
+export function prepareOperation(document: DocumentNode, schema: GraphQLSchema, keys: EntityKeys, operationName?: string): PreparedOperation | undefined {
+  const shape = shapeOf(document, schema, operationName);
   const typeInfo = new TypeInfo(schema);
   const types = new Set<string>();
   let conflict = false;
@@ -178,14 +236,14 @@ export function prepareOperation(document: DocumentNode, schema: GraphQLSchema, 
           for (const possible of isAbstractType(type) ? schema.getPossibleTypes(type) : [type as GraphQLObjectType]) types.add(possible.name);
           // Plain value objects (a price) have nothing to identify.
           if (isObjectType(type) && !keys.has(type.name)) return undefined;
-          const extra = identifying(type, schema, keys, node.selections);
+          const extra = identifying(type, schema, keys, node.selections, shape !== undefined);
           if (inMutation && depth === 1 && isObjectType(type) && keys.has(type.name)) extra.push(...references(type, keys));
           return { ...node, selections: [...node.selections, ...extra] };
         },
       },
     }),
   );
-  return conflict ? undefined : { document: rewritten, types: [...types].sort() };
+  return conflict ? undefined : { document: rewritten, types: [...types].sort(), ...(shape ? { shape } : {}) };
 }
 
 /** The tag of one entity: `Product:p1`, or the type and its key as JSON when the key has several fields. */
@@ -205,17 +263,18 @@ export function entityTag(type: string, key: Record<string, unknown>): string {
 export function extractEntities(
   result: { data?: Record<string, unknown> | null; errors?: readonly { path?: readonly (string | number)[] }[] },
   keys: EntityKeys,
+  shape?: Shape,
 ): Set<string> {
   const tags = new Set<string>();
-  const walk = (node: unknown): void => {
+  const walk = (node: unknown, at: Shape | undefined): void => {
     if (node === null || typeof node !== 'object') return;
     if (Array.isArray(node)) {
-      for (const item of node) walk(item);
+      for (const item of node) walk(item, at);
       return;
     }
     const record = node as Record<string, unknown>;
-    // The reserved alias where it was added, else the client's own unaliased field (see identifying).
-    const typename = record[TYPENAME] ?? record.__typename;
+    // The type the shape fixes, else the reserved alias, else the client's own __typename.
+    const typename = at?.type ?? record[TYPENAME] ?? record.__typename;
     if (typeof typename === 'string') {
       const key = keys.get(typename);
       if (key) {
@@ -231,12 +290,12 @@ export function extractEntities(
     }
     for (const field of Object.keys(record)) {
       if (field.startsWith(RESERVED)) {
-        if (field.startsWith(REFERENCE)) walk(record[field]);
+        if (field.startsWith(REFERENCE)) walk(record[field], undefined);
         delete record[field];
-      } else walk(record[field]);
+      } else walk(record[field], at?.fields.get(field));
     }
   };
-  walk(result.data);
+  walk(result.data, shape);
   if (result.errors) {
     const kept = result.errors.filter((error) => !error.path?.some((segment) => typeof segment === 'string' && segment.startsWith(RESERVED)));
     if (kept.length !== result.errors.length) {

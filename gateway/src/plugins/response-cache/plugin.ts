@@ -113,7 +113,7 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
     const id = `${queryHash}\u0000${operationName ?? ''}`;
     let prepared = memo.prepared.get(id);
     if (prepared === undefined) {
-      const result = prepareOperation(document, schema, memo.keys);
+      const result = prepareOperation(document, schema, memo.keys, operationName);
       // The planner caches plans by query hash: the rewritten operation gets its own.
       prepared = result ? { ...result, queryHash: sha256(`${queryHash}\u0000response-cache`) } : null;
       if (memo.prepared.size >= PREPARED_LIMIT) memo.prepared.delete(memo.prepared.keys().next().value!);
@@ -272,7 +272,7 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
               headers.set('x-cache', 'HIT');
               return;
             }
-            const entities = state.prepared ? extractEntities(result, memoFor(requestContext.schema).keys) : new Set<string>();
+            const entities = state.prepared ? extractEntities(result, memoFor(requestContext.schema).keys, state.prepared.shape) : new Set<string>();
             const operation = requestContext.operation?.operation;
             if (operation !== 'query') {
               counters.bypasses += 1;

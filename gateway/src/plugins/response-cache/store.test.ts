@@ -38,6 +38,9 @@ describe('LruMap', () => {
     expect(map.byteSize).toBe(15);
     map.delete('k3');
     expect(map.byteSize).toBe(3);
+    // Bytes, not characters: "é" is two bytes in UTF-8.
+    map.set('u', 'é');
+    expect(map.byteSize).toBe(6);
   });
 });
 

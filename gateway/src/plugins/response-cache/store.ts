@@ -49,7 +49,7 @@ const TAG_TIMES_LIMIT = 100_000;
  * serialized strings), dropping the least recently used first.
  */
 export class LruMap {
-  private readonly map = new Map<string, string>();
+  private readonly map = new Map<string, { value: string; bytes: number }>();
   private bytes = 0;
 
   constructor(
@@ -66,11 +66,11 @@ export class LruMap {
   }
 
   get(key: string): string | undefined {
-    const value = this.map.get(key);
-    if (value === undefined) return undefined;
+    const slot = this.map.get(key);
+    if (slot === undefined) return undefined;
     this.map.delete(key);
-    this.map.set(key, value);
-    return value;
+    this.map.set(key, slot);
+    return slot.value;
   }
 
   has(key: string): boolean {
@@ -79,22 +79,21 @@ export class LruMap {
 
   set(key: string, value: string): this {
     this.delete(key);
-    const size = value.length + key.length;
-    if (size > this.maxBytes) return this;
-    this.map.set(key, value);
-    this.bytes += size;
+    const bytes = Buffer.byteLength(value) + Buffer.byteLength(key);
+    if (bytes > this.maxBytes) return this;
+    this.map.set(key, { value, bytes });
+    this.bytes += bytes;
     while (this.map.size > this.maxEntries || this.bytes > this.maxBytes) {
-      const oldest = this.map.keys().next().value as string;
-      this.delete(oldest);
+      this.delete(this.map.keys().next().value as string);
     }
     return this;
   }
 
   delete(key: string): boolean {
-    const value = this.map.get(key);
-    if (value === undefined) return false;
+    const slot = this.map.get(key);
+    if (slot === undefined) return false;
     this.map.delete(key);
-    this.bytes -= value.length + key.length;
+    this.bytes -= slot.bytes;
     return true;
   }
 
