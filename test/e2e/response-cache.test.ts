@@ -217,6 +217,16 @@ describe('the admin endpoint', () => {
     expect(JSON.stringify(answer)).not.toMatch(/at .*\.ts|stack/);
   });
 
+  it('refuses a body that is not JSON with 415', async () => {
+    const response = await fetch(new URL('/admin/cache/purge', stack.gateway.url), {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', ...(await asAdmin()) },
+      body: 'all',
+    });
+    expect(response.status).toBe(415);
+    expect(((await response.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+  });
+
   it('answers other methods with 405 and a huge body with 413', async () => {
     const get = await fetch(new URL('/admin/cache/purge', stack.gateway.url), { headers: await asAdmin() });
     expect(get.status).toBe(405);
