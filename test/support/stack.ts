@@ -1,8 +1,6 @@
-import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { SignJWT } from 'jose';
 import type { RunningGateway } from '../../gateway/src/core/create-gateway.js';
 import type { Identity } from '../../gateway/src/core/context.js';
@@ -17,6 +15,7 @@ import { startAccounts } from '../../subgraphs/accounts/server.js';
 import { projectPath } from '../../subgraphs/shared/paths.js';
 import { startReviews } from '../../subgraphs/reviews/server.js';
 import type { RunningSubgraph } from '../../subgraphs/shared/server.js';
+import { freePort, startProcess } from '../../bench/harness.js';
 import type { FrontdeskConfigInput } from '../../gateway/src/core/config.js';
 import { COMMITTED_SUPERGRAPH, startTestGateway, tempDir } from './servers.js';
 
@@ -100,8 +99,7 @@ export function startStackGatewayWith(stack: Stack, replaced: Partial<Record<Sub
 export async function startStackGatewayProcess(stack: Stack, extra: FrontdeskConfigInput = {}): Promise<{ url: string; stop(): Promise<void> }> {
   const file = join(tempDir(), 'frontdesk.config.json');
   const config = {
-    server: { host: '127.0.0.1', port: 0 },
-    logging: { level: 'info' },
+    server: { host: '127.0.0.1' },
     supergraph: { path: COMMITTED_SUPERGRAPH, watch: false },
     subgraphs: subgraphUrls(stack),
     auth: STACK_AUTH,
@@ -109,33 +107,9 @@ export async function startStackGatewayProcess(stack: Stack, extra: FrontdeskCon
     ...extra,
   };
   writeFileSync(file, JSON.stringify(config));
-  const child = spawn(process.execPath, [projectPath('dist', 'gateway', 'src', 'main.js'), '--config', file], {
-    cwd: projectPath(),
-    env: { PATH: process.env.PATH ?? '', APOLLO_TELEMETRY_DISABLED: 'true' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway process not ready:\n${output.slice(-10).join('\n')}`)), 20_000);
-    for (const stream of [child.stdout!, child.stderr!]) {
-      createInterface({ input: stream }).on('line', (line) => {
-        output.push(line);
-        if (line.includes('"gateway ready"')) {
-          clearTimeout(timer);
-          resolve((JSON.parse(line) as { url: string }).url);
-        }
-      });
-    }
-    child.once('exit', (code) => reject(new Error(`gateway process exited with ${code}:\n${output.slice(-10).join('\n')}`)));
-  });
-  return {
-    url,
-    async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  const port = await freePort();
+  const gateway = await startProcess('dist/gateway/src/main.js', ['--config', file, '--port', String(port)], {}, `http://127.0.0.1:${port}/ready`);
+  return { url: `http://127.0.0.1:${port}/graphql`, stop: () => gateway.stop() };
 }
 
 /** Counts the HTTP requests the stack's subgraph servers receive (the gateway's subgraph fetches). */
