@@ -31,21 +31,34 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Starts `node <script>` and waits until `GET <readyUrl>` answers 200. */
-export async function startProcess(script: string, args: string[], env: Record<string, string>, readyUrl: string, timeoutMs = 20_000): Promise<Proc> {
+/** Starts `node <script>` and waits until `<readyUrl>` answers 200 (GET, or the request `ready` describes). */
+export async function startProcess(
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+  readyUrl: string,
+  timeoutMs = 20_000,
+  ready: RequestInit = {},
+): Promise<Proc> {
   const child = spawn(process.execPath, [projectPath(script), ...args], {
     cwd: projectPath(),
     env: { ...process.env, APOLLO_TELEMETRY_DISABLED: 'true', LOG_LEVEL: 'error', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // The last lines only: a gateway under load may log a line per request.
   const output: string[] = [];
-  for (const stream of [child.stdout!, child.stderr!]) createInterface({ input: stream }).on('line', (line) => output.push(line));
+  for (const stream of [child.stdout!, child.stderr!]) {
+    createInterface({ input: stream }).on('line', (line) => {
+      output.push(line);
+      if (output.length > 200) output.splice(0, 100);
+    });
+  }
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${script} exited with ${child.exitCode}:\n${output.slice(-10).join('\n')}`);
     try {
-      if ((await fetch(readyUrl)).ok) break;
+      if ((await fetch(readyUrl, ready)).ok) break;
     } catch {
       // not listening yet
     }
