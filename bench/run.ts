@@ -5,10 +5,11 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SignJWT } from 'jose';
 import { composeSubgraphs } from '../schema/composition.js';
+import { DEMO_QUERY } from '../gateway/src/core/config.js';
 import { IdentitySigner } from '../gateway/src/plugins/auth/index.js';
 import { projectPath } from '../subgraphs/shared/paths.js';
 import { FEDERATION_QUERY, SUBGRAPH_SDL } from './federation/schemas.js';
-import { cpuMs, freePort, load, machine, peakRssMb, post, startProcess, summarize, type Proc, type Row } from './harness.js';
+import { cpuMs, freePort, load, machine, median, peakRssMb, post, startProcess, summarize, type Proc, type Row } from './harness.js';
 
 /**
  * `npm run bench [-- --smoke] [-- --scenario NAME]` (default: every scenario). Each gateway runs
@@ -20,10 +21,12 @@ import { cpuMs, freePort, load, machine, peakRssMb, post, startProcess, summariz
  *   cache-hit   the same query from Frontdesk's response cache against a bare node:http server
  *               writing the same bytes (the ceiling of any Node gateway).
  *   features    Frontdesk with each feature alone against Frontdesk with none.
+ *   legacy      the five-subgraph demo query through the real adapters and legacy stand-ins
+ *               (cache off): requests per second and legacy calls per query.
  *   auth        authentication and authorization before planning, over accounts and reviews.
  *   cache       the response cache's hit and bypass paths on top of auth+authz.
  */
-const SCENARIOS = ['federation', 'cache-hit', 'features', 'auth', 'cache'] as const;
+const SCENARIOS = ['federation', 'cache-hit', 'features', 'legacy', 'auth', 'cache'] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 
 const { values } = parseArgs({
@@ -67,6 +70,8 @@ interface Scenario {
   query: string;
   headers: Record<string, string>;
   variants: Variant[];
+  /** The legacy stand-ins' base URLs for /_admin/stats and /_admin/reset, to count their calls per query. */
+  legacy?: Record<string, string>;
 }
 
 /** Frontdesk (the built CLI) on a config written for the variant, in production mode. */
@@ -86,25 +91,55 @@ const POST_TYPENAME: RequestInit = { method: 'POST', headers: { 'content-type': 
 
 const stops: (() => Promise<void> | void)[] = [];
 
-/** accounts and reviews as their own processes, verifying identity tokens against a JWKS served here. */
+/** The JWKS of the identity key every Frontdesk variant signs with, served here for the subgraphs. */
+let jwks: Promise<string> | undefined;
+function jwksUrl(): Promise<string> {
+  jwks ??= (async () => {
+    const body = JSON.stringify(await new IdentitySigner({ issuer: 'frontdesk-gateway', audience: 'frontdesk-subgraphs', ttlSeconds: 60, privateKeyPem: IDENTITY_KEY }).jwks);
+    const server: Server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(body));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    stops.push(() => void server.close());
+    return `http://127.0.0.1:${(server.address() as { port: number }).port}/jwks.json`;
+  })();
+  return jwks;
+}
+
+/** Starts `node script` on a free PORT (plus env) and waits for its /ready; stopped at the end. */
+async function service(script: string, env: Record<string, string> = {}, args: string[] = []): Promise<{ port: number; url: string }> {
+  const port = await freePort();
+  const readyPort = env.ADMIN_PORT ?? String(port);
+  const proc = await startProcess(script, args, { PORT: String(port), ...env }, `http://127.0.0.1:${readyPort}/ready`);
+  stops.push(() => proc.stop());
+  return { port, url: `http://127.0.0.1:${port}/graphql` };
+}
+
+/** accounts and reviews as their own processes, verifying identity tokens against the bench's JWKS. */
 let ours: Promise<Record<string, { url: string }>> | undefined;
 function ourSubgraphs(): Promise<Record<string, { url: string }>> {
   ours ??= (async () => {
-    const jwks = JSON.stringify(await new IdentitySigner({ issuer: 'frontdesk-gateway', audience: 'frontdesk-subgraphs', ttlSeconds: 60, privateKeyPem: IDENTITY_KEY }).jwks);
-    const jwksServer: Server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(jwks));
-    await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
-    stops.push(() => void jwksServer.close());
-    const jwksUrl = `http://127.0.0.1:${(jwksServer.address() as { port: number }).port}/jwks.json`;
-    const subgraphs: Record<string, { url: string }> = {};
-    for (const name of ['accounts', 'reviews']) {
-      const port = await freePort();
-      const proc = await startProcess(`dist/subgraphs/${name}/main.js`, [], { PORT: String(port), IDENTITY_JWKS_URL: jwksUrl }, `http://127.0.0.1:${port}/ready`);
-      stops.push(() => proc.stop());
-      subgraphs[name] = { url: `http://127.0.0.1:${port}/graphql` };
-    }
-    return subgraphs;
+    const identity = { IDENTITY_JWKS_URL: await jwksUrl() };
+    const [accounts, reviews] = [await service('dist/subgraphs/accounts/main.js', identity), await service('dist/subgraphs/reviews/main.js', identity)];
+    return { accounts: { url: accounts.url }, reviews: { url: reviews.url } };
   })();
   return ours;
+}
+
+/** The legacy stand-ins and the three adapter subgraphs over them, each its own process. */
+async function legacyStack(): Promise<{ subgraphs: Record<string, { url: string }>; standIns: Record<string, string> }> {
+  const secrets = { ERP_USERNAME: 'bench', ERP_PASSWORD: 'bench-secret', CATALOG_ADMIN_TOKEN: 'bench-admin' };
+  const identity = { IDENTITY_JWKS_URL: await jwksUrl(), ...secrets };
+  const catalog = await service('dist/legacy/catalog/main.js', secrets);
+  const erp = await service('dist/legacy/erp/main.js', secrets);
+  const warehouseAdmin = await freePort();
+  const warehouse = await service('dist/legacy/warehouse/main.js', { ADMIN_PORT: String(warehouseAdmin) });
+  const mapping = (name: string, kind: string) => ['--mapping', projectPath('adapters', 'services', name, `${name}.${kind}.yaml`)];
+  const products = await service('dist/adapters/rest/main.js', { ...identity, TARGET_URL: `http://127.0.0.1:${catalog.port}` }, mapping('products', 'rest'));
+  const inventory = await service('dist/adapters/grpc/main.js', { ...identity, TARGET_ADDRESS: `127.0.0.1:${warehouse.port}` }, mapping('inventory', 'grpc'));
+  const orders = await service('dist/adapters/soap/main.js', { ...identity, TARGET_URL: `http://127.0.0.1:${erp.port}/soap/orders` }, mapping('orders', 'soap'));
+  return {
+    subgraphs: { ...(await ourSubgraphs()), products: { url: products.url }, inventory: { url: inventory.url }, orders: { url: orders.url } },
+    standIns: { catalog: `http://127.0.0.1:${catalog.port}`, erp: `http://127.0.0.1:${erp.port}`, warehouse: `http://127.0.0.1:${warehouseAdmin}` },
+  };
 }
 
 /** The four federation fixture subgraphs (one process) and the supergraph composed over them. */
@@ -204,6 +239,27 @@ async function scenario(name: ScenarioName, token: string): Promise<Scenario> {
         ],
       };
     }
+    case 'legacy': {
+      const { subgraphs, standIns } = await legacyStack();
+      const config = {
+        logging: { level: 'info' },
+        supergraph: { path: projectPath('schema', 'supergraph.graphql'), watch: false },
+        subgraphs,
+        graphql: { landingPage: false },
+        auth: AUTH,
+        authorization: { permissionsFile: projectPath('gateway', 'permissions.yaml') },
+        accessLog: {},
+      };
+      return {
+        name,
+        about: 'The demo query (user, orders from the ERP over SOAP, products from the catalog over REST, stock from the warehouse over gRPC, reviews) through Frontdesk in production configuration, cache off.',
+        baseline: 'frontdesk',
+        query: DEMO_QUERY,
+        headers: bearer,
+        variants: [frontdesk('frontdesk', config, { logLevel: 'info' })],
+        legacy: standIns,
+      };
+    }
     case 'auth':
     case 'cache': {
       const subgraphs = await ourSubgraphs();
@@ -249,6 +305,7 @@ async function measure(run: Scenario): Promise<void> {
   let bytes = 0;
   const rows: Row[] = [];
   const failing = new Map<string, string>();
+  const legacyCalls: Record<string, number>[] = [];
   for (let round = 1; round <= rounds; round += 1) {
     for (const variant of ordered) {
       if (failing.has(variant.name)) continue;
@@ -276,9 +333,16 @@ async function measure(run: Scenario): Promise<void> {
           continue;
         }
         await load({ url, body, headers, connections, durationSeconds: smoke ? 1 : 3 });
+        await Promise.all(Object.values(run.legacy ?? {}).map((base) => fetch(`${base}/_admin/reset`, { method: 'POST' })));
         const cpuBefore = cpuMs(gateway.pid);
         const result = await load({ url, body, headers, connections, durationSeconds });
         const cpu = cpuMs(gateway.pid) - cpuBefore;
+        if (run.legacy && result.requests > 0) {
+          const calls = await Promise.all(
+            Object.entries(run.legacy).map(async ([system, base]) => [system, ((await (await fetch(`${base}/_admin/stats`)).json()) as { total: number }).total / result.requests] as const),
+          );
+          legacyCalls.push(Object.fromEntries(calls));
+        }
         rows.push({
           variant: variant.name,
           round,
@@ -296,13 +360,21 @@ async function measure(run: Scenario): Promise<void> {
     }
   }
   if (failing.has(run.baseline)) throw new Error(`${run.name}: the baseline ${run.baseline} ${failing.get(run.baseline)}`);
-  const { table, medians } = summarize(rows, run.baseline);
+  const summary = summarize(rows, run.baseline);
+  const perQuery = legacyCalls.length > 0 ? Object.fromEntries(Object.keys(legacyCalls[0]!).map((system) => [system, median(legacyCalls.map((c) => c[system]!))])) : undefined;
+  const table = perQuery
+    ? `${summary.table}\n\nLegacy calls per query (median of the runs): ${Object.entries(perQuery).map(([system, n]) => `${system} ${n.toFixed(2)}`).join(', ')}.`
+    : summary.table;
+  const medians = summary.medians;
   const failures = [...failing].map(([name, why]) => `- ${name}: failing, not measured (${why})`).join('\n');
   const header = `# Benchmark: ${run.name}\n\n${run.about}\n\n${machine()}; ${connections} connections, ${durationSeconds} s per run, ${rounds} round(s) alternating variants${smoke ? ' (smoke)' : ''}.\nResponse: ${bytes} bytes.\n\n`;
   process.stdout.write(`\n${run.name}:\n${table}\n${failures ? `${failures}\n` : ''}`);
   if (!smoke) {
     writeFileSync(projectPath('bench', 'results', `${run.name}.md`), `${header}${table}\n${failures ? `\n${failures}\n` : ''}\nReproduce: \`npm run build && npm run bench -- --scenario ${run.name}\`.\n`);
-    writeFileSync(projectPath('bench', 'results', `${run.name}.json`), `${JSON.stringify({ machine: machine(), connections, durationSeconds, rounds, rows, medians, failing: Object.fromEntries(failing) }, null, 2)}\n`);
+    writeFileSync(
+      projectPath('bench', 'results', `${run.name}.json`),
+      `${JSON.stringify({ machine: machine(), connections, durationSeconds, rounds, rows, medians, ...(perQuery ? { legacyCallsPerQuery: perQuery } : {}), failing: Object.fromEntries(failing) }, null, 2)}\n`,
+    );
   }
   const errors = rows.filter((r) => r.errors > 0);
   if (errors.length > 0) throw new Error(`errors under load: ${errors.map((r) => `${r.variant} round ${r.round}: ${r.errors}`).join(', ')}`);
