@@ -150,6 +150,23 @@ const headersSchema = z
   })
   .prefault({});
 
+const subgraphRequestsSchema = z
+  .strictObject({
+    dedupe: z
+      .boolean()
+      .default(true)
+      .describe('Identical query fetches in flight at once (same subgraph, body and headers but the request id) share one HTTP request. Default true.'),
+    connectionsPerOrigin: z.number().int().positive().default(128).describe('Keep-alive connections to each subgraph at most. Default 128.'),
+    keepAliveTimeoutMs: z.number().int().positive().default(30_000).describe('How long an idle connection to a subgraph is kept, in ms. Default 30000.'),
+    timeoutMs: z
+      .number()
+      .int()
+      .positive()
+      .default(30_000)
+      .describe('Longest wait for a subgraph\'s response headers, and between two chunks of its body, in ms; past it UPSTREAM_TIMEOUT. Default 30000.'),
+  })
+  .prefault({});
+
 const subgraphSchema = z.strictObject({
   url: z
     .url({ protocol: /^https?$/ })
@@ -165,6 +182,7 @@ export const configSchema = z
     logging: loggingSchema,
     redis: redisSchema,
     headers: headersSchema,
+    subgraphRequests: subgraphRequestsSchema,
     subgraphs: z
       .record(z.string().regex(/^[A-Za-z_][\w-]*$/, 'a subgraph name'), subgraphSchema)
       .default({})

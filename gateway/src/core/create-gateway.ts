@@ -13,6 +13,7 @@ import { createPlugins } from '../plugins/index.js';
 import { normalizeSubgraphName, type FrontdeskConfig } from './config.js';
 import type { GatewayContext } from './context.js';
 import { FrontdeskDataSource } from './data-source.js';
+import { createSubgraphTransport } from './subgraph-transport.js';
 import { ERROR_CODES } from './errors.js';
 import { createEdgeHandler, type EdgeState } from './http.js';
 import { createLogger, type Logger } from './logger.js';
@@ -103,6 +104,7 @@ export async function createGateway(
   const authenticator = authenticators[0]?.authenticate?.bind(authenticators[0]);
   const hooks: SubgraphHooks[] = plugins.flatMap((p) => (p.subgraph ? [p.subgraph] : []));
   const gatewayLogger = logger.child({ component: 'apollo-gateway' });
+  const transport = createSubgraphTransport(config.subgraphRequests);
 
   const gateway = new ApolloGateway({
     logger: {
@@ -132,7 +134,7 @@ export async function createGateway(
     buildService: ({ name, url }) => {
       const target = urlOverride(name) ?? url;
       if (!target) throw new Error(`Subgraph "${name}" has no routing URL in the supergraph or the config`);
-      return new FrontdeskDataSource(name, target, hooks, logger, config.headers.propagate);
+      return new FrontdeskDataSource(name, target, hooks, logger, transport, config.headers.propagate, config.subgraphRequests.dedupe);
     },
   });
 
@@ -218,6 +220,7 @@ export async function createGateway(
         await closed;
       }
       await apollo.stop();
+      await transport.close();
       await redis?.close();
       logger.info('gateway stopped');
     })();

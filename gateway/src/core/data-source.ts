@@ -1,79 +1,135 @@
-import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { GraphQLError } from 'graphql';
 import type { GatewayContext } from './context.js';
 import { frontdeskError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { SubgraphHooks } from './plugin.js';
+import { SubgraphHeaders, type SubgraphReply, type SubgraphTransport } from './subgraph-transport.js';
 
-type DidReceiveResponse = NonNullable<RemoteGraphQLDataSource<GatewayContext>['didReceiveResponse']>;
+type GatewayResponse = Awaited<ReturnType<GraphQLDataSource['process']>>;
 
-interface FetchResponseLike {
-  status: number;
+/** Headers that do not change what a subgraph answers, left out of the deduplication key. */
+const NOT_IN_KEY = new Set(['x-request-id', 'traceparent', 'tracestate']);
+const MUTATION = /^\s*mutation\b/;
+
+/** Apollo's reading of a subgraph's Cache-Control (honorSubgraphCacheControlHeader). */
+function hintOf(header: string | null): { maxAge: number; scope?: 'PUBLIC' | 'PRIVATE' } {
+  const hint: { maxAge: number; scope?: 'PUBLIC' | 'PRIVATE' } = { maxAge: 0 };
+  for (const part of (header ?? '').toLowerCase().split(',')) {
+    const [directive, value] = part.trim().split('=');
+    if (directive === 'max-age' && value && /^\d+$/.test(value)) hint.maxAge = Number(value);
+    if (directive === 'private') hint.scope = 'PRIVATE';
+    if (directive === 'public') hint.scope = 'PUBLIC';
+  }
+  return hint;
 }
 
 /**
- * The one data source class for every subgraph. It knows no feature by name: it forwards the
- * request id, runs the plugins' subgraph hooks in order, and turns transport failures into coded
- * errors that name the subgraph but never its host, status line or body.
+ * The one data source for every subgraph. It knows no feature by name: it forwards the request
+ * id and the configured client headers, runs the plugins' subgraph hooks in order, sends the
+ * fetch over the shared keep-alive transport, and turns transport failures into coded errors that
+ * name the subgraph but never its host, status line or body. Identical query fetches in flight at
+ * the same time (same subgraph, body and headers but the request id, from one client request or
+ * several) share one HTTP request; mutations never do.
  */
-export class FrontdeskDataSource extends RemoteGraphQLDataSource<GatewayContext> {
+export class FrontdeskDataSource implements GraphQLDataSource<GatewayContext> {
+  private readonly inFlight = new Map<string, Promise<SubgraphReply>>();
+
   constructor(
     readonly subgraph: string,
-    url: string,
+    readonly url: string,
     private readonly hooks: readonly SubgraphHooks[],
     private readonly logger: Logger,
+    private readonly transport: SubgraphTransport,
     private readonly propagate: readonly string[] = [],
-  ) {
-    super({ url });
-  }
+    private readonly dedupe = true,
+  ) {}
 
-  override async willSendRequest(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<void> {
-    const headers = options.request.http?.headers;
-    const context = 'context' in options ? options.context : undefined;
-    if (headers && context?.requestId) {
+  async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayResponse> {
+    const { request } = options;
+    const headers = new SubgraphHeaders();
+    for (const [name, value] of request.http?.headers ?? []) headers.append(name, value);
+    headers.set('content-type', 'application/json');
+    request.http = { method: 'POST', url: this.url, headers };
+    const incoming = options.kind === ('incoming operation' as typeof options.kind) ? (options as Extract<typeof options, { incomingRequestContext: unknown }>) : undefined;
+    const context = incoming?.context;
+    if (context?.requestId) {
       headers.set('x-request-id', context.requestId);
       for (const name of this.propagate) {
         const value = context.headers[name];
         if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
       }
     }
-    for (const hook of this.hooks) {
-      await hook.willSendSubgraphRequest?.({ ...options, subgraph: this.subgraph });
+    for (const hook of this.hooks) await hook.willSendSubgraphRequest?.({ ...options, subgraph: this.subgraph });
+    if (!request.query) throw new Error('Missing query');
+
+    const { http: _http, ...payload } = request;
+    const body = JSON.stringify(payload);
+    const reply = await this.send(headers, body, !MUTATION.test(request.query), context);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(reply.text);
+    } catch {
+      parsed = undefined;
     }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      throw this.failed(new Error('the subgraph answered something that is not a JSON object'), reply, context);
+    }
+    const policy = incoming?.incomingRequestContext.overallCachePolicy;
+    if (policy && 'restrict' in policy) policy.restrict(hintOf(reply.headers.get('cache-control')));
+    if (context) for (const hook of this.hooks) hook.didReceiveSubgraphResponse?.({ subgraph: this.subgraph, context, headers: reply.headers });
+    return { ...(parsed as GatewayResponse), http: { headers: reply.headers, status: reply.status } as unknown as GatewayResponse['http'] };
   }
 
-  override didReceiveResponse({ response, context }: Parameters<DidReceiveResponse>[0]): ReturnType<DidReceiveResponse> {
-    const headers = response.http?.headers;
-    if (headers && context) {
-      for (const hook of this.hooks) hook.didReceiveSubgraphResponse?.({ subgraph: this.subgraph, context, headers });
+  private async send(headers: SubgraphHeaders, body: string, query: boolean, context: GatewayContext | undefined): Promise<SubgraphReply> {
+    let key: string | undefined;
+    let pending: Promise<SubgraphReply> | undefined;
+    if (query && this.dedupe) {
+      key = body;
+      for (const [name, value] of headers) if (!NOT_IN_KEY.has(name)) key += `\u0000${name}\u0000${value}`;
+      pending = this.inFlight.get(key);
     }
-    return response;
+    if (!pending) {
+      const sent = this.transport.post(this.url, headers, body);
+      pending = sent;
+      if (key !== undefined) {
+        const shared = key;
+        this.inFlight.set(shared, sent);
+        const forget = () => {
+          if (this.inFlight.get(shared) === sent) this.inFlight.delete(shared);
+        };
+        sent.then(forget, forget);
+      }
+    }
+    // Each waiter maps a failure to its own error (errors are per client request).
+    let reply: SubgraphReply;
+    try {
+      reply = await pending;
+    } catch (error) {
+      throw this.failed(error as Error, undefined, context);
+    }
+    if (reply.status < 200 || reply.status >= 300) throw this.failed(new Error(`HTTP ${reply.status}`), reply, context);
+    return reply;
   }
 
-  override didEncounterError(
-    error: Error,
-    _fetchRequest: unknown,
-    fetchResponse?: FetchResponseLike,
-    context?: GatewayContext,
-  ): void {
-    const mapped = this.classify(error, fetchResponse);
+  private failed(error: Error, reply: SubgraphReply | undefined, context: GatewayContext | undefined): GraphQLError {
+    const mapped = this.classify(error, reply?.status);
     (context?.logger ?? this.logger).warn(
-      { subgraph: this.subgraph, status: fetchResponse?.status, code: mapped.extensions.code, err: error },
+      { subgraph: this.subgraph, status: reply?.status, code: mapped.extensions.code, err: error.message },
       'subgraph request failed',
     );
-    throw mapped;
+    return mapped;
   }
 
-  private classify(error: Error, response?: FetchResponseLike): GraphQLError {
+  private classify(error: Error, status: number | undefined): GraphQLError {
     const name = this.subgraph;
-    if (!response) {
+    if (status === undefined) {
       const code = (error as { code?: string }).code ?? (error as { errno?: string }).errno;
-      if (code === 'ETIMEDOUT' || error.name === 'AbortError' || error.name === 'TimeoutError') {
+      if (code === 'ETIMEDOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || error.name === 'AbortError' || error.name === 'TimeoutError') {
         return frontdeskError('UPSTREAM_TIMEOUT', `Subgraph "${name}" did not answer in time`, { subgraph: name });
       }
       return frontdeskError('UPSTREAM_UNAVAILABLE', `Subgraph "${name}" is unavailable`, { subgraph: name });
     }
-    const status = response.status;
     if (status === 401) return frontdeskError('UNAUTHENTICATED', `Subgraph "${name}" refused the credentials`, { subgraph: name });
     if (status === 403) return frontdeskError('FORBIDDEN', `Subgraph "${name}" refused access`, { subgraph: name });
     if (status === 502 || status === 503 || status === 504) {
