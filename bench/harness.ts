@@ -164,6 +164,8 @@ export interface Row {
   errors: number;
   cpuMsPerRequest: number;
   peakRssMb: number;
+  /** Subgraph fetches per client request, where the subgraphs count them. */
+  fetchesPerRequest?: number;
 }
 
 export const median = (values: number[]): number => {
@@ -189,17 +191,20 @@ export function summarize(rows: Row[], baseline: string): { table: string; media
       errors: own.reduce((sum, r) => sum + r.errors, 0),
       cpuMsPerRequest: median(own.map((r) => r.cpuMsPerRequest)),
       peakRssMb: Math.max(...own.map((r) => r.peakRssMb)),
+      ...(own.every((r) => r.fetchesPerRequest !== undefined) ? { fetchesPerRequest: median(own.map((r) => r.fetchesPerRequest!)) } : {}),
       ratio: 0,
     };
   }
   const base = medians[baseline]!.rps;
   for (const m of Object.values(medians)) m.ratio = m.rps / base;
+  const fetches = Object.values(medians).some((m) => m.fetchesPerRequest !== undefined);
   const lines = [
-    `| Variant | req/s (median) | ratio to ${baseline} | p50 ms | p99 ms | errors | CPU ms/req | peak RSS MB |`,
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    `| Variant | req/s (median) | ratio to ${baseline} | p50 ms | p99 ms | errors | CPU ms/req | peak RSS MB |${fetches ? ' subgraph fetches/req |' : ''}`,
+    `| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |${fetches ? ' ---: |' : ''}`,
     ...variants.map((v) => {
       const m = medians[v]!;
-      return `| ${v} | ${m.rps.toFixed(0)} | ${m.ratio.toFixed(2)} | ${m.p50.toFixed(1)} | ${m.p99.toFixed(1)} | ${m.errors} | ${m.cpuMsPerRequest.toFixed(3)} | ${m.peakRssMb.toFixed(0)} |`;
+      const extra = fetches ? ` ${m.fetchesPerRequest?.toFixed(2) ?? ''} |` : '';
+      return `| ${v} | ${m.rps.toFixed(0)} | ${m.ratio.toFixed(2)} | ${m.p50.toFixed(1)} | ${m.p99.toFixed(1)} | ${m.errors} | ${m.cpuMsPerRequest.toFixed(3)} | ${m.peakRssMb.toFixed(0)} |${extra}`;
     }),
   ];
   return { table: lines.join('\n'), medians };

@@ -72,6 +72,8 @@ interface Scenario {
   variants: Variant[];
   /** The legacy stand-ins' base URLs for /_admin/stats and /_admin/reset, to count their calls per query. */
   legacy?: Record<string, string>;
+  /** Where the fixture subgraphs count the fetches they received (GET, `{ fetches }`). */
+  fetchCounter?: string;
 }
 
 /** Frontdesk (the built CLI) on a config written for the variant, in production mode. */
@@ -144,10 +146,12 @@ async function legacyStack(): Promise<{ subgraphs: Record<string, { url: string 
 
 /** The four federation fixture subgraphs (one process) and the supergraph composed over them. */
 let federation: Promise<string> | undefined;
+let fetchCounter = '';
 function federationSupergraph(): Promise<string> {
   federation ??= (async () => {
     const ports = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
     const proc = await startProcess('dist/bench/federation/subgraphs.js', ports.map(String), {}, `http://127.0.0.1:${ports[3]}/`);
+    fetchCounter = `http://127.0.0.1:${ports[0]}/_stats`;
     stops.push(() => proc.stop());
     const names = ['accounts', 'inventory', 'products', 'reviews'] as const;
     const outcome = composeSubgraphs(names.map((name, i) => ({ name, url: `http://127.0.0.1:${ports[i]}/graphql`, file: `${name}.graphql`, sdl: SUBGRAPH_SDL[name] })));
@@ -175,6 +179,7 @@ async function scenario(name: ScenarioName, token: string): Promise<Scenario> {
         baseline: 'apollo-gateway',
         query: FEDERATION_QUERY,
         headers: bearer,
+        fetchCounter,
         variants: [
           frontdesk('frontdesk', { ...base, auth: AUTH, authorization: {}, accessLog: {} }, { logLevel: 'info' }),
           {
@@ -229,6 +234,7 @@ async function scenario(name: ScenarioName, token: string): Promise<Scenario> {
         baseline: 'none',
         query: FEDERATION_QUERY,
         headers: bearer,
+        fetchCounter,
         variants: [
           frontdesk('none', quiet),
           frontdesk('auth', { ...quiet, auth: AUTH }),
@@ -334,9 +340,12 @@ async function measure(run: Scenario): Promise<void> {
         }
         await load({ url, body, headers, connections, durationSeconds: smoke ? 1 : 3 });
         await Promise.all(Object.values(run.legacy ?? {}).map((base) => fetch(`${base}/_admin/reset`, { method: 'POST' })));
+        const fetched = async () => (run.fetchCounter ? ((await (await fetch(run.fetchCounter)).json()) as { fetches: number }).fetches : 0);
+        const fetchesBefore = await fetched();
         const cpuBefore = cpuMs(gateway.pid);
         const result = await load({ url, body, headers, connections, durationSeconds });
         const cpu = cpuMs(gateway.pid) - cpuBefore;
+        const fetchesPerRequest = run.fetchCounter && result.requests > 0 ? ((await fetched()) - fetchesBefore) / result.requests : undefined;
         if (run.legacy && result.requests > 0) {
           const calls = await Promise.all(
             Object.entries(run.legacy).map(async ([system, base]) => [system, ((await (await fetch(`${base}/_admin/stats`)).json()) as { total: number }).total / result.requests] as const),
@@ -352,6 +361,7 @@ async function measure(run: Scenario): Promise<void> {
           errors: result.errors,
           cpuMsPerRequest: result.requests > 0 ? cpu / result.requests : NaN,
           peakRssMb: peakRssMb(gateway.pid),
+          ...(fetchesPerRequest !== undefined ? { fetchesPerRequest } : {}),
         });
         process.stdout.write(`${run.name} round ${round} ${variant.name}: ${result.rps.toFixed(0)} req/s, p99 ${result.p99} ms, ${result.errors} errors\n`);
       } finally {

@@ -61,13 +61,18 @@ const resolvers = {
   },
 };
 
+/** Requests received by all four subgraphs (GET /_stats on any of them): the gateways' subgraph fetches. */
+let fetches = 0;
+
 function serve(schema: GraphQLSchema): Server {
   const answers = new Map<string, Buffer>();
   return createServer((req, res) => {
     if (req.method === 'GET') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ready"}');
+      const body = req.url === '/_stats' ? JSON.stringify({ fetches }) : '{"status":"ready"}';
+      res.writeHead(200, { 'content-type': 'application/json' }).end(body);
       return;
     }
+    fetches += 1;
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', async () => {
