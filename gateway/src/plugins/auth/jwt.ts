@@ -59,7 +59,25 @@ export function createJwtVerifier(options: JwtOptions): (token: string) => Promi
     key = new TextEncoder().encode(options.hmacSecret);
   }
   const claims = options.claims;
+  // A verified token maps to the same caller until it expires: remember it (bounded, and at most
+  // verifiedCacheMs, so that a key withdrawn from the JWKS stops working within that time).
+  const verified = new Map<string, { identity: Identity; until: number }>();
   return async (token) => {
+    const known = verified.get(token);
+    if (known) {
+      if (known.until > Date.now()) return known.identity;
+      verified.delete(token);
+    }
+    const identity = await verify(token);
+    if (options.verifiedCacheMs > 0) {
+      const exp = (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { exp: number }).exp * 1000;
+      if (verified.size >= VERIFIED_LIMIT) verified.delete(verified.keys().next().value!);
+      verified.set(token, { identity, until: Math.min(exp, Date.now() + options.verifiedCacheMs) });
+    }
+    return identity;
+  };
+
+  async function verify(token: string): Promise<Identity> {
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, key as Parameters<typeof jwtVerify>[1], {
@@ -84,5 +102,7 @@ export function createJwtVerifier(options: JwtOptions): (token: string) => Promi
       ...(typeof tenant === 'string' ? { tenant } : {}),
       ...(typeof plan === 'string' ? { plan } : {}),
     };
-  };
+  }
 }
+
+const VERIFIED_LIMIT = 10_000;

@@ -24,6 +24,12 @@ const jwtSchema = z
       .default(30_000)
       .describe('Least time between two JWKS fetches, so unknown kids cannot hammer the issuer, in ms. Default 30000.'),
     jwksCacheMaxAgeMs: z.number().int().positive().default(600_000).describe('How long fetched keys are trusted, in ms. Default 600000.'),
+    verifiedCacheMs: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(300_000)
+      .describe('How long a verified token is remembered (never past its exp), so it is not verified on every request, in ms; 0 verifies every time. Default 300000.'),
     claims: z
       .strictObject({
         userId: z.string().default('sub').describe('Claim with the user id. Default sub.'),
