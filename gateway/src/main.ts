@@ -38,14 +38,16 @@ async function main(): Promise<void> {
     signals += 1;
     if (signals > 1) {
       gateway.logger.warn({ signal }, 'second signal: exiting without draining');
-      process.exit(1);
+      gateway.logger.flush(() => process.exit(1));
     }
     gateway.logger.info({ signal }, 'signal received');
+    // The log is written asynchronously: flush it before the process ends.
+    const exit = (code: number) => gateway.logger.flush(() => process.exit(code));
     gateway.stop().then(
-      () => process.exit(0),
+      () => exit(0),
       (error: unknown) => {
         gateway.logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
+        exit(1);
       },
     );
   };

@@ -56,6 +56,28 @@ describe('public queries', () => {
     expect(maxAge).toBeLessThanOrEqual(10);
   });
 
+  it("answers a caller's repeat hits at the edge with the same body and headers", async () => {
+    const counters = async () => ((await (await fetch(new URL('/admin/cache', stack.gateway.url), { headers: await asAdmin() })).json()) as { counters: Record<string, number> }).counters;
+    const query = '{ product(id: "p7") { name reviews { rating } } }';
+    const miss = await gql(stack.gateway.url, query);
+    const hit = await gql(stack.gateway.url, query);
+    expect(hit.headers.get('x-cache')).toBe('HIT');
+    const before = await counters();
+    const calls = requests.count();
+    const atEdge = await gql(stack.gateway.url, query, { headers: { 'x-request-id': 'edge-1' } });
+    expect((await counters()).edgeHits).toBe(before.edgeHits! + 1);
+    expect(requests.count()).toBe(calls);
+    expect(atEdge.body).toEqual(miss.body);
+    expect(atEdge.headers.get('x-cache')).toBe('HIT');
+    expect(atEdge.headers.get('x-request-id')).toBe('edge-1');
+    expect(atEdge.headers.get('cache-control')).toMatch(/^max-age=\d+, public$/);
+    expect(atEdge.headers.get('content-type')).toBe(hit.headers.get('content-type'));
+    // Another caller goes through the pipeline first: the edge only repeats a caller's own answers.
+    const other = await gql(stack.gateway.url, query, { headers: await as('u5') });
+    expect(other.headers.get('x-cache')).toBe('HIT');
+    expect((await counters()).edgeHits).toBe(before.edgeHits! + 1);
+  });
+
   it('never leaks the reserved key fields it adds to the operation', async () => {
     const first = await gql(stack.gateway.url, '{ product(id: "p2") { name reviews { rating } } }');
     expect(JSON.stringify(first.body)).not.toMatch(/__fd_|__typename|"id"/);

@@ -73,7 +73,7 @@ export async function createGateway(
 ): Promise<RunningGateway> {
   // @apollo/gateway phones home unless this is set before it is constructed.
   process.env.APOLLO_TELEMETRY_DISABLED = 'true';
-  const logger = options.logger ?? createLogger(config.logging.level);
+  const logger = options.logger ?? createLogger(config.logging.level, {}, { async: true });
   const production = config.production;
 
   let current = readSupergraph(config.supergraph.path);
@@ -103,6 +103,10 @@ export async function createGateway(
   if (authenticators.length > 1) throw new Error(`only one plugin may authenticate (${authenticators.map((p) => p.name).join(', ')})`);
   const authenticator = authenticators[0]?.authenticate?.bind(authenticators[0]);
   const hooks: SubgraphHooks[] = plugins.flatMap((p) => (p.subgraph ? [p.subgraph] : []));
+  const edgeAnswerers = plugins.filter((p) => p.answerAtEdge);
+  if (edgeAnswerers.length > 1) throw new Error(`only one plugin may answer at the edge (${edgeAnswerers.map((p) => p.name).join(', ')})`);
+  const edgeAnswerer = edgeAnswerers[0];
+  const edgeObservers = plugins.filter((p) => p.didAnswerAtEdge);
   const gatewayLogger = logger.child({ component: 'apollo-gateway' });
   const transport = createSubgraphTransport(config.subgraphRequests);
 
@@ -171,6 +175,10 @@ export async function createGateway(
       authenticate: authenticator,
       routes: Object.assign({}, ...plugins.map((p) => p.routes ?? {})),
       adminRoutes: Object.assign({}, ...plugins.map((p) => p.adminRoutes ?? {})),
+      ...(edgeAnswerer ? { answerAtEdge: edgeAnswerer.answerAtEdge!.bind(edgeAnswerer) } : {}),
+      didAnswerAtEdge: (request, answer, durationMs) => {
+        for (const plugin of edgeObservers) plugin.didAnswerAtEdge!(request, answer, durationMs);
+      },
     }),
   );
   // Listen first so /health answers and /ready says 503 while the supergraph loads.

@@ -4,7 +4,7 @@ import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 import type { Identity } from './context.js';
 import { errorBody, httpStatusFor, type ErrorCode } from './errors.js';
 import type { Logger } from './logger.js';
-import { EdgeRefusal, type AdminRoute } from './plugin.js';
+import { EdgeRefusal, type AdminRoute, type EdgeAnswer, type EdgeRequest } from './plugin.js';
 
 /** Readiness as seen by `/ready`: ready once a supergraph is loaded, not ready again while draining. */
 export interface EdgeState {
@@ -27,6 +27,10 @@ export interface EdgeOptions<TContext extends BaseContext> {
   routes?: Record<string, (req: IncomingMessage, res: ServerResponse) => void>;
   /** Operator routes (exact paths): authenticated, JSON in and out. */
   adminRoutes?: Record<string, AdminRoute>;
+  /** Answers a JSON POST before Apollo Server when it can (see FrontdeskPlugin.answerAtEdge). */
+  answerAtEdge?: (request: EdgeRequest) => Promise<EdgeAnswer | undefined>;
+  /** Called for every request answered at the edge. */
+  didAnswerAtEdge?: (request: EdgeRequest, answer: EdgeAnswer, durationMs: number) => void;
   /** Extra JSON bodies for /health and /ready (e.g. the service name). */
   info?: Record<string, unknown>;
 }
@@ -206,9 +210,24 @@ export function createEdgeHandler<TContext extends BaseContext>(
     const identity = options.authenticate ? await options.authenticate(req) : undefined;
     let body: unknown;
     if (method === 'POST') {
+      const started = process.hrtime.bigint();
       const text = await readBody(req, bodyLimitBytes);
       const contentType = req.headers['content-type'] ?? '';
-      body = JSON_TYPE.test(contentType) ? parseJson(text) : text;
+      const json = JSON_TYPE.test(contentType);
+      body = json ? parseJson(text) : text;
+      if (json && options.answerAtEdge) {
+        const request: EdgeRequest = { body, headers: req.headers, ...(identity ? { identity } : {}), requestId, logger };
+        const answer = await options.answerAtEdge(request);
+        if (answer) {
+          res.statusCode = answer.status;
+          for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
+          if (state.draining) res.setHeader('connection', 'close');
+          res.setHeader('content-length', answer.body.length);
+          res.end(answer.body);
+          options.didAnswerAtEdge?.(request, answer, Number(process.hrtime.bigint() - started) / 1e6);
+          return;
+        }
+      }
     }
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method, headers, search, body },

@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { GatewayContext, Identity } from './context.js';
 import type { ErrorCode } from './errors.js';
 import type { Logger } from './logger.js';
@@ -62,6 +62,22 @@ export class EdgeRefusal extends Error {
   }
 }
 
+/** A GraphQL POST as the edge read it (authenticated, JSON body parsed), before Apollo Server runs. */
+export interface EdgeRequest {
+  body: unknown;
+  headers: IncomingHttpHeaders;
+  identity?: Identity;
+  requestId: string;
+  logger: Logger;
+}
+
+/** A complete answer written by the edge itself. */
+export interface EdgeAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
 /** One gateway feature: Apollo Server hooks, subgraph fetch hooks, edge hooks. */
 export interface FrontdeskPlugin {
   name: string;
@@ -76,4 +92,11 @@ export interface FrontdeskPlugin {
   routes?: Record<string, (req: IncomingMessage, res: ServerResponse) => void>;
   /** Authenticated JSON routes for operators, by exact path. */
   adminRoutes?: Record<string, AdminRoute>;
+  /**
+   * Answers a GraphQL POST at the edge, without Apollo Server, or undefined to let it through
+   * (the response cache's repeat hits). Runs after authentication; at most one plugin answers.
+   */
+  answerAtEdge?(request: EdgeRequest): Promise<EdgeAnswer | undefined>;
+  /** Sees every request answered at the edge (the access log). */
+  didAnswerAtEdge?(request: EdgeRequest, answer: EdgeAnswer, durationMs: number): void;
 }

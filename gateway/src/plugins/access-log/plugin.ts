@@ -5,6 +5,19 @@ import type { AccessLogOptions } from './options.js';
 export function createAccessLogPlugin(options: AccessLogOptions, _ctx: PluginContext): FrontdeskPlugin {
   return {
     name: 'accessLog',
+    didAnswerAtEdge(request, answer, durationMs) {
+      const body = request.body as { operationName?: unknown; query?: unknown };
+      const entry = {
+        operationName: typeof body.operationName === 'string' ? body.operationName : null,
+        operationType: 'query',
+        status: answer.status,
+        durationMs: Math.round(durationMs * 100) / 100,
+        cache: answer.headers['x-cache'],
+        query: options.includeQuery && typeof body.query === 'string' ? body.query : undefined,
+      };
+      if (durationMs >= options.slowRequestMs) request.logger.warn(entry, 'slow graphql request');
+      else request.logger.info(entry, 'graphql request');
+    },
     apollo: {
       async requestDidStart() {
         const started = process.hrtime.bigint();

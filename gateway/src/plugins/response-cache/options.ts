@@ -41,6 +41,19 @@ export const responseCacheOptionsSchema = z
       })
       .prefault({})
       .describe('The Redis store (@keyv/redis on redis.url).'),
+    edge: z
+      .strictObject({
+        enabled: z.boolean().default(true).describe('Answer repeat hits at the edge, before Apollo Server. Default true.'),
+        maxEntries: z.number().int().positive().default(10_000).describe('Most responses kept ready to write, per replica (LRU). Default 10000.'),
+        maxBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(32 * 1024 * 1024)
+          .describe('Most bytes of responses kept ready to write, per replica (LRU). Default 33554432 (32 MiB).'),
+      })
+      .prefault({})
+      .describe('Repeat hits of a caller (same operation, variables, vary headers and verified claims) are written at the edge from bytes kept in memory, after a purge check with the store.'),
     defaultMaxAgeSeconds: z
       .number()
       .int()

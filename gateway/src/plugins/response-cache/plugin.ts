@@ -3,7 +3,8 @@ import { HeaderMap } from '@apollo/server';
 import { getOperationAST, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { z } from 'zod';
 import type { GatewayContext, Identity } from '../../core/context.js';
-import { EdgeRefusal, type AdminRoute, type FrontdeskPlugin, type PluginContext } from '../../core/plugin.js';
+import { EdgeRefusal, type AdminRoute, type EdgeAnswer, type EdgeRequest, type FrontdeskPlugin, type PluginContext } from '../../core/plugin.js';
+import { EdgeIndex, edgeKey } from './edge.js';
 import { entityKeysOf, entityTag, extractEntities, prepareOperation, type EntityKeys, type PreparedOperation } from './entities.js';
 import type { ResponseCacheOptions } from './options.js';
 import { ALL_TAG, createCacheStore, StoreUnavailable, type CachedEntry, type CacheStore } from './store.js';
@@ -77,6 +78,8 @@ export interface ResponseCacheCounters {
   purges: number;
   /** Requests whose cache lookup, store or purge failed because the store was unavailable. */
   storeFailures: number;
+  /** Of the hits, those written at the edge without Apollo Server. */
+  edgeHits: number;
 }
 
 /**
@@ -98,7 +101,66 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
       logger: ctx.logger,
     });
   const staleCodes = new Set<string>(options.staleIfErrorCodes);
-  const counters: ResponseCacheCounters = { hits: 0, misses: 0, stale: 0, bypasses: 0, stores: 0, purges: 0, storeFailures: 0 };
+  const counters: ResponseCacheCounters = { hits: 0, misses: 0, stale: 0, bypasses: 0, stores: 0, purges: 0, storeFailures: 0, edgeHits: 0 };
+  const edge = options.edge.enabled ? new EdgeIndex(options.edge.maxEntries, options.edge.maxBytes) : undefined;
+  const varyOf = (get: (name: string) => string | undefined) => options.varyHeaders.map((name) => `${name}=${(get(name) ?? '').trim().toLowerCase()}`).join('\u0000');
+  const noCache = (cacheControl: string | undefined, pragma: string | undefined) => /\bno-(?:cache|store)\b/.test(`${cacheControl ?? ''},${pragma ?? ''}`.toLowerCase());
+
+  /** Repeat hits of the same caller: written from memory after a purge check, without Apollo Server. */
+  const answerAtEdge = async (request: EdgeRequest): Promise<EdgeAnswer | undefined> => {
+    const body = request.body as { query?: unknown; operationName?: unknown; variables?: unknown } | null;
+    if (!edge || !body || typeof body !== 'object' || typeof body.query !== 'string') return undefined;
+    const header = (name: string) => {
+      const value = request.headers[name];
+      return Array.isArray(value) ? value.join(', ') : value;
+    };
+    if (noCache(header('cache-control'), header('pragma'))) return undefined;
+    const operationName = typeof body.operationName === 'string' ? body.operationName : undefined;
+    const key = edgeKey(request.identity, body.query, operationName, body.variables, varyOf(header));
+    const entry = edge.get(key);
+    if (!entry) return undefined;
+    const now = Date.now();
+    if (now - entry.fetchedAt >= entry.maxAgeSeconds * 1000) {
+      edge.delete(key);
+      return undefined;
+    }
+    try {
+      if (!(await cache.isCurrent(entry.tags, entry.fetchedAt))) {
+        edge.delete(key);
+        return undefined;
+      }
+    } catch {
+      // The store is away: the full pipeline answers (and bypasses the cache).
+      return undefined;
+    }
+    counters.hits += 1;
+    counters.edgeHits += 1;
+    const ageSeconds = Math.floor((now - entry.fetchedAt) / 1000);
+    return {
+      status: 200,
+      headers: {
+        'content-type': 'application/json; charset=utf-8',
+        'cache-control': `max-age=${Math.max(0, entry.maxAgeSeconds - ageSeconds)}, ${entry.scope.toLowerCase()}`,
+        age: String(ageSeconds),
+        'x-cache': 'HIT',
+      },
+      body: entry.body,
+    };
+  };
+  /** After a hit or a store through the full pipeline, the same caller's next request can be answered at the edge. */
+  const rememberAtEdge = (request: { query?: string; operationName?: string | null; variables?: unknown; http?: { headers: HeaderMap } }, identity: Identity | undefined, entry: CachedEntry) => {
+    if (!edge || typeof request.query !== 'string' || !request.http) return;
+    const headers = request.http.headers;
+    const key = edgeKey(identity, request.query, request.operationName, request.variables, varyOf((name) => headers.get(name)));
+    edge.set(key, {
+      // What Apollo Server writes for a result of only data.
+      body: Buffer.from(`${JSON.stringify({ data: entry.data })}\n`),
+      fetchedAt: entry.fetchedAt,
+      maxAgeSeconds: entry.maxAgeSeconds,
+      scope: entry.scope,
+      tags: entry.tags,
+    });
+  };
   const states = new WeakMap<GatewayContext, RequestState>();
   const defaultHint: Hint = { maxAge: options.defaultMaxAgeSeconds, scope: options.defaultScope };
 
@@ -194,6 +256,7 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
   return {
     name: 'responseCache',
     adminRoutes,
+    ...(edge ? { answerAtEdge } : {}),
     subgraph: {
       didReceiveSubgraphResponse({ context, headers }) {
         const state = states.get(context);
@@ -229,10 +292,9 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
             mutable.queryHash = prepared.queryHash;
             if (operation.operation !== 'query') return null;
 
-            const directives = `${request.http?.headers.get('cache-control') ?? ''},${request.http?.headers.get('pragma') ?? ''}`.toLowerCase();
-            if (/\bno-(?:cache|store)\b/.test(directives)) return null;
+            if (noCache(request.http?.headers.get('cache-control'), request.http?.headers.get('pragma'))) return null;
 
-            const vary = options.varyHeaders.map((name) => `${name}=${(request.http?.headers.get(name) ?? '').trim().toLowerCase()}`).join('\u0000');
+            const vary = varyOf((name) => request.http?.headers.get(name));
             const base = sha256(`${originalHash}\u0000${request.operationName ?? ''}\u0000${JSON.stringify(request.variables ?? {})}\u0000${vary}`);
             const identity = context.identity;
             state.keys = { public: `p:${base}`, ...(identity ? { private: `u:${sha256(`${base}\u0000${owner(identity)}`)}` } : {}) };
@@ -270,6 +332,7 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
               requestContext.overallCachePolicy.replace({ maxAge: Math.max(0, entry.maxAgeSeconds - ageSeconds), scope: entry.scope });
               headers.set('age', String(ageSeconds));
               headers.set('x-cache', 'HIT');
+              rememberAtEdge(requestContext.request, context.identity, entry);
               return;
             }
             const entities = state.prepared ? extractEntities(result, memoFor(requestContext.schema).keys, state.prepared.shape) : new Set<string>();
@@ -314,6 +377,7 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
             try {
               await cache.save(key, entry, policy.maxAge * 1000 + graceMs);
               counters.stores += 1;
+              rememberAtEdge(requestContext.request, context.identity, entry);
             } catch (error) {
               storeFailed(error, context.logger, 'store');
             }

@@ -25,6 +25,8 @@ export interface CacheStore {
   /** The first of `keys` that holds an entry no purge has touched since it was fetched. */
   lookup(keys: string[]): Promise<{ key: string; entry: CachedEntry } | undefined>;
   save(key: string, entry: CachedEntry, ttlMs: number): Promise<void>;
+  /** True when no tag of these was purged at or after `fetchedAt`. */
+  isCurrent(tags: string[], fetchedAt: number): Promise<boolean>;
   /** Marks the tags purged now; kept in memory and retried while the store is away. */
   purge(tags: string[]): Promise<void>;
   /** Store failures since start-up (each one bypassed the cache for its request). */
@@ -196,6 +198,8 @@ export function createCacheStore(options: StoreOptions): CacheStore {
   const pending = new Map<string, number>();
 
   async function guard<T>(operation: () => Promise<T>): Promise<T> {
+    // The memory store neither fails nor waits.
+    if (memoryTags) return operation();
     if (downUntil > Date.now()) throw new StoreUnavailable('cache store unavailable');
     try {
       const result = await withTimeout(operation(), options.redis.timeoutMs);
@@ -265,6 +269,9 @@ export function createCacheStore(options: StoreOptions): CacheStore {
         }
         return undefined;
       });
+    },
+    async isCurrent(tags, fetchedAt) {
+      return guard(async () => (await purgedAt(tags)) < fetchedAt);
     },
     async save(key, entry, ttlMs) {
       await guard(() => keyv.set(ENTRY + key, entry, ttlMs));

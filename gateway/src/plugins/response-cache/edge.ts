@@ -1,0 +1,60 @@
+import type { Identity } from '../../core/context.js';
+
+/** A response ready to be written at the edge, and what decides whether it still may be. */
+export interface EdgeEntry {
+  body: Buffer;
+  fetchedAt: number;
+  maxAgeSeconds: number;
+  scope: 'PUBLIC' | 'PRIVATE';
+  tags: string[];
+}
+
+/**
+ * What makes two requests the same for the edge: the verified claims (everything authorization
+ * can look at, so a caller is only ever answered with what it was answered through the full
+ * pipeline), the operation text and name, the variables and the vary headers.
+ */
+export function edgeKey(identity: Identity | undefined, query: string, operationName: string | null | undefined, variables: unknown, vary: string): string {
+  const who = identity ? `${identity.kind}\u0000${identity.id}\u0000${identity.tenant ?? ''}\u0000${identity.plan ?? ''}\u0000${identity.roles.join(' ')}\u0000${identity.scopes.join(' ')}` : '';
+  return `${who}\u0001${operationName ?? ''}\u0001${variables === undefined || variables === null ? '{}' : JSON.stringify(variables)}\u0001${vary}\u0001${query}`;
+}
+
+/** Serialized responses by edge key, the least recently used dropped past `maxEntries` or `maxBytes`. */
+export class EdgeIndex {
+  private readonly map = new Map<string, EdgeEntry>();
+  private bytes = 0;
+
+  constructor(
+    private readonly maxEntries: number,
+    private readonly maxBytes: number,
+  ) {}
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  get(key: string): EdgeEntry | undefined {
+    const entry = this.map.get(key);
+    if (entry) {
+      this.map.delete(key);
+      this.map.set(key, entry);
+    }
+    return entry;
+  }
+
+  set(key: string, entry: EdgeEntry): void {
+    this.delete(key);
+    const size = entry.body.length + key.length;
+    if (size > this.maxBytes) return;
+    this.map.set(key, entry);
+    this.bytes += size;
+    while (this.map.size > this.maxEntries || this.bytes > this.maxBytes) this.delete(this.map.keys().next().value as string);
+  }
+
+  delete(key: string): void {
+    const entry = this.map.get(key);
+    if (!entry) return;
+    this.map.delete(key);
+    this.bytes -= entry.body.length + key.length;
+  }
+}
