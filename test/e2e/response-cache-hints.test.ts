@@ -1,13 +1,15 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { SignJWT } from 'jose';
+import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FrontdeskConfigInput } from '../../gateway/src/core/config.js';
-import type { RunningGateway } from '../../gateway/src/core/create-gateway.js';
+import { createGateway, type RunningGateway } from '../../gateway/src/core/create-gateway.js';
 import type { RunningSubgraph } from '../../subgraphs/shared/server.js';
 import { echoSdl, startEcho } from '../support/echo.js';
-import { composeToFile, gql, startTestGateway, tempDir } from '../support/servers.js';
+import { composeToFile, gql, startTestGateway, tempDir, testConfig } from '../support/servers.js';
 
 // Cache policy from subgraph hints, over echo and over a plain GraphQL service that sends no
 // Cache-Control at all (echo behind a proxy that drops the header).
@@ -98,6 +100,24 @@ describe('cache hints', () => {
     expect(theirs.headers.get('x-cache')).toBe('MISS');
     expect(theirs.body.data).toEqual({ requestId: 'u2-first' });
     expect((await ask(g, 'anon-3')).body.data).toEqual({ requestId: 'anon-3' });
+  });
+
+  it('logs a hit answered at the edge in the access log, with its request id', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    });
+    const path = join(tempDir(), 'supergraph.graphql');
+    composeToFile(path, [{ name: 'echo', url: plainUrl, sdl: echoSdl({ withAdded: true }) }]);
+    const g = await createGateway(testConfig({ supergraph: { path, watch: false }, accessLog: {}, responseCache: { defaultMaxAgeSeconds: 30 } }), { logger: pino({ level: 'info' }, sink) });
+    gateways.push(g);
+    for (const id of ['a-1', 'a-2', 'a-3']) await gql(g.url, 'query Who { requestId }', { headers: { 'x-request-id': id } });
+    const third = lines.find((line) => line.requestId === 'a-3' && line.msg === 'graphql request');
+    expect(third).toMatchObject({ operationName: 'Who', operationType: 'query', status: 200, cache: 'HIT' });
+    expect(third!.durationMs).toBeTypeOf('number');
   });
 
   it('bypasses an operation that uses the reserved alias prefix, and still answers it', async () => {

@@ -76,6 +76,8 @@ export interface EdgeAnswer {
   status: number;
   headers: Record<string, string>;
   body: Buffer;
+  /** The operation answered, for observers (the access log). */
+  operationName: string | null;
 }
 
 /** One gateway feature: Apollo Server hooks, subgraph fetch hooks, edge hooks. */

@@ -6,9 +6,9 @@ export function createAccessLogPlugin(options: AccessLogOptions, _ctx: PluginCon
   return {
     name: 'accessLog',
     didAnswerAtEdge(request, answer, durationMs) {
-      const body = request.body as { operationName?: unknown; query?: unknown };
+      const body = request.body as { query?: unknown };
       const entry = {
-        operationName: typeof body.operationName === 'string' ? body.operationName : null,
+        operationName: answer.operationName,
         operationType: 'query',
         status: answer.status,
         durationMs: Math.round(durationMs * 100) / 100,

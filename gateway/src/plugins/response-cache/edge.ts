@@ -3,6 +3,7 @@ import type { Identity } from '../../core/context.js';
 /** A response ready to be written at the edge, and what decides whether it still may be. */
 export interface EdgeEntry {
   body: Buffer;
+  operationName: string | null;
   fetchedAt: number;
   maxAgeSeconds: number;
   scope: 'PUBLIC' | 'PRIVATE';

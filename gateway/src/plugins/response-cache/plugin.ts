@@ -145,16 +145,23 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
         'x-cache': 'HIT',
       },
       body: entry.body,
+      operationName: entry.operationName,
     };
   };
   /** After a hit or a store through the full pipeline, the same caller's next request can be answered at the edge. */
-  const rememberAtEdge = (request: { query?: string; operationName?: string | null; variables?: unknown; http?: { headers: HeaderMap } }, identity: Identity | undefined, entry: CachedEntry) => {
+  const rememberAtEdge = (
+    request: { query?: string; operationName?: string | null; variables?: unknown; http?: { headers: HeaderMap } },
+    identity: Identity | undefined,
+    entry: CachedEntry,
+    operationName: string | null,
+  ) => {
     if (!edge || typeof request.query !== 'string' || !request.http) return;
     const headers = request.http.headers;
     const key = edgeKey(identity, request.query, request.operationName, request.variables, varyOf((name) => headers.get(name)));
     edge.set(key, {
       // What Apollo Server writes for a result of only data.
       body: Buffer.from(`${JSON.stringify({ data: entry.data })}\n`),
+      operationName,
       fetchedAt: entry.fetchedAt,
       maxAgeSeconds: entry.maxAgeSeconds,
       scope: entry.scope,
@@ -332,7 +339,7 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
               requestContext.overallCachePolicy.replace({ maxAge: Math.max(0, entry.maxAgeSeconds - ageSeconds), scope: entry.scope });
               headers.set('age', String(ageSeconds));
               headers.set('x-cache', 'HIT');
-              rememberAtEdge(requestContext.request, context.identity, entry);
+              rememberAtEdge(requestContext.request, context.identity, entry, requestContext.operationName ?? null);
               return;
             }
             const entities = state.prepared ? extractEntities(result, memoFor(requestContext.schema).keys, state.prepared.shape) : new Set<string>();
@@ -377,7 +384,7 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
             try {
               await cache.save(key, entry, policy.maxAge * 1000 + graceMs);
               counters.stores += 1;
-              rememberAtEdge(requestContext.request, context.identity, entry);
+              rememberAtEdge(requestContext.request, context.identity, entry, requestContext.operationName ?? null);
             } catch (error) {
               storeFailed(error, context.logger, 'store');
             }
