@@ -262,7 +262,11 @@ async function scenario(name: ScenarioName, token: string): Promise<Scenario> {
         baseline: 'frontdesk',
         query: DEMO_QUERY,
         headers: bearer,
-        variants: [frontdesk('frontdesk', config, { logLevel: 'info' })],
+        variants: [
+          frontdesk('frontdesk', config, { logLevel: 'info' }),
+          // Without sharing in-flight fetches, every request reaches the adapters: their batching at work.
+          frontdesk('frontdesk, dedupe off', { ...config, subgraphRequests: { dedupe: false } }, { logLevel: 'info' }),
+        ],
         legacy: standIns,
       };
     }
@@ -297,6 +301,19 @@ async function scenario(name: ScenarioName, token: string): Promise<Scenario> {
   }
 }
 
+const ALONE = 5;
+
+/** The counters a scenario reads: the fixture subgraphs' fetches, or each legacy stand-in's calls. */
+async function counts(run: Scenario): Promise<Record<string, number>> {
+  if (run.legacy) {
+    const entries = await Promise.all(
+      Object.entries(run.legacy).map(async ([system, base]) => [system, ((await (await fetch(`${base}/_admin/stats`)).json()) as { total: number }).total] as const),
+    );
+    return Object.fromEntries(entries);
+  }
+  return { fetches: ((await (await fetch(run.fetchCounter!)).json()) as { fetches: number }).fetches };
+}
+
 /** JSON with sorted keys: two gateways agree when their data is the same, whatever their key order. */
 function canonical(text: string): string {
   const sort = (value: unknown): unknown =>
@@ -311,7 +328,8 @@ async function measure(run: Scenario): Promise<void> {
   let bytes = 0;
   const rows: Row[] = [];
   const failing = new Map<string, string>();
-  const legacyCalls: Record<string, number>[] = [];
+  const legacyCalls = new Map<string, Record<string, number>[]>();
+  const alone = new Map<string, Record<string, number>>();
   for (let round = 1; round <= rounds; round += 1) {
     for (const variant of ordered) {
       if (failing.has(variant.name)) continue;
@@ -338,6 +356,13 @@ async function measure(run: Scenario): Promise<void> {
           process.stdout.write(`${run.name} ${variant.name}: FAILING, not measured (${wrong})\n`);
           continue;
         }
+        // What one request costs on its own (no other request to share fetches with): a few in a row.
+        if (run.fetchCounter || run.legacy) {
+          const before = await counts(run);
+          for (let i = 0; i < ALONE; i++) await post(url, body, headers);
+          const after = await counts(run);
+          alone.set(variant.name, Object.fromEntries(Object.entries(after).map(([name, n]) => [name, (n - (before[name] ?? 0)) / ALONE])));
+        }
         await load({ url, body, headers, connections, durationSeconds: smoke ? 1 : 3 });
         await Promise.all(Object.values(run.legacy ?? {}).map((base) => fetch(`${base}/_admin/reset`, { method: 'POST' })));
         const fetched = async () => (run.fetchCounter ? ((await (await fetch(run.fetchCounter)).json()) as { fetches: number }).fetches : 0);
@@ -350,7 +375,7 @@ async function measure(run: Scenario): Promise<void> {
           const calls = await Promise.all(
             Object.entries(run.legacy).map(async ([system, base]) => [system, ((await (await fetch(`${base}/_admin/stats`)).json()) as { total: number }).total / result.requests] as const),
           );
-          legacyCalls.push(Object.fromEntries(calls));
+          legacyCalls.set(variant.name, [...(legacyCalls.get(variant.name) ?? []), Object.fromEntries(calls)]);
         }
         rows.push({
           variant: variant.name,
@@ -371,10 +396,22 @@ async function measure(run: Scenario): Promise<void> {
   }
   if (failing.has(run.baseline)) throw new Error(`${run.name}: the baseline ${run.baseline} ${failing.get(run.baseline)}`);
   const summary = summarize(rows, run.baseline);
-  const perQuery = legacyCalls.length > 0 ? Object.fromEntries(Object.keys(legacyCalls[0]!).map((system) => [system, median(legacyCalls.map((c) => c[system]!))])) : undefined;
-  const table = perQuery
-    ? `${summary.table}\n\nLegacy calls per query (median of the runs): ${Object.entries(perQuery).map(([system, n]) => `${system} ${n.toFixed(2)}`).join(', ')}.`
-    : summary.table;
+  const perQuery =
+    legacyCalls.size > 0
+      ? Object.fromEntries([...legacyCalls].map(([variant, runs]) => [variant, Object.fromEntries(Object.keys(runs[0]!).map((system) => [system, median(runs.map((c) => c[system]!))]))]))
+      : undefined;
+  const aloneLines = [...alone].map(([variant, perRequest]) => `- ${variant}: ${Object.entries(perRequest).map(([name, n]) => `${name} ${n.toFixed(2)}`).join(', ')}`);
+  const table = [
+    summary.table,
+    ...(aloneLines.length > 0 ? [`\n${run.legacy ? 'Legacy calls' : 'Subgraph fetches'} per request on its own (${ALONE} requests one after another, nothing to share with):\n${aloneLines.join('\n')}`] : []),
+    ...(perQuery
+      ? [
+          `\nLegacy calls per request under load (median of the runs):\n${Object.entries(perQuery)
+            .map(([variant, systems]) => `- ${variant}: ${Object.entries(systems).map(([system, n]) => `${system} ${n.toFixed(2)}`).join(', ')}`)
+            .join('\n')}`,
+        ]
+      : []),
+  ].join('\n');
   const medians = summary.medians;
   const failures = [...failing].map(([name, why]) => `- ${name}: failing, not measured (${why})`).join('\n');
   const header = `# Benchmark: ${run.name}\n\n${run.about}\n\n${machine()}; ${connections} connections, ${durationSeconds} s per run, ${rounds} round(s) alternating variants${smoke ? ' (smoke)' : ''}.\nResponse: ${bytes} bytes.\n\n`;
@@ -383,7 +420,7 @@ async function measure(run: Scenario): Promise<void> {
     writeFileSync(projectPath('bench', 'results', `${run.name}.md`), `${header}${table}\n${failures ? `\n${failures}\n` : ''}\nReproduce: \`npm run build && npm run bench -- --scenario ${run.name}\`.\n`);
     writeFileSync(
       projectPath('bench', 'results', `${run.name}.json`),
-      `${JSON.stringify({ machine: machine(), connections, durationSeconds, rounds, rows, medians, ...(perQuery ? { legacyCallsPerQuery: perQuery } : {}), failing: Object.fromEntries(failing) }, null, 2)}\n`,
+      `${JSON.stringify({ machine: machine(), connections, durationSeconds, rounds, rows, medians, alone: Object.fromEntries(alone), ...(perQuery ? { legacyCallsPerQuery: perQuery } : {}), failing: Object.fromEntries(failing) }, null, 2)}\n`,
     );
   }
   const errors = rows.filter((r) => r.errors > 0);

@@ -202,10 +202,6 @@ export function createEdgeHandler<TContext extends BaseContext>(
     logger: Logger,
   ): Promise<void> {
     const method = req.method === 'POST' ? 'POST' : 'GET';
-    const headers = new HeaderMap();
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
-    }
     // Authenticate first: a present but invalid credential refuses the whole request.
     const identity = options.authenticate ? await options.authenticate(req) : undefined;
     let body: unknown;
@@ -219,15 +215,17 @@ export function createEdgeHandler<TContext extends BaseContext>(
         const request: EdgeRequest = { body, headers: req.headers, ...(identity ? { identity } : {}), requestId, logger };
         const answer = await options.answerAtEdge(request);
         if (answer) {
-          res.statusCode = answer.status;
-          for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
           if (state.draining) res.setHeader('connection', 'close');
-          res.setHeader('content-length', answer.body.length);
+          res.writeHead(answer.status, { ...answer.headers, 'content-length': String(answer.body.length) });
           res.end(answer.body);
           options.didAnswerAtEdge?.(request, answer, Number(process.hrtime.bigint() - started) / 1e6);
           return;
         }
       }
+    }
+    const headers = new HeaderMap();
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
     }
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method, headers, search, body },
