@@ -182,6 +182,8 @@ async function scenario(name: ScenarioName, token: string): Promise<Scenario> {
         fetchCounter,
         variants: [
           frontdesk('frontdesk', { ...base, auth: AUTH, authorization: {}, accessLog: {} }, { logLevel: 'info' }),
+          // The same without sharing in-flight fetches: what the transport and the rest do alone.
+          frontdesk('frontdesk, dedupe off', { ...base, auth: AUTH, authorization: {}, accessLog: {}, subgraphRequests: { dedupe: false } }, { logLevel: 'info' }),
           {
             name: 'apollo-gateway',
             start: (port) => startProcess('dist/bench/federation/apollo-gateway.js', [path, String(port)], {}, `http://127.0.0.1:${port}/`, 20_000, POST_TYPENAME),

@@ -156,8 +156,10 @@ export function createEdgeHandler<TContext extends BaseContext>(
       sendError(res, 'NOT_READY', 'The server is not ready to serve requests');
       return;
     }
-    const logger = options.logger.child({ requestId });
-    void handleGraphQL(req, res, requestId, search, logger).catch((error: unknown) => fail(req, res, logger, error));
+    // The request's logger is made when something logs: an answer from the edge often never does.
+    let child: Logger | undefined;
+    const logger = () => (child ??= options.logger.child({ requestId }));
+    void handleGraphQL(req, res, requestId, search, logger).catch((error: unknown) => fail(req, res, logger(), error));
   };
 
   function fail(req: IncomingMessage, res: ServerResponse, logger: Logger, error: unknown): void {
@@ -199,7 +201,7 @@ export function createEdgeHandler<TContext extends BaseContext>(
     res: ServerResponse,
     requestId: string,
     search: string,
-    logger: Logger,
+    logger: () => Logger,
   ): Promise<void> {
     const method = req.method === 'POST' ? 'POST' : 'GET';
     // Authenticate first: a present but invalid credential refuses the whole request.
@@ -212,7 +214,15 @@ export function createEdgeHandler<TContext extends BaseContext>(
       const json = JSON_TYPE.test(contentType);
       body = json ? parseJson(text) : text;
       if (json && options.answerAtEdge) {
-        const request: EdgeRequest = { body, headers: req.headers, ...(identity ? { identity } : {}), requestId, logger };
+        const request: EdgeRequest = {
+          body,
+          headers: req.headers,
+          ...(identity ? { identity } : {}),
+          requestId,
+          get logger() {
+            return logger();
+          },
+        };
         const answer = await options.answerAtEdge(request);
         if (answer) {
           if (state.draining) res.setHeader('connection', 'close');
@@ -229,7 +239,7 @@ export function createEdgeHandler<TContext extends BaseContext>(
     }
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method, headers, search, body },
-      context: async () => options.context(req, requestId, logger, identity),
+      context: async () => options.context(req, requestId, logger(), identity),
     });
     res.statusCode = response.status ?? 200;
     for (const [name, value] of response.headers) res.setHeader(name, value);

@@ -8,6 +8,8 @@ export interface EdgeEntry {
   maxAgeSeconds: number;
   scope: 'PUBLIC' | 'PRIVATE';
   tags: string[];
+  /** The store's purge count when this entry was last found current (memory store). */
+  checkedAt?: number;
 }
 
 /**

@@ -124,10 +124,14 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
       edge.delete(key);
       return undefined;
     }
+    const purges = cache.purgeCount();
     try {
-      if (!(await cache.isCurrent(entry.tags, entry.fetchedAt))) {
-        edge.delete(key);
-        return undefined;
+      if (purges === undefined || entry.checkedAt !== purges) {
+        if (!(await cache.isCurrent(entry.tags, entry.fetchedAt))) {
+          edge.delete(key);
+          return undefined;
+        }
+        if (purges !== undefined) entry.checkedAt = purges;
       }
     } catch {
       // The store is away: the full pipeline answers (and bypasses the cache).

@@ -27,6 +27,12 @@ export interface CacheStore {
   save(key: string, entry: CachedEntry, ttlMs: number): Promise<void>;
   /** True when no tag of these was purged at or after `fetchedAt`. */
   isCurrent(tags: string[], fetchedAt: number): Promise<boolean>;
+  /**
+   * Counts the purges this store has seen, when it sees them all (memory): an answer checked as
+   * current at one count is still current at the same count. Undefined for Redis, where other
+   * replicas purge too.
+   */
+  purgeCount(): number | undefined;
   /** Marks the tags purged now; kept in memory and retried while the store is away. */
   purge(tags: string[]): Promise<void>;
   /** Store failures since start-up (each one bypassed the cache for its request). */
@@ -109,6 +115,8 @@ export class LruMap {
 class MemoryTagClock {
   private readonly purged = new Map<string, number>();
   private all = 0;
+  /** Purges so far. */
+  count = 0;
 
   constructor(private readonly ttlMs: number) {}
 
@@ -119,6 +127,7 @@ class MemoryTagClock {
   }
 
   set(tags: Iterable<string>, at: number): void {
+    this.count += 1;
     for (const tag of tags) {
       if (tag === ALL_TAG) this.all = at;
       else {
@@ -291,6 +300,7 @@ export function createCacheStore(options: StoreOptions): CacheStore {
       }
     },
     failures: () => failures,
+    purgeCount: () => memoryTags?.count,
     async close() {
       await closeClient();
     },
