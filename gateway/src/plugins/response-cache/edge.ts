@@ -1,4 +1,5 @@
 import type { Identity } from '../../core/context.js';
+import { BoundedLru } from './store.js';
 
 /** A response ready to be written at the edge, and what decides whether it still may be. */
 export interface EdgeEntry {
@@ -23,41 +24,8 @@ export function edgeKey(identity: Identity | undefined, query: string, operation
 }
 
 /** Serialized responses by edge key, the least recently used dropped past `maxEntries` or `maxBytes`. */
-export class EdgeIndex {
-  private readonly map = new Map<string, EdgeEntry>();
-  private bytes = 0;
-
-  constructor(
-    private readonly maxEntries: number,
-    private readonly maxBytes: number,
-  ) {}
-
-  get size(): number {
-    return this.map.size;
-  }
-
-  get(key: string): EdgeEntry | undefined {
-    const entry = this.map.get(key);
-    if (entry) {
-      this.map.delete(key);
-      this.map.set(key, entry);
-    }
-    return entry;
-  }
-
-  set(key: string, entry: EdgeEntry): void {
-    this.delete(key);
-    const size = entry.body.length + key.length;
-    if (size > this.maxBytes) return;
-    this.map.set(key, entry);
-    this.bytes += size;
-    while (this.map.size > this.maxEntries || this.bytes > this.maxBytes) this.delete(this.map.keys().next().value as string);
-  }
-
-  delete(key: string): void {
-    const entry = this.map.get(key);
-    if (!entry) return;
-    this.map.delete(key);
-    this.bytes -= entry.body.length + key.length;
+export class EdgeIndex extends BoundedLru<EdgeEntry> {
+  constructor(maxEntries: number, maxBytes: number) {
+    super(maxEntries, maxBytes, (key, entry) => entry.body.length + key.length);
   }
 }

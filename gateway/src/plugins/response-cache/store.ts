@@ -52,17 +52,15 @@ const TAG = 't:';
 const PENDING_LIMIT = 10_000;
 const TAG_TIMES_LIMIT = 100_000;
 
-/**
- * A Map for keyv that keeps at most `maxEntries` values and `maxBytes` of them (keyv stores
- * serialized strings), dropping the least recently used first.
- */
-export class LruMap {
-  private readonly map = new Map<string, { value: string; bytes: number }>();
+/** A map that keeps at most `maxEntries` values and `maxBytes` of them (as `sizeOf` counts), dropping the least recently used first. */
+export class BoundedLru<V> {
+  private readonly map = new Map<string, { value: V; bytes: number }>();
   private bytes = 0;
 
   constructor(
     private readonly maxEntries: number,
     private readonly maxBytes: number,
+    private readonly sizeOf: (key: string, value: V) => number,
   ) {}
 
   get size(): number {
@@ -73,7 +71,7 @@ export class LruMap {
     return this.bytes;
   }
 
-  get(key: string): string | undefined {
+  get(key: string): V | undefined {
     const slot = this.map.get(key);
     if (slot === undefined) return undefined;
     this.map.delete(key);
@@ -85,9 +83,9 @@ export class LruMap {
     return this.map.has(key);
   }
 
-  set(key: string, value: string): this {
+  set(key: string, value: V): this {
     this.delete(key);
-    const bytes = Buffer.byteLength(value) + Buffer.byteLength(key);
+    const bytes = this.sizeOf(key, value);
     if (bytes > this.maxBytes) return this;
     this.map.set(key, { value, bytes });
     this.bytes += bytes;
@@ -108,6 +106,13 @@ export class LruMap {
   clear(): void {
     this.map.clear();
     this.bytes = 0;
+  }
+}
+
+/** The memory store's map for keyv, which keeps serialized strings: bounded by their UTF-8 bytes. */
+export class LruMap extends BoundedLru<string> {
+  constructor(maxEntries: number, maxBytes: number) {
+    super(maxEntries, maxBytes, (key, value) => Buffer.byteLength(value) + Buffer.byteLength(key));
   }
 }
 
