@@ -2,6 +2,7 @@ import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo
 import type { GraphQLError } from 'graphql';
 import type { GatewayContext } from './context.js';
 import { frontdeskError } from './errors.js';
+import { hintFromCacheControl } from './cache-hints.js';
 import type { Logger } from './logger.js';
 import type { SubgraphHooks } from './plugin.js';
 import { SubgraphHeaders, type SubgraphReply, type SubgraphTransport } from './subgraph-transport.js';
@@ -11,18 +12,6 @@ type GatewayResponse = Awaited<ReturnType<GraphQLDataSource['process']>>;
 /** Headers that do not change what a subgraph answers, left out of the deduplication key. */
 const NOT_IN_KEY = new Set(['x-request-id', 'traceparent', 'tracestate']);
 const MUTATION = /^\s*mutation\b/;
-
-/** Apollo's reading of a subgraph's Cache-Control (honorSubgraphCacheControlHeader). */
-function hintOf(header: string | null): { maxAge: number; scope?: 'PUBLIC' | 'PRIVATE' } {
-  const hint: { maxAge: number; scope?: 'PUBLIC' | 'PRIVATE' } = { maxAge: 0 };
-  for (const part of (header ?? '').toLowerCase().split(',')) {
-    const [directive, value] = part.trim().split('=');
-    if (directive === 'max-age' && value && /^\d+$/.test(value)) hint.maxAge = Number(value);
-    if (directive === 'private') hint.scope = 'PRIVATE';
-    if (directive === 'public') hint.scope = 'PUBLIC';
-  }
-  return hint;
-}
 
 /**
  * The one data source for every subgraph. It knows no feature by name: it forwards the request
@@ -76,7 +65,8 @@ export class FrontdeskDataSource implements GraphQLDataSource<GatewayContext> {
       throw this.failed(new Error('the subgraph answered something that is not a JSON object'), reply, context);
     }
     const policy = incoming?.incomingRequestContext.overallCachePolicy;
-    if (policy && 'restrict' in policy) policy.restrict(hintOf(reply.headers.get('cache-control')));
+    // Apollo's honorSubgraphCacheControlHeader: a response without the header is uncacheable.
+    if (policy && 'restrict' in policy) policy.restrict(hintFromCacheControl(reply.headers.get('cache-control')) ?? { maxAge: 0 });
     if (context) for (const hook of this.hooks) hook.didReceiveSubgraphResponse?.({ subgraph: this.subgraph, context, headers: reply.headers });
     return { ...(parsed as GatewayResponse), http: { headers: reply.headers, status: reply.status } as unknown as GatewayResponse['http'] };
   }

@@ -1,7 +1,7 @@
 import { buildSchema, parse, print } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { entityKeysOf, entityTag, extractEntities, prepareOperation } from './entities.js';
-import { hintFromCacheControl } from './plugin.js';
+import { hintFromCacheControl } from '../../core/cache-hints.js';
 
 const api = buildSchema(`
   type Query { product(id: ID!): Product  node: Node  search: [Result!]! }

@@ -1,3 +1,3 @@
-export { createResponseCachePlugin, hintFromCacheControl, type ResponseCacheCounters } from './plugin.js';
+export { createResponseCachePlugin, type ResponseCacheCounters } from './plugin.js';
 export { responseCacheOptionsSchema, type ResponseCacheOptions } from './options.js';
 export { createCacheStore, LruMap, type CachedEntry, type CacheStore } from './store.js';

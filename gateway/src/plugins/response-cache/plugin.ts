@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { HeaderMap } from '@apollo/server';
 import { getOperationAST, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { z } from 'zod';
+import { hintFromCacheControl, type CacheHint } from '../../core/cache-hints.js';
 import type { GatewayContext, Identity } from '../../core/context.js';
 import { EdgeRefusal, type AdminRoute, type EdgeAnswer, type EdgeRequest, type FrontdeskPlugin, type PluginContext } from '../../core/plugin.js';
 import { EdgeIndex, edgeKey } from './edge.js';
@@ -9,12 +10,8 @@ import { entityKeysOf, entityTag, extractEntities, prepareOperation, type Entity
 import type { ResponseCacheOptions } from './options.js';
 import { ALL_TAG, createCacheStore, StoreUnavailable, type CachedEntry, type CacheStore } from './store.js';
 
-type Scope = 'PUBLIC' | 'PRIVATE';
 type CacheStatus = 'HIT' | 'MISS' | 'STALE' | 'BYPASS';
-interface Hint {
-  maxAge: number;
-  scope: Scope;
-}
+type Hint = CacheHint;
 
 /** What the cache knows of one request, from the lookup to the response. */
 interface RequestState {
@@ -34,20 +31,6 @@ interface Prepared extends PreparedOperation {
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const PREPARED_LIMIT = 1_000;
-
-/** A subgraph's Cache-Control as a hint; undefined without the header. */
-export function hintFromCacheControl(header: string | null): Hint | undefined {
-  if (header === null) return undefined;
-  let maxAge = 0;
-  let scope: Scope = 'PUBLIC';
-  for (const part of header.toLowerCase().split(',')) {
-    const [directive, value] = part.trim().split('=');
-    if (directive === 'no-store' || directive === 'no-cache') return { maxAge: 0, scope };
-    if (directive === 'private') scope = 'PRIVATE';
-    if (directive === 'max-age' && value && /^\d+$/.test(value)) maxAge = Number(value);
-  }
-  return { maxAge, scope };
-}
 
 /** The narrower of two hints: the lower max-age, PRIVATE if either is. */
 const restrict = (a: Hint | undefined, b: Hint): Hint =>
