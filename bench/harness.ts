@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { cpus } from 'node:os';
-import { createInterface } from 'node:readline';
 import { projectPath } from '../subgraphs/shared/paths.js';
 
 /**
@@ -15,9 +15,24 @@ import { projectPath } from '../subgraphs/shared/paths.js';
 export interface Proc {
   child: ChildProcess;
   pid: number;
-  output: string[];
+  /** Where the process's stdout and stderr go. */
+  logFile: string;
   stop(): Promise<void>;
 }
+
+/** Where processes log. */
+export const BENCH_TMP = projectPath('bench', 'results', '.tmp');
+
+/** The last `lines` lines of a log file. */
+function tail(file: string, lines = 10): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+let started = 0;
 
 /** A free loopback port (bound, read, released). */
 export async function freePort(): Promise<number> {
@@ -37,26 +52,24 @@ export async function startProcess(
   args: string[],
   env: Record<string, string>,
   readyUrl: string,
-  timeoutMs = 20_000,
-  ready: RequestInit = {},
+  options: { timeoutMs?: number; ready?: RequestInit; nodeArgs?: string[] } = {},
 ): Promise<Proc> {
-  const child = spawn(process.execPath, [projectPath(script), ...args], {
+  const { timeoutMs = 20_000, ready = {}, nodeArgs = [] } = options;
+  // Output goes to a file, not through a pipe into this process: reading a gateway's access log
+  // line by line would cost the machine's CPU that the gateway under test competes for.
+  mkdirSync(BENCH_TMP, { recursive: true });
+  const logFile = join(BENCH_TMP, `${String(++started).padStart(2, '0')}-${script.replace(/\W+/g, '-')}.log`);
+  const fd = openSync(logFile, 'w');
+  const child = spawn(process.execPath, [...nodeArgs, projectPath(script), ...args], {
     cwd: projectPath(),
     env: { ...process.env, APOLLO_TELEMETRY_DISABLED: 'true', LOG_LEVEL: 'error', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', fd, fd],
   });
-  // The last lines only: a gateway under load may log a line per request.
-  const output: string[] = [];
-  for (const stream of [child.stdout!, child.stderr!]) {
-    createInterface({ input: stream }).on('line', (line) => {
-      output.push(line);
-      if (output.length > 200) output.splice(0, 100);
-    });
-  }
+  closeSync(fd);
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`${script} exited with ${child.exitCode}:\n${output.slice(-10).join('\n')}`);
+    if (child.exitCode !== null) throw new Error(`${script} exited with ${child.exitCode}:\n${tail(logFile)}`);
     try {
       if ((await fetch(readyUrl, ready)).ok) break;
     } catch {
@@ -64,14 +77,14 @@ export async function startProcess(
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`${script} was not ready within ${timeoutMs} ms:\n${output.slice(-10).join('\n')}`);
+      throw new Error(`${script} was not ready within ${timeoutMs} ms:\n${tail(logFile)}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return {
     child,
     pid: child.pid!,
-    output,
+    logFile,
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);

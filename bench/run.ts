@@ -25,6 +25,8 @@ import { cpuMs, freePort, load, machine, median, peakRssMb, post, startProcess, 
  *               (cache off): requests per second and legacy calls per query.
  *   auth        authentication and authorization before planning, over accounts and reviews.
  *   cache       the response cache's hit and bypass paths on top of auth+authz.
+ * `--profile` writes a V8 CPU profile of every Frontdesk process to bench/results/.tmp/profiles;
+ * every process's output is in bench/results/.tmp/*.log.
  */
 const SCENARIOS = ['federation', 'cache-hit', 'features', 'legacy', 'auth', 'cache'] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
@@ -36,6 +38,7 @@ const { values } = parseArgs({
     rounds: { type: 'string' },
     duration: { type: 'string' },
     connections: { type: 'string', default: '32' },
+    profile: { type: 'boolean', default: false },
   },
 });
 const chosen = values.scenario === undefined || values.scenario === 'all' ? [...SCENARIOS] : [values.scenario];
@@ -84,7 +87,9 @@ function frontdesk(name: string, config: object, options: { headers?: Record<str
     async start(port) {
       const file = join(TMP, `${name.replace(/\W+/g, '-')}.json`);
       writeFileSync(file, JSON.stringify(config));
-      return startProcess('dist/gateway/src/main.js', ['--config', file, '--port', String(port)], { NODE_ENV: 'production', LOG_LEVEL: options.logLevel ?? 'error' }, `http://127.0.0.1:${port}/ready`);
+      // --profile: a V8 CPU profile of every Frontdesk run, written when the process exits.
+      const nodeArgs = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(TMP, 'profiles')}`] : [];
+      return startProcess('dist/gateway/src/main.js', ['--config', file, '--port', String(port)], { NODE_ENV: 'production', LOG_LEVEL: options.logLevel ?? 'error' }, `http://127.0.0.1:${port}/ready`, { nodeArgs });
     },
   };
 }
@@ -186,7 +191,7 @@ async function scenario(name: ScenarioName, token: string): Promise<Scenario> {
           frontdesk('frontdesk, dedupe off', { ...base, auth: AUTH, authorization: {}, accessLog: {}, subgraphRequests: { dedupe: false } }, { logLevel: 'info' }),
           {
             name: 'apollo-gateway',
-            start: (port) => startProcess('dist/bench/federation/apollo-gateway.js', [path, String(port)], {}, `http://127.0.0.1:${port}/`, 20_000, POST_TYPENAME),
+            start: (port) => startProcess('dist/bench/federation/apollo-gateway.js', [path, String(port)], {}, `http://127.0.0.1:${port}/`, { ready: POST_TYPENAME }),
           },
           {
             name: 'hive-gateway',
