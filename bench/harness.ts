@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { cpus } from 'node:os';
@@ -86,10 +86,14 @@ export async function startProcess(
     pid: child.pid!,
     logFile,
     async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
+      const running = child.exitCode === null;
+      if (running) child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exited;
+      const code = await exited;
       clearTimeout(timer);
+      // A process that was still running and stopped cleanly leaves no log behind (an access log
+      // under load is hundreds of megabytes); one that had died, or did not stop, keeps it.
+      if (running && code === 0) rmSync(logFile, { force: true });
     },
   };
 }
