@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
@@ -384,7 +384,7 @@ async function measure(run: Scenario): Promise<void> {
           );
           legacyCalls.set(variant.name, [...(legacyCalls.get(variant.name) ?? []), Object.fromEntries(calls)]);
         }
-        rows.push({
+        const row: Row = {
           variant: variant.name,
           round,
           rps: result.rps,
@@ -394,8 +394,12 @@ async function measure(run: Scenario): Promise<void> {
           cpuMsPerRequest: result.requests > 0 ? cpu / result.requests : NaN,
           peakRssMb: peakRssMb(gateway.pid),
           ...(fetchesPerRequest !== undefined ? { fetchesPerRequest } : {}),
-        });
-        process.stdout.write(`${run.name} round ${round} ${variant.name}: ${result.rps.toFixed(0)} req/s, p99 ${result.p99} ms, ${result.errors} errors\n`);
+        };
+        rows.push(row);
+        process.stdout.write(
+          `${run.name} round ${round} ${variant.name}: ${row.rps.toFixed(0)} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms, ${row.errors} errors, ` +
+            `${row.cpuMsPerRequest.toFixed(3)} CPU ms/req, peak RSS ${row.peakRssMb.toFixed(0)} MB${fetchesPerRequest !== undefined ? `, ${fetchesPerRequest.toFixed(2)} fetches/req` : ''}\n`,
+        );
       } finally {
         await gateway.stop();
       }
@@ -424,7 +428,9 @@ async function measure(run: Scenario): Promise<void> {
   const header = `# Benchmark: ${run.name}\n\n${run.about}\n\n${machine()}; ${connections} connections, ${durationSeconds} s per run, ${rounds} round(s) alternating variants${smoke ? ' (smoke)' : ''}.\nResponse: ${bytes} bytes.\n\n`;
   process.stdout.write(`\n${run.name}:\n${table}\n${failures ? `${failures}\n` : ''}`);
   if (!smoke) {
-    writeFileSync(projectPath('bench', 'results', `${run.name}.md`), `${header}${table}\n${failures ? `\n${failures}\n` : ''}\nReproduce: \`npm run build && npm run bench -- --scenario ${run.name}\`.\n`);
+    const report = `${header}${table}\n${failures ? `\n${failures}\n` : ''}\nReproduce: \`npm run build && npm run bench -- --scenario ${run.name}\`.\n`;
+    writeFileSync(projectPath('bench', 'results', `${run.name}.md`), report);
+    showInReadme(run.name, report.slice(report.indexOf('\n\n') + 2));
     writeFileSync(
       projectPath('bench', 'results', `${run.name}.json`),
       `${JSON.stringify({ machine: machine(), connections, durationSeconds, rounds, rows, medians, alone: Object.fromEntries(alone), ...(perQuery ? { legacyCallsPerQuery: perQuery } : {}), failing: Object.fromEntries(failing) }, null, 2)}\n`,
@@ -433,6 +439,21 @@ async function measure(run: Scenario): Promise<void> {
   const errors = rows.filter((r) => r.errors > 0);
   if (errors.length > 0) throw new Error(`errors under load: ${errors.map((r) => `${r.variant} round ${r.round}: ${r.errors}`).join(', ')}`);
   if (failing.size > 0 && failing.has('frontdesk')) throw new Error(`${run.name}: Frontdesk answered wrongly`);
+}
+
+/** Replaces the README's copy of a scenario's latest results (between `<!-- bench:NAME -->` markers). */
+function showInReadme(name: string, report: string): void {
+  const file = projectPath('README.md');
+  const readme = readFileSync(file, 'utf8');
+  const start = `<!-- bench:${name} -->\n`;
+  const end = `<!-- /bench:${name} -->`;
+  const from = readme.indexOf(start);
+  const to = readme.indexOf(end, from);
+  if (from === -1 || to === -1) {
+    process.stderr.write(`bench: README has no ${start.trim()} ... ${end} section; not updated\n`);
+    return;
+  }
+  writeFileSync(file, `${readme.slice(0, from + start.length)}${report.trimEnd()}\n${readme.slice(to)}`);
 }
 
 async function main(): Promise<void> {
