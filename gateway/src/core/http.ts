@@ -48,9 +48,10 @@ class EdgeError extends Error {
 }
 
 /**
- * The EdgeRequest of one POST. A class, not an object literal with a getter: a literal like that
- * gets a hidden class of its own per request, allocated where the garbage collector keeps
- * long-lived objects, and at cache-hit rates that alone doubled the time spent collecting.
+ * The EdgeRequest of one POST. A class, not an object literal with a `get logger()`: V8 cannot
+ * share a hidden class between objects whose accessors are different closures, so the literal
+ * made one per request, and at cache-hit rates that kept the garbage collector busy with
+ * long-lived garbage (a quarter of the CPU, p99 7 ms instead of 4; decision record 008).
  */
 class EdgeCall implements EdgeRequest {
   constructor(
