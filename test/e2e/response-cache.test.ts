@@ -84,6 +84,11 @@ describe('public queries', () => {
     const second = await gql(stack.gateway.url, '{ product(id: "p2") { name reviews { rating } } }');
     expect(second.headers.get('x-cache')).toBe('HIT');
     expect(JSON.stringify(second.body)).not.toMatch(/__fd_|__typename|"id"/);
+    // Nor on a response that is neither served from nor stored in the cache.
+    const bypass = await gql(stack.gateway.url, '{ product(id: "p2") { name reviews { rating } } }', { headers: { 'cache-control': 'no-cache' } });
+    expect(bypass.headers.get('x-cache')).toBe('BYPASS');
+    expect(bypass.body).toEqual(first.body);
+    expect(JSON.stringify(bypass.body)).not.toMatch(/__fd_|__typename|"id"/);
   });
 
   it('keys on variables and on the vary headers', async () => {

@@ -36,6 +36,7 @@ describe('prepareOperation', () => {
     const prepared = prepareOperation(parse('{ product(id: "p1") { name price { amount } } }'), api, keys)!;
     expect(print(prepared.document)).toContain('product(id: "p1") {\n    name\n    price {\n      amount\n    }\n    __fd_k_id: id\n  }');
     expect(prepared.types).toEqual(['Price', 'Product']);
+    expect(prepared.reserved).toBe(true);
     const result = { data: { product: { name: 'Sofa', price: { amount: '1' }, __fd_k_id: 'p1' } } as Record<string, unknown> };
     expect([...extractEntities(result, keys, prepared.shape)]).toEqual(['Product:p1']);
     expect(result.data).toEqual({ product: { name: 'Sofa', price: { amount: '1' } } });
@@ -49,13 +50,31 @@ describe('prepareOperation', () => {
   });
 
   it('reads what the client selected itself under its own name instead of adding it', () => {
-    const printed = print(prepareOperation(parse('{ product(id: "p1") { __typename id name } }'), api, keys)!.document);
+    const own = prepareOperation(parse('{ product(id: "p1") { __typename id name } }'), api, keys)!;
+    const printed = print(own.document);
     expect(printed).not.toContain('__fd_');
+    // Nothing added: a result that is neither stored nor purged with needs no walk at all.
+    expect(own.reserved).toBe(false);
     const result = { data: { product: { __typename: 'Product', id: 'p1', name: 'Sofa' } } as Record<string, unknown> };
     expect([...extractEntities(result, keys)]).toEqual(['Product:p1']);
     expect(result.data).toEqual({ product: { __typename: 'Product', id: 'p1', name: 'Sofa' } });
     // An alias named like the key is not the key: the key is added under the reserved alias.
     expect(print(prepareOperation(parse('{ product(id: "p1") { id: name } }'), api, keys)!.document)).toContain('__fd_k_id: id');
+  });
+
+  it('counts the key a fragment always selects, never one under @skip or @include or a narrower type', () => {
+    const viaFragments = prepareOperation(parse('fragment P on Product { id } { product(id: "p1") { ...P name } again: product(id: "p2") { ... on Product { id } ... { name } } }'), api, keys)!;
+    expect(print(viaFragments.document)).not.toContain('__fd_');
+    expect(viaFragments.reserved).toBe(false);
+    const result = { data: { product: { id: 'p1', name: 'Sofa' }, again: { id: 'p2', name: 'Lamp' } } as Record<string, unknown> };
+    expect([...extractEntities(result, keys, viaFragments.shape)].sort()).toEqual(['Product:p1', 'Product:p2']);
+    for (const query of [
+      'query Q($x: Boolean!) { product(id: "p1") { id @include(if: $x) name } }',
+      'query Q($x: Boolean!) { product(id: "p1") { ...P @skip(if: $x) name } } fragment P on Product { id }',
+      'query Q($x: Boolean!) { product(id: "p1") { ... @include(if: $x) { id } name } }',
+    ]) {
+      expect(print(prepareOperation(parse(query), api, keys)!.document)).toContain('__fd_k_id: id');
+    }
   });
 
   it('identifies the entity types behind interfaces and unions', () => {

@@ -11,6 +11,7 @@ import {
   TypeInfo,
   visit,
   visitWithTypeInfo,
+  type ASTNode,
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
@@ -69,6 +70,8 @@ export interface PreparedOperation {
   types: string[];
   /** The static type of each response position; undefined where the operation leaves it ambiguous. */
   shape?: Shape;
+  /** Whether any reserved field was added (then every result must be walked to remove them). */
+  reserved: boolean;
 }
 
 /**
@@ -81,14 +84,17 @@ export interface Shape {
   fields: Map<string, Shape>;
 }
 
+type Fragments = ReadonlyMap<string, FragmentDefinitionNode>;
+
+const fragmentsOf = (document: DocumentNode): Fragments =>
+  new Map(document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]));
+
 /** Builds the shape of the operation to execute; undefined when one response key could hold different object types. */
 export function shapeOf(document: DocumentNode, schema: GraphQLSchema, operationName?: string): Shape | undefined {
   const operation = getOperationAST(document, operationName);
   const root = operation ? schema.getRootType(operation.operation) : undefined;
   if (!operation || !root) return undefined;
-  const fragments = new Map(
-    document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]),
-  );
+  const fragments = fragmentsOf(document);
   let ambiguous = false;
   const fill = (selectionSet: SelectionSetNode, parent: GraphQLCompositeType, shape: Shape, spread: ReadonlySet<string>): void => {
     for (const selection of selectionSet.selections) {
@@ -127,11 +133,24 @@ const aliased = (alias: string, field: string, selectionSet?: SelectionSetNode):
   ...(selectionSet ? { selectionSet } : {}),
 });
 
-/** Unaliased leaf fields a selection set selects itself: what the response already holds under its own name. */
-function ownLeaves(selections: readonly SelectionNode[]): Set<string> {
-  const names = new Set<string>();
+/**
+ * Unaliased leaf fields a selection set is sure to put in the response under their own names: its
+ * own, and those of the fragments that always apply there (no type condition, or the parent type
+ * itself, as `...User` on a User). A selection under `@skip`, `@include` or any other directive
+ * may be left out, so it does not count.
+ */
+function ownLeaves(selections: readonly SelectionNode[], parentType: string, fragments: Fragments, names = new Set<string>(), seen = new Set<string>()): Set<string> {
   for (const selection of selections) {
-    if (selection.kind === Kind.FIELD && !selection.alias && !selection.selectionSet) names.add(selection.name.value);
+    if (selection.directives?.length) continue;
+    if (selection.kind === Kind.FIELD) {
+      if (!selection.alias && !selection.selectionSet) names.add(selection.name.value);
+    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+      if (!selection.typeCondition || selection.typeCondition.name.value === parentType) ownLeaves(selection.selectionSet.selections, parentType, fragments, names, seen);
+    } else if (!seen.has(selection.name.value)) {
+      seen.add(selection.name.value);
+      const fragment = fragments.get(selection.name.value);
+      if (fragment?.typeCondition.name.value === parentType) ownLeaves(fragment.selectionSet.selections, parentType, fragments, names, seen);
+    }
   }
   return names;
 }
@@ -152,8 +171,15 @@ function keySelections(type: string, keys: EntityKeys, own: ReadonlySet<string> 
  * selected itself unaliased (Apollo Client adds `__typename` everywhere, most
  * clients select `id`) are read under their own names instead of being fetched twice.
  */
-function identifying(type: GraphQLCompositeType, schema: GraphQLSchema, keys: EntityKeys, existing: readonly SelectionNode[], typeIsStatic: boolean): SelectionNode[] {
-  const own = ownLeaves(existing);
+function identifying(
+  type: GraphQLCompositeType,
+  schema: GraphQLSchema,
+  keys: EntityKeys,
+  existing: readonly SelectionNode[],
+  fragments: Fragments,
+  typeIsStatic: boolean,
+): SelectionNode[] {
+  const own = ownLeaves(existing, type.name, fragments);
   if (isObjectType(type)) {
     const typename = own.has('__typename') || typeIsStatic ? [] : [aliased(TYPENAME, '__typename')];
     return [...typename, ...keySelections(type.name, keys, own)];
@@ -199,9 +225,11 @@ function references(type: GraphQLObjectType, keys: EntityKeys): FieldNode[] {
  */
 export function prepareOperation(document: DocumentNode, schema: GraphQLSchema, keys: EntityKeys, operationName?: string): PreparedOperation | undefined {
   const shape = shapeOf(document, schema, operationName);
+  const fragments = fragmentsOf(document);
   const typeInfo = new TypeInfo(schema);
   const types = new Set<string>();
   let conflict = false;
+  let reserved = false;
   let depth = 0;
   let inMutation = false;
   const rewritten = visit(
@@ -230,20 +258,25 @@ export function prepareOperation(document: DocumentNode, schema: GraphQLSchema, 
         },
       },
       SelectionSet: {
-        leave(node) {
+        leave(node, _key, parent) {
           const type = typeInfo.getParentType();
           if (!type || type === schema.getQueryType() || type === schema.getMutationType() || type === schema.getSubscriptionType()) return undefined;
           for (const possible of isAbstractType(type) ? schema.getPossibleTypes(type) : [type as GraphQLObjectType]) types.add(possible.name);
+          // A field's selection set identifies what it returns, looking into the fragments it
+          // spreads; the selection sets of those fragments need nothing of their own.
+          if (!parent || Array.isArray(parent) || (parent as ASTNode).kind !== Kind.FIELD) return undefined;
           // Plain value objects (a price) have nothing to identify.
           if (isObjectType(type) && !keys.has(type.name)) return undefined;
-          const extra = identifying(type, schema, keys, node.selections, shape !== undefined);
+          const extra = identifying(type, schema, keys, node.selections, fragments, shape !== undefined);
           if (inMutation && depth === 1 && isObjectType(type) && keys.has(type.name)) extra.push(...references(type, keys));
+          if (extra.length === 0) return undefined;
+          reserved = true;
           return { ...node, selections: [...node.selections, ...extra] };
         },
       },
     }),
   );
-  return conflict ? undefined : { document: rewritten, types: [...types].sort(), ...(shape ? { shape } : {}) };
+  return conflict ? undefined : { document: rewritten, types: [...types].sort(), ...(shape ? { shape } : {}), reserved };
 }
 
 /** The tag of one entity: `Product:p1`, or the type and its key as JSON when the key has several fields. */
@@ -266,10 +299,31 @@ export function extractEntities(
   shape?: Shape,
 ): Set<string> {
   const tags = new Set<string>();
-  const walk = (node: unknown, at: Shape | undefined): void => {
-    if (node === null || typeof node !== 'object') return;
+  // The reserved alias of each key field, made once per type rather than once per object.
+  const aliases = new Map<string, string[]>();
+  const tagOf = (typename: string, fields: string[], record: Record<string, unknown>): string | undefined => {
+    let names = aliases.get(typename);
+    if (!names) aliases.set(typename, (names = fields.map((field) => `${KEY}${field}`)));
+    if (fields.length === 1) {
+      const value = record[names[0]!] ?? record[fields[0]!];
+      if (typeof value === 'string' || typeof value === 'number') return `${typename}:${value}`;
+      if (value === undefined || value === null) return undefined;
+    }
+    const values: Record<string, unknown> = {};
+    for (let i = 0; i < fields.length; i++) {
+      const value = record[names[i]!] ?? record[fields[i]!];
+      if (value === undefined || value === null) return undefined;
+      values[fields[i]!] = value;
+    }
+    return entityTag(typename, values);
+  };
+  // Hot on every cached miss: no arrays per object, and scalars are never visited.
+  const walk = (node: object, at: Shape | undefined): void => {
     if (Array.isArray(node)) {
-      for (const item of node) walk(item, at);
+      for (let i = 0; i < node.length; i++) {
+        const item: unknown = node[i];
+        if (item !== null && typeof item === 'object') walk(item, at);
+      }
       return;
     }
     const record = node as Record<string, unknown>;
@@ -278,24 +332,19 @@ export function extractEntities(
     if (typeof typename === 'string') {
       const key = keys.get(typename);
       if (key) {
-        const values: Record<string, unknown> = {};
-        let complete = true;
-        for (const field of key.fields) {
-          const value = record[`${KEY}${field}`] ?? record[field];
-          if (value === undefined || value === null) complete = false;
-          values[field] = value;
-        }
-        if (complete) tags.add(entityTag(typename, values));
+        const tag = tagOf(typename, key.fields, record);
+        if (tag !== undefined) tags.add(tag);
       }
     }
-    for (const field of Object.keys(record)) {
+    for (const field in record) {
+      const value = record[field];
       if (field.startsWith(RESERVED)) {
-        if (field.startsWith(REFERENCE)) walk(record[field], undefined);
+        if (field.startsWith(REFERENCE) && value !== null && typeof value === 'object') walk(value, undefined);
         delete record[field];
-      } else walk(record[field], at?.fields.get(field));
+      } else if (value !== null && typeof value === 'object') walk(value, at?.fields.get(field));
     }
   };
-  walk(result.data, shape);
+  if (result.data) walk(result.data, shape);
   if (result.errors) {
     const kept = result.errors.filter((error) => !error.path?.some((segment) => typeof segment === 'string' && segment.startsWith(RESERVED)));
     if (kept.length !== result.errors.length) {

@@ -329,13 +329,17 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
               rememberAtEdge(requestContext.request, context.identity, entry, requestContext.operationName ?? null);
               return;
             }
-            const entities = state.prepared ? extractEntities(result, memoFor(requestContext.schema).keys, state.prepared.shape) : new Set<string>();
+            // The entities in the result, collected only when a purge or a store needs them; the
+            // walk also removes the reserved fields, so it always runs when the operation has any.
+            let collected: Set<string> | undefined;
+            const entities = () => (collected ??= state.prepared ? extractEntities(result, memoFor(requestContext.schema).keys, state.prepared.shape) : new Set<string>());
+            if (state.prepared?.reserved) entities();
             const operation = requestContext.operation?.operation;
             if (operation !== 'query') {
               counters.bypasses += 1;
               headers.set('x-cache', 'BYPASS');
               requestContext.overallCachePolicy.replace({ maxAge: 0 });
-              if (operation === 'mutation' && options.invalidateOnMutation && entities.size > 0) await purge([...entities], context.logger);
+              if (operation === 'mutation' && options.invalidateOnMutation && entities().size > 0) await purge([...entities()], context.logger);
               return;
             }
             if (result.errors?.length) {
@@ -366,7 +370,7 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
               fetchedAt: state.startedAt,
               maxAgeSeconds: policy.maxAge,
               scope: policy.scope,
-              tags: [...(state.prepared?.types ?? []), ...entities],
+              tags: [...(state.prepared?.types ?? []), ...entities()],
             };
             try {
               await cache.save(key, entry, policy.maxAge * 1000 + graceMs);
