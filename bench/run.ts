@@ -9,7 +9,7 @@ import { DEMO_QUERY } from '../gateway/src/core/config.js';
 import { IdentitySigner } from '../gateway/src/plugins/auth/index.js';
 import { projectPath } from '../subgraphs/shared/paths.js';
 import { FEDERATION_QUERY, SUBGRAPH_SDL } from './federation/schemas.js';
-import { cpuMs, freePort, load, machine, median, peakRssMb, post, startProcess, summarize, type Proc, type Row } from './harness.js';
+import { BENCH_TMP, cpuMs, freePort, load, machine, median, peakRssMb, post, startProcess, summarize, type Proc, type Row } from './harness.js';
 
 /**
  * `npm run bench [-- --smoke] [-- --scenario NAME]` (default: every scenario). Each gateway runs
@@ -54,7 +54,7 @@ const connections = Number(values.connections);
 const SECRET = 'bench-hmac-secret-of-at-least-32-characters';
 const IDENTITY_KEY = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 const ACCOUNTS_QUERY = '{ users(first: 20) { edges { node { id name memberSince reviews(first: 3) { rating body product { id reviewCount } } } } } }';
-const TMP = projectPath('bench', 'results', '.tmp');
+const TMP = BENCH_TMP;
 const AUTH = { jwt: { algorithms: ['HS256'], hmacSecret: SECRET }, identity: { privateKeyPem: IDENTITY_KEY } };
 
 interface Variant {

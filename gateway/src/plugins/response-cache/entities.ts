@@ -35,7 +35,8 @@ const KEY = `${RESERVED}k_`;
 const REFERENCE = `${RESERVED}r_`;
 
 /** Entity types of the supergraph and the fields of the key each is tagged by. */
-export type EntityKeys = Map<string, { fields: string[]; selections: readonly SelectionNode[] }>;
+/** The key of each entity type: its fields, the reserved alias each is read under, and its selections. */
+export type EntityKeys = Map<string, { fields: string[]; aliases: string[]; selections: readonly SelectionNode[] }>;
 
 /**
  * Reads `@join__type(key: ...)` from the supergraph SDL: the first key of each entity type, kept
@@ -56,7 +57,7 @@ export function entityKeysOf(supergraphSdl: string, apiSchema: GraphQLSchema): E
       const selections = (parse(`{ ${key.value} }`).definitions[0] as { selectionSet: SelectionSetNode }).selectionSet.selections;
       const fields = selections.map((s) => (s as FieldNode).name.value);
       if (!fields.every((field) => field in type.getFields())) continue;
-      keys.set(name, { fields, selections });
+      keys.set(name, { fields, aliases: fields.map((field) => `${KEY}${field}`), selections });
       break;
     }
   }
@@ -299,19 +300,15 @@ export function extractEntities(
   shape?: Shape,
 ): Set<string> {
   const tags = new Set<string>();
-  // The reserved alias of each key field, made once per type rather than once per object.
-  const aliases = new Map<string, string[]>();
-  const tagOf = (typename: string, fields: string[], record: Record<string, unknown>): string | undefined => {
-    let names = aliases.get(typename);
-    if (!names) aliases.set(typename, (names = fields.map((field) => `${KEY}${field}`)));
+  const tagOf = (typename: string, { fields, aliases }: { fields: string[]; aliases: string[] }, record: Record<string, unknown>): string | undefined => {
     if (fields.length === 1) {
-      const value = record[names[0]!] ?? record[fields[0]!];
+      const value = record[aliases[0]!] ?? record[fields[0]!];
       if (typeof value === 'string' || typeof value === 'number') return `${typename}:${value}`;
       if (value === undefined || value === null) return undefined;
     }
     const values: Record<string, unknown> = {};
     for (let i = 0; i < fields.length; i++) {
-      const value = record[names[i]!] ?? record[fields[i]!];
+      const value = record[aliases[i]!] ?? record[fields[i]!];
       if (value === undefined || value === null) return undefined;
       values[fields[i]!] = value;
     }
@@ -332,7 +329,7 @@ export function extractEntities(
     if (typeof typename === 'string') {
       const key = keys.get(typename);
       if (key) {
-        const tag = tagOf(typename, key.fields, record);
+        const tag = tagOf(typename, key, record);
         if (tag !== undefined) tags.add(tag);
       }
     }
