@@ -78,6 +78,32 @@ describe('public queries', () => {
     expect((await counters()).edgeHits).toBe(before.edgeHits! + 1);
   });
 
+  it('gives every answer of the endpoint it may answer at the edge the request id, refusals included', async () => {
+    const post = (body: string, headers: Record<string, string>) =>
+      fetch(stack.gateway.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+    const malformed = await post('{"query": ', { 'x-request-id': 'bad-json-1' });
+    expect(malformed.status).toBe(400);
+    expect(malformed.headers.get('x-request-id')).toBe('bad-json-1');
+    expect(((await malformed.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe('BAD_REQUEST');
+    const badToken = await post(JSON.stringify({ query: PRODUCT }), { 'x-request-id': 'bad-token-1', authorization: 'Bearer not.a.jwt' });
+    expect(badToken.status).toBe(401);
+    expect(badToken.headers.get('x-request-id')).toBe('bad-token-1');
+    const huge = await post(JSON.stringify({ query: PRODUCT, variables: { pad: 'x'.repeat(2_000_000) } }), { 'x-request-id': 'huge-1' });
+    expect(huge.status).toBe(413);
+    expect(huge.headers.get('x-request-id')).toBe('huge-1');
+    const generated = await post(JSON.stringify({ query: PRODUCT }), {});
+    expect(generated.status).toBe(200);
+    expect(generated.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    // An edge hit writes its headers in one go: exactly one request id, and the body's length.
+    await post(JSON.stringify({ query: PRODUCT }), {});
+    const hit = await post(JSON.stringify({ query: PRODUCT }), { 'x-request-id': 'hit-1' });
+    expect(hit.headers.get('x-cache')).toBe('HIT');
+    expect(hit.headers.get('x-request-id')).toBe('hit-1');
+    const text = await hit.text();
+    expect(Number(hit.headers.get('content-length'))).toBe(Buffer.byteLength(text));
+    expect(JSON.parse(text)).toEqual(await generated.json());
+  });
+
   it('never leaks the reserved key fields it adds to the operation', async () => {
     const first = await gql(stack.gateway.url, '{ product(id: "p2") { name reviews { rating } } }');
     expect(JSON.stringify(first.body)).not.toMatch(/__fd_|__typename|"id"/);

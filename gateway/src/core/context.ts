@@ -1,16 +1,20 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from './logger.js';
 
-/** Who is calling, as the authentication plugin verified it. Absent: anonymous. */
+/**
+ * Who is calling, as the authentication plugin verified it. Absent: anonymous. Made once per
+ * verified credential and shared by its requests, so never changed (the response cache's edge
+ * keys rely on it).
+ */
 export interface Identity {
   /** A person (JWT) or a machine client (API key). */
-  kind: 'user' | 'client';
+  readonly kind: 'user' | 'client';
   /** The user id (JWT subject claim) or the API key's client id. */
-  id: string;
-  roles: string[];
-  scopes: string[];
-  tenant?: string;
-  plan?: string;
+  readonly id: string;
+  readonly roles: readonly string[];
+  readonly scopes: readonly string[];
+  readonly tenant?: string;
+  readonly plan?: string;
 }
 
 /** Per-request state shared by the edge, the plugins and the subgraph data sources. */

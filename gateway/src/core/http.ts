@@ -28,7 +28,7 @@ export interface EdgeOptions<TContext extends BaseContext> {
   /** Operator routes (exact paths): authenticated, JSON in and out. */
   adminRoutes?: Record<string, AdminRoute>;
   /** Answers a JSON POST before Apollo Server when it can (see FrontdeskPlugin.answerAtEdge). */
-  answerAtEdge?: (request: EdgeRequest) => Promise<EdgeAnswer | undefined>;
+  answerAtEdge?: (request: EdgeRequest) => EdgeAnswer | undefined | Promise<EdgeAnswer | undefined>;
   /** Called for every request answered at the edge. */
   didAnswerAtEdge?: (request: EdgeRequest, answer: EdgeAnswer, durationMs: number) => void;
   /** Extra JSON bodies for /health and /ready (e.g. the service name). */
@@ -131,12 +131,16 @@ export function createEdgeHandler<TContext extends BaseContext>(
   return (req, res) => {
     const incomingId = req.headers['x-request-id'];
     const requestId = typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
-    res.setHeader('x-request-id', requestId);
-    if (state.draining) res.setHeader('connection', 'close');
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     const search = q === -1 ? '' : url.slice(q);
+    // A GraphQL POST may be answered at the edge, which writes every header in one call: set
+    // none here (Node merges set and written headers on a slower path). Every other answer of
+    // that request sets the request id itself.
+    const edgeFirst = req.method === 'POST' && options.answerAtEdge !== undefined && state.ready && (path === graphqlPath || path === '/');
+    if (!edgeFirst) res.setHeader('x-request-id', requestId);
+    if (state.draining) res.setHeader('connection', 'close');
 
     if (path === '/health') {
       send(res, 200, health);
@@ -160,7 +164,7 @@ export function createEdgeHandler<TContext extends BaseContext>(
         return;
       }
       const logger = options.logger.child({ requestId });
-      void handleAdmin(req, res, admin, logger).catch((error: unknown) => fail(req, res, logger, error));
+      void handleAdmin(req, res, admin, logger).catch((error: unknown) => fail(req, res, requestId, logger, error));
       return;
     }
     if (path !== graphqlPath && path !== '/') {
@@ -179,10 +183,11 @@ export function createEdgeHandler<TContext extends BaseContext>(
     // The request's logger is made when something logs: an answer from the edge often never does.
     let child: Logger | undefined;
     const logger = () => (child ??= options.logger.child({ requestId }));
-    void handleGraphQL(req, res, requestId, search, logger).catch((error: unknown) => fail(req, res, logger(), error));
+    void handleGraphQL(req, res, requestId, search, logger).catch((error: unknown) => fail(req, res, requestId, logger(), error));
   };
 
-  function fail(req: IncomingMessage, res: ServerResponse, logger: Logger, error: unknown): void {
+  function fail(req: IncomingMessage, res: ServerResponse, requestId: string, logger: Logger, error: unknown): void {
+    if (!res.headersSent) res.setHeader('x-request-id', requestId);
     if (error instanceof EdgeRefusal) {
       for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
       sendError(res, error.code, error.message);
@@ -235,16 +240,20 @@ export function createEdgeHandler<TContext extends BaseContext>(
       body = json ? parseJson(text) : text;
       if (json && options.answerAtEdge) {
         const request = new EdgeCall(body, req.headers, identity, requestId, logger);
-        const answer = await options.answerAtEdge(request);
+        const pending = options.answerAtEdge(request);
+        const answer = pending instanceof Promise ? await pending : pending;
         if (answer) {
           if (state.draining) res.setHeader('connection', 'close');
-          res.writeHead(answer.status, { ...answer.headers, 'content-length': String(answer.body.length) });
+          const head = ['x-request-id', requestId];
+          for (const part of answer.headers) head.push(part);
+          res.writeHead(answer.status, head);
           res.end(answer.body);
           options.didAnswerAtEdge?.(request, answer, Number(process.hrtime.bigint() - started) / 1e6);
           return;
         }
       }
     }
+    res.setHeader('x-request-id', requestId);
     const headers = new HeaderMap();
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);

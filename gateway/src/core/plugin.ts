@@ -74,10 +74,16 @@ export interface EdgeRequest {
 /** A complete answer written by the edge itself. */
 export interface EdgeAnswer {
   status: number;
-  headers: Record<string, string>;
+  /**
+   * Response headers as name, value, name, value... (lower-case names, content-length included),
+   * written in one go with the request id: a flat list is Node's fastest way to write headers.
+   */
+  headers: readonly string[];
   body: Buffer;
   /** The operation answered, for observers (the access log). */
   operationName: string | null;
+  /** The response cache's verdict (`x-cache`), for observers. */
+  cache: 'HIT';
 }
 
 /** One gateway feature: Apollo Server hooks, subgraph fetch hooks, edge hooks. */
@@ -97,8 +103,9 @@ export interface FrontdeskPlugin {
   /**
    * Answers a GraphQL POST at the edge, without Apollo Server, or undefined to let it through
    * (the response cache's repeat hits). Runs after authentication; at most one plugin answers.
+   * Answers without a promise when it needs to wait for nothing.
    */
-  answerAtEdge?(request: EdgeRequest): Promise<EdgeAnswer | undefined>;
+  answerAtEdge?(request: EdgeRequest): EdgeAnswer | undefined | Promise<EdgeAnswer | undefined>;
   /** Sees every request answered at the edge (the access log). */
   didAnswerAtEdge?(request: EdgeRequest, answer: EdgeAnswer, durationMs: number): void;
 }

@@ -12,7 +12,7 @@ export function createAccessLogPlugin(options: AccessLogOptions, ctx: PluginCont
         operationType: 'query',
         status: answer.status,
         durationMs: Math.round(durationMs * 100) / 100,
-        cache: answer.headers['x-cache'],
+        cache: answer.cache,
         query: options.includeQuery && typeof body.query === 'string' ? body.query : undefined,
       };
       // The root logger with the request id: no child logger to make for an answer this cheap.

@@ -11,6 +11,29 @@ export interface EdgeEntry {
   tags: string[];
   /** The store's purge count when this entry was last found current (memory store). */
   checkedAt?: number;
+  /** The headers of an answer in the whole second `headersAge` after fetching: they change once a second. */
+  headers?: readonly string[];
+  headersAge?: number;
+}
+
+/** The headers of a hit `ageSeconds` old, content-length included (see EdgeAnswer.headers). */
+export function edgeHeaders(entry: EdgeEntry, ageSeconds: number): readonly string[] {
+  if (entry.headersAge !== ageSeconds || entry.headers === undefined) {
+    entry.headers = [
+      'content-type',
+      'application/json; charset=utf-8',
+      'cache-control',
+      `max-age=${Math.max(0, entry.maxAgeSeconds - ageSeconds)}, ${entry.scope.toLowerCase()}`,
+      'age',
+      String(ageSeconds),
+      'x-cache',
+      'HIT',
+      'content-length',
+      String(entry.body.length),
+    ];
+    entry.headersAge = ageSeconds;
+  }
+  return entry.headers;
 }
 
 /**
@@ -19,8 +42,19 @@ export interface EdgeEntry {
  * pipeline), the operation text and name, the variables and the vary headers.
  */
 export function edgeKey(identity: Identity | undefined, query: string, operationName: string | null | undefined, variables: unknown, vary: string): string {
-  const who = identity ? `${identity.kind}\u0000${identity.id}\u0000${identity.tenant ?? ''}\u0000${identity.plan ?? ''}\u0000${identity.roles.join(' ')}\u0000${identity.scopes.join(' ')}` : '';
+  const who = identity ? whoOf(identity) : '';
   return `${who}\u0001${operationName ?? ''}\u0001${variables === undefined || variables === null ? '{}' : JSON.stringify(variables)}\u0001${vary}\u0001${query}`;
+}
+
+/** Identities are made once per verified credential and never changed: their part of the key is made once too. */
+const whos = new WeakMap<Identity, string>();
+function whoOf(identity: Identity): string {
+  let who = whos.get(identity);
+  if (who === undefined) {
+    who = `${identity.kind}\u0000${identity.id}\u0000${identity.tenant ?? ''}\u0000${identity.plan ?? ''}\u0000${identity.roles.join(' ')}\u0000${identity.scopes.join(' ')}`;
+    whos.set(identity, who);
+  }
+  return who;
 }
 
 /** Serialized responses by edge key, the least recently used dropped past `maxEntries` or `maxBytes`. */

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { hintFromCacheControl, type CacheHint } from '../../core/cache-hints.js';
 import type { GatewayContext, Identity } from '../../core/context.js';
 import { EdgeRefusal, type AdminRoute, type EdgeAnswer, type EdgeRequest, type FrontdeskPlugin, type PluginContext } from '../../core/plugin.js';
-import { EdgeIndex, edgeKey } from './edge.js';
+import { EdgeIndex, edgeHeaders, edgeKey, type EdgeEntry } from './edge.js';
 import { entityKeysOf, entityTag, extractEntities, prepareOperation, type EntityKeys, type PreparedOperation } from './entities.js';
 import type { ResponseCacheOptions } from './options.js';
 import { ALL_TAG, createCacheStore, StoreUnavailable, type CachedEntry, type CacheStore } from './store.js';
@@ -86,20 +86,28 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
   const staleCodes = new Set<string>(options.staleIfErrorCodes);
   const counters: ResponseCacheCounters = { hits: 0, misses: 0, stale: 0, bypasses: 0, stores: 0, purges: 0, storeFailures: 0, edgeHits: 0 };
   const edge = options.edge.enabled ? new EdgeIndex(options.edge.maxEntries, options.edge.maxBytes) : undefined;
-  const varyOf = (get: (name: string) => string | undefined) => options.varyHeaders.map((name) => `${name}=${(get(name) ?? '').trim().toLowerCase()}`).join('\u0000');
+  const varyHeaders = options.varyHeaders;
+  const varyOf = (get: (name: string) => string | undefined) => varyHeaders.map((name) => `${name}=${(get(name) ?? '').trim().toLowerCase()}`).join('\u0000');
   const noCache = (cacheControl: string | undefined, pragma: string | undefined) => /\bno-(?:cache|store)\b/.test(`${cacheControl ?? ''},${pragma ?? ''}`.toLowerCase());
 
-  /** Repeat hits of the same caller: written from memory after a purge check, without Apollo Server. */
-  const answerAtEdge = async (request: EdgeRequest): Promise<EdgeAnswer | undefined> => {
+  /**
+   * Repeat hits of the same caller: written from memory after a purge check, without Apollo
+   * Server; without a promise when the check needs no store round trip (the memory store once it
+   * has seen the entry current at today's purge count).
+   */
+  const answerAtEdge = (request: EdgeRequest): EdgeAnswer | undefined | Promise<EdgeAnswer | undefined> => {
     const body = request.body as { query?: unknown; operationName?: unknown; variables?: unknown } | null;
     if (!edge || !body || typeof body !== 'object' || typeof body.query !== 'string') return undefined;
-    const header = (name: string) => {
-      const value = request.headers[name];
-      return Array.isArray(value) ? value.join(', ') : value;
-    };
-    if (noCache(header('cache-control'), header('pragma'))) return undefined;
+    const headers = request.headers;
+    const cacheControl = headers['cache-control'];
+    const pragma = headers.pragma;
+    if ((cacheControl !== undefined || pragma !== undefined) && noCache(cacheControl, pragma)) return undefined;
     const operationName = typeof body.operationName === 'string' ? body.operationName : undefined;
-    const key = edgeKey(request.identity, body.query, operationName, body.variables, varyOf(header));
+    const vary = varyHeaders.length === 0 ? '' : varyOf((name) => {
+      const value = headers[name];
+      return Array.isArray(value) ? value.join(', ') : value;
+    });
+    const key = edgeKey(request.identity, body.query, operationName, body.variables, vary);
     const entry = edge.get(key);
     if (!entry) return undefined;
     const now = Date.now();
@@ -108,32 +116,24 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
       return undefined;
     }
     const purges = cache.purgeCount();
-    try {
-      if (purges === undefined || entry.checkedAt !== purges) {
-        if (!(await cache.isCurrent(entry.tags, entry.fetchedAt))) {
+    if (purges !== undefined && entry.checkedAt === purges) return hitAtEdge(entry, now);
+    return cache.isCurrent(entry.tags, entry.fetchedAt).then(
+      (current) => {
+        if (!current) {
           edge.delete(key);
           return undefined;
         }
         if (purges !== undefined) entry.checkedAt = purges;
-      }
-    } catch {
+        return hitAtEdge(entry, now);
+      },
       // The store is away: the full pipeline answers (and bypasses the cache).
-      return undefined;
-    }
+      () => undefined,
+    );
+  };
+  const hitAtEdge = (entry: EdgeEntry, now: number): EdgeAnswer => {
     counters.hits += 1;
     counters.edgeHits += 1;
-    const ageSeconds = Math.floor((now - entry.fetchedAt) / 1000);
-    return {
-      status: 200,
-      headers: {
-        'content-type': 'application/json; charset=utf-8',
-        'cache-control': `max-age=${Math.max(0, entry.maxAgeSeconds - ageSeconds)}, ${entry.scope.toLowerCase()}`,
-        age: String(ageSeconds),
-        'x-cache': 'HIT',
-      },
-      body: entry.body,
-      operationName: entry.operationName,
-    };
+    return { status: 200, headers: edgeHeaders(entry, Math.floor((now - entry.fetchedAt) / 1000)), body: entry.body, operationName: entry.operationName, cache: 'HIT' };
   };
   /** After a hit or a store through the full pipeline, the same caller's next request can be answered at the edge. */
   const rememberAtEdge = (

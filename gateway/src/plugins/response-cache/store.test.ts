@@ -22,6 +22,23 @@ describe('LruMap', () => {
     expect(map.size).toBe(2);
   });
 
+  it('keeps an entry it reads for at least three quarters of its size in insertions', () => {
+    const map = new LruMap(100, 1_000_000);
+    let next = 0;
+    for (; next < 100; next++) map.set(`k${next}`, 'v');
+    let seed = 7;
+    for (let round = 0; round < 200; round++) {
+      // Any entry present, old or young: a deterministic pseudo-random pick.
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      const present = [...Array(next).keys()].map((i) => `k${i}`).filter((k) => map.has(k));
+      const key = present[seed % present.length]!;
+      expect(map.get(key)).toBe('v');
+      for (let i = 0; i < 74; i++) map.set(`k${next++}`, 'v');
+      expect(map.has(key)).toBe(true);
+      expect(map.size).toBe(100);
+    }
+  });
+
   it('keeps the bytes of keys and values under maxBytes', () => {
     const map = new LruMap(100, 25);
     map.set('k1', 'x'.repeat(10));

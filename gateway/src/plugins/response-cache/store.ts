@@ -52,10 +52,18 @@ const TAG = 't:';
 const PENDING_LIMIT = 10_000;
 const TAG_TIMES_LIMIT = 100_000;
 
-/** A map that keeps at most `maxEntries` values and `maxBytes` of them (as `sizeOf` counts), dropping the least recently used first. */
+/**
+ * A map that keeps at most `maxEntries` values and `maxBytes` of them (as `sizeOf` counts),
+ * dropping the least recently used first. A read moves its entry to the young end only when the
+ * entry is not already among the youngest quarter, so a hot entry read thousands of times a
+ * second costs one lookup per read, not a delete and an insert (recency is kept to within that
+ * quarter: an entry read is never the next to go while more than a quarter of the map is older).
+ */
 export class BoundedLru<V> {
-  private readonly map = new Map<string, { value: V; bytes: number }>();
+  private readonly map = new Map<string, { value: V; bytes: number; tick: number }>();
   private bytes = 0;
+  /** Counts insertions and moves: an entry whose tick is within size/4 of it is in the youngest quarter. */
+  private tick = 0;
 
   constructor(
     private readonly maxEntries: number,
@@ -74,8 +82,12 @@ export class BoundedLru<V> {
   get(key: string): V | undefined {
     const slot = this.map.get(key);
     if (slot === undefined) return undefined;
-    this.map.delete(key);
-    this.map.set(key, slot);
+    // At most this many insertions or moves happened after it, so at most this many entries are younger.
+    if (this.tick - slot.tick > this.map.size >> 2) {
+      this.map.delete(key);
+      slot.tick = ++this.tick;
+      this.map.set(key, slot);
+    }
     return slot.value;
   }
 
@@ -87,7 +99,7 @@ export class BoundedLru<V> {
     this.delete(key);
     const bytes = this.sizeOf(key, value);
     if (bytes > this.maxBytes) return this;
-    this.map.set(key, { value, bytes });
+    this.map.set(key, { value, bytes, tick: ++this.tick });
     this.bytes += bytes;
     while (this.map.size > this.maxEntries || this.bytes > this.maxBytes) {
       this.delete(this.map.keys().next().value as string);
