@@ -16,7 +16,7 @@ import { FrontdeskDataSource } from './data-source.js';
 import { createSubgraphTransport } from './subgraph-transport.js';
 import { ERROR_CODES } from './errors.js';
 import { createEdgeHandler, type EdgeState } from './http.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, endLogger, type Logger } from './logger.js';
 import { createSharedRedis } from './redis.js';
 import type { SubgraphHooks } from './plugin.js';
 import { readSupergraph, watchSupergraph, type LoadedSupergraph } from './supergraph.js';
@@ -231,6 +231,7 @@ export async function createGateway(
       await transport.close();
       await redis?.close();
       logger.info('gateway stopped');
+      if (!options.logger) await endLogger(logger);
     })();
     return stopping;
   };

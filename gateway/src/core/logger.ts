@@ -1,13 +1,14 @@
 import { pino, type Logger } from 'pino';
+import { LogDestination } from './log-destination.js';
 
 export type { Logger };
 
 /**
  * Structured JSON logs on stdout; the only logger every component receives. `async` (the
  * gateway process) writes without blocking the request that logs, and gathers lines: a write
- * goes out once 4 KiB are waiting or every 200 ms, whichever comes first, so an access log line
- * per request costs no write of its own (a write per line was a tenth of a cache hit's CPU).
- * Call `logger.flush()` before exiting.
+ * goes out once 16 KiB are waiting or every 200 ms, whichever comes first, so an access log line
+ * per request costs no write of its own (see LogDestination). Call `logger.flush(cb)` before
+ * exiting, `endLogger` when done with it.
  */
 export function createLogger(level: string, bindings: Record<string, unknown> = {}, options: { async?: boolean } = {}): Logger {
   // pino's isoTime, made once per millisecond: at thousands of lines a second most share one.
@@ -27,5 +28,11 @@ export function createLogger(level: string, bindings: Record<string, unknown> = 
     timestamp: isoTime,
     formatters: { level: (label: string) => ({ level: label }) },
   };
-  return options.async ? pino(settings, pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 200 })) : pino(settings);
+  return options.async ? pino(settings, new LogDestination(1)) : pino(settings);
+}
+
+/** Ends an `async` logger's destination (its timer) once its lines are written; other loggers are left alone. */
+export function endLogger(logger: Logger): Promise<void> {
+  const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym];
+  return stream instanceof LogDestination ? new Promise((resolve) => stream.end(resolve)) : Promise.resolve();
 }
