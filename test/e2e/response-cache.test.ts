@@ -78,6 +78,35 @@ describe('public queries', () => {
     expect((await counters()).edgeHits).toBe(before.edgeHits! + 1);
   });
 
+  it('repeats at the edge only the exact body it answered, for the same caller and vary headers', async () => {
+    const edgeHits = async () => ((await (await fetch(new URL('/admin/cache', stack.gateway.url), { headers: await asAdmin() })).json()) as { counters: { edgeHits: number } }).counters.edgeHits;
+    const post = async (body: string, headers: Record<string, string> = {}) => {
+      const response = await fetch(stack.gateway.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+      return { cache: response.headers.get('x-cache'), body: (await response.json()) as { data?: unknown } };
+    };
+    const query = 'query P($id: ID!) { product(id: $id) { name } }';
+    const compact = JSON.stringify({ query, variables: { id: 'p2' } });
+    const spaced = JSON.stringify({ query, variables: { id: 'p2' } }, null, 2);
+    const before = await edgeHits();
+    expect((await post(compact)).cache).toBe('MISS');
+    expect((await post(compact)).cache).toBe('HIT');
+    expect(await edgeHits()).toBe(before + 1);
+    // The same request spelt differently: a hit through the pipeline first, then at the edge.
+    const throughPipeline = await post(spaced);
+    expect(throughPipeline.cache).toBe('HIT');
+    expect(await edgeHits()).toBe(before + 1);
+    const atEdge = await post(spaced);
+    expect(atEdge.cache).toBe('HIT');
+    expect(await edgeHits()).toBe(before + 2);
+    expect(atEdge.body).toEqual(throughPipeline.body);
+    // Other variables are another answer; another caller goes through the pipeline.
+    const other = await post(JSON.stringify({ query, variables: { id: 'p3' } }));
+    expect(other.cache).toBe('MISS');
+    expect(other.body).not.toEqual(atEdge.body);
+    expect((await post(compact, await as('u6'))).cache).toBe('HIT');
+    expect(await edgeHits()).toBe(before + 2);
+  });
+
   it('gives every answer of the endpoint it may answer at the edge the request id, refusals included', async () => {
     const post = (body: string, headers: Record<string, string>) =>
       fetch(stack.gateway.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });

@@ -62,9 +62,12 @@ export class EdgeRefusal extends Error {
   }
 }
 
-/** A GraphQL POST as the edge read it (authenticated, JSON body parsed), before Apollo Server runs. */
+/** A GraphQL POST as the edge read it (authenticated, JSON body read), before Apollo Server runs. */
 export interface EdgeRequest {
-  body: unknown;
+  /** The body exactly as received. */
+  text: string;
+  /** The body parsed (on first read; throws a BAD_REQUEST refusal when it is not JSON). */
+  readonly body: unknown;
   headers: IncomingHttpHeaders;
   identity?: Identity;
   requestId: string;

@@ -39,11 +39,12 @@ export function edgeHeaders(entry: EdgeEntry, ageSeconds: number): readonly stri
 /**
  * What makes two requests the same for the edge: the verified claims (everything authorization
  * can look at, so a caller is only ever answered with what it was answered through the full
- * pipeline), the operation text and name, the variables and the vary headers.
+ * pipeline), the vary headers, and the body's exact text (operation, name, variables and
+ * extensions as sent: a repeat is found without parsing it, and the same request spelt
+ * differently is only a different entry, never a wrong answer).
  */
-export function edgeKey(identity: Identity | undefined, query: string, operationName: string | null | undefined, variables: unknown, vary: string): string {
-  const who = identity ? whoOf(identity) : '';
-  return `${who}\u0001${operationName ?? ''}\u0001${variables === undefined || variables === null ? '{}' : JSON.stringify(variables)}\u0001${vary}\u0001${query}`;
+export function edgeKey(identity: Identity | undefined, vary: string, text: string): string {
+  return `${identity ? whoOf(identity) : ''}\u0001${vary}\u0001${text}`;
 }
 
 /** Identities are made once per verified credential and never changed: their part of the key is made once too. */

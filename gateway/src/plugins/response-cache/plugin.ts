@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import { HeaderMap } from '@apollo/server';
 import { getOperationAST, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { z } from 'zod';
@@ -90,30 +91,35 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
   const varyOf = (get: (name: string) => string | undefined) => varyHeaders.map((name) => `${name}=${(get(name) ?? '').trim().toLowerCase()}`).join('\u0000');
   const noCache = (cacheControl: string | undefined, pragma: string | undefined) => /\bno-(?:cache|store)\b/.test(`${cacheControl ?? ''},${pragma ?? ''}`.toLowerCase());
 
+  /** The edge key of each request the edge could not answer, by its headers (the GatewayContext's too), for rememberAtEdge. */
+  const unanswered = new WeakMap<IncomingHttpHeaders, string>();
+  const passOn = (headers: IncomingHttpHeaders, key: string): undefined => {
+    unanswered.set(headers, key);
+    return undefined;
+  };
   /**
-   * Repeat hits of the same caller: written from memory after a purge check, without Apollo
-   * Server; without a promise when the check needs no store round trip (the memory store once it
-   * has seen the entry current at today's purge count).
+   * Repeat hits of the same caller, found by the exact body: written from memory after a purge
+   * check, without Apollo Server and without parsing the body; without a promise when the check
+   * needs no store round trip (the memory store once it has seen the entry current at today's
+   * purge count).
    */
   const answerAtEdge = (request: EdgeRequest): EdgeAnswer | undefined | Promise<EdgeAnswer | undefined> => {
-    const body = request.body as { query?: unknown; operationName?: unknown; variables?: unknown } | null;
-    if (!edge || !body || typeof body !== 'object' || typeof body.query !== 'string') return undefined;
+    if (!edge) return undefined;
     const headers = request.headers;
     const cacheControl = headers['cache-control'];
     const pragma = headers.pragma;
     if ((cacheControl !== undefined || pragma !== undefined) && noCache(cacheControl, pragma)) return undefined;
-    const operationName = typeof body.operationName === 'string' ? body.operationName : undefined;
     const vary = varyHeaders.length === 0 ? '' : varyOf((name) => {
       const value = headers[name];
       return Array.isArray(value) ? value.join(', ') : value;
     });
-    const key = edgeKey(request.identity, body.query, operationName, body.variables, vary);
+    const key = edgeKey(request.identity, vary, request.text);
     const entry = edge.get(key);
-    if (!entry) return undefined;
+    if (!entry) return passOn(headers, key);
     const now = Date.now();
     if (now - entry.fetchedAt >= entry.maxAgeSeconds * 1000) {
       edge.delete(key);
-      return undefined;
+      return passOn(headers, key);
     }
     const purges = cache.purgeCount();
     if (purges !== undefined && entry.checkedAt === purges) return hitAtEdge(entry, now);
@@ -121,13 +127,13 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
       (current) => {
         if (!current) {
           edge.delete(key);
-          return undefined;
+          return passOn(headers, key);
         }
         if (purges !== undefined) entry.checkedAt = purges;
         return hitAtEdge(entry, now);
       },
       // The store is away: the full pipeline answers (and bypasses the cache).
-      () => undefined,
+      () => passOn(headers, key),
     );
   };
   const hitAtEdge = (entry: EdgeEntry, now: number): EdgeAnswer => {
@@ -135,16 +141,13 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
     counters.edgeHits += 1;
     return { status: 200, headers: edgeHeaders(entry, Math.floor((now - entry.fetchedAt) / 1000)), body: entry.body, operationName: entry.operationName, cache: 'HIT' };
   };
-  /** After a hit or a store through the full pipeline, the same caller's next request can be answered at the edge. */
-  const rememberAtEdge = (
-    request: { query?: string; operationName?: string | null; variables?: unknown; http?: { headers: HeaderMap } },
-    identity: Identity | undefined,
-    entry: CachedEntry,
-    operationName: string | null,
-  ) => {
-    if (!edge || typeof request.query !== 'string' || !request.http) return;
-    const headers = request.http.headers;
-    const key = edgeKey(identity, request.query, request.operationName, request.variables, varyOf((name) => headers.get(name)));
+  /**
+   * After a hit or a store through the full pipeline, the same caller's next request with the
+   * same body can be answered at the edge (a JSON POST the edge saw; not a GET).
+   */
+  const rememberAtEdge = (headers: IncomingHttpHeaders, entry: CachedEntry, operationName: string | null) => {
+    const key = edge ? unanswered.get(headers) : undefined;
+    if (!edge || key === undefined) return;
     edge.set(key, {
       // What Apollo Server writes for a result of only data.
       body: Buffer.from(`${JSON.stringify({ data: entry.data })}\n`),
@@ -326,7 +329,7 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
               requestContext.overallCachePolicy.replace({ maxAge: Math.max(0, entry.maxAgeSeconds - ageSeconds), scope: entry.scope });
               headers.set('age', String(ageSeconds));
               headers.set('x-cache', 'HIT');
-              rememberAtEdge(requestContext.request, context.identity, entry, requestContext.operationName ?? null);
+              rememberAtEdge(context.headers, entry, requestContext.operationName ?? null);
               return;
             }
             // The entities in the result, collected only when a purge or a store needs them; the
@@ -375,7 +378,7 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
             try {
               await cache.save(key, entry, policy.maxAge * 1000 + graceMs);
               counters.stores += 1;
-              rememberAtEdge(requestContext.request, context.identity, entry, requestContext.operationName ?? null);
+              rememberAtEdge(context.headers, entry, requestContext.operationName ?? null);
             } catch (error) {
               storeFailed(error, context.logger, 'store');
             }
