@@ -22,7 +22,7 @@ export interface EdgeOptions<TContext extends BaseContext> {
   /** Builds the per-request GraphQL context. */
   context: (req: IncomingMessage, requestId: string, logger: Logger, identity: Identity | undefined) => TContext | Promise<TContext>;
   /** Verifies the caller before GraphQL runs; throws EdgeRefusal to refuse the request. */
-  authenticate?: (req: IncomingMessage) => Promise<Identity | undefined>;
+  authenticate?: (req: IncomingMessage) => Identity | undefined | Promise<Identity | undefined>;
   /** Extra GET routes (exact paths). */
   routes?: Record<string, (req: IncomingMessage, res: ServerResponse) => void>;
   /** Operator routes (exact paths): authenticated, JSON in and out. */
@@ -221,7 +221,7 @@ export function createEdgeHandler<TContext extends BaseContext>(
   }
 
   async function handleAdmin(req: IncomingMessage, res: ServerResponse, route: AdminRoute, logger: Logger): Promise<void> {
-    const identity = options.authenticate ? await options.authenticate(req) : undefined;
+    const identity = await options.authenticate?.(req);
     const method = req.method === 'POST' ? 'POST' : 'GET';
     let body: unknown;
     if (method === 'POST') {
@@ -243,10 +243,11 @@ export function createEdgeHandler<TContext extends BaseContext>(
   ): Promise<void> {
     const method = req.method === 'POST' ? 'POST' : 'GET';
     // Authenticate first: a present but invalid credential refuses the whole request.
-    const identity = options.authenticate ? await options.authenticate(req) : undefined;
+    const verifying = options.authenticate?.(req);
+    const identity = verifying instanceof Promise ? await verifying : verifying;
     let body: unknown;
     if (method === 'POST') {
-      const started = process.hrtime.bigint();
+      const started = performance.now();
       const text = await readBody(req, bodyLimitBytes);
       const contentType = req.headers['content-type'] ?? '';
       const json = JSON_TYPE.test(contentType);
@@ -262,7 +263,7 @@ export function createEdgeHandler<TContext extends BaseContext>(
           for (const part of answer.headers) head.push(part);
           res.writeHead(answer.status, head);
           res.end(answer.body);
-          options.didAnswerAtEdge?.(request, answer, Number(process.hrtime.bigint() - started) / 1e6);
+          options.didAnswerAtEdge?.(request, answer, performance.now() - started);
           return;
         }
         body = request.body;

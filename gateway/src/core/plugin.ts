@@ -97,8 +97,9 @@ export interface FrontdeskPlugin {
   /**
    * Verifies the caller before any GraphQL work: an identity, undefined for anonymous, or an
    * EdgeRefusal (401 for a present but invalid credential). At most one plugin authenticates.
+   * Answers without a promise when it needs to wait for nothing (a credential verified before).
    */
-  authenticate?(req: IncomingMessage): Promise<Identity | undefined>;
+  authenticate?(req: IncomingMessage): Identity | undefined | Promise<Identity | undefined>;
   /** Extra GET routes served by the edge (e.g. /.well-known/jwks.json). */
   routes?: Record<string, (req: IncomingMessage, res: ServerResponse) => void>;
   /** Authenticated JSON routes for operators, by exact path. */

@@ -45,7 +45,7 @@ function list(value: unknown): string[] {
  * most once per cooldown), a PEM public key or an HMAC secret; exp, nbf, iss and aud checked with
  * the clock skew; only the configured algorithms (so never "none", and no RS/HS confusion).
  */
-export function createJwtVerifier(options: JwtOptions): (token: string) => Promise<Identity> {
+export function createJwtVerifier(options: JwtOptions): (token: string) => Identity | Promise<Identity> {
   let key: JWTVerifyGetKey | KeyObject | Uint8Array;
   if (options.jwksUrl) {
     key = createRemoteJWKSet(new URL(options.jwksUrl), {
@@ -61,13 +61,18 @@ export function createJwtVerifier(options: JwtOptions): (token: string) => Promi
   const claims = options.claims;
   // A verified token maps to the same caller until it expires: remember it (bounded, and at most
   // verifiedCacheMs, so that a key withdrawn from the JWKS stops working within that time).
+  // A remembered token answers at once, without a promise.
   const verified = new Map<string, { identity: Identity; until: number }>();
-  return async (token) => {
+  return (token) => {
     const known = verified.get(token);
     if (known) {
       if (known.until > Date.now()) return known.identity;
       verified.delete(token);
     }
+    return verifyAndRemember(token);
+  };
+
+  async function verifyAndRemember(token: string): Promise<Identity> {
     const identity = await verify(token);
     if (options.verifiedCacheMs > 0) {
       const exp = (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { exp: number }).exp * 1000;
@@ -75,7 +80,7 @@ export function createJwtVerifier(options: JwtOptions): (token: string) => Promi
       verified.set(token, { identity, until: Math.min(exp, Date.now() + options.verifiedCacheMs) });
     }
     return identity;
-  };
+  }
 
   async function verify(token: string): Promise<Identity> {
     let payload: JWTPayload;

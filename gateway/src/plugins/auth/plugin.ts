@@ -23,7 +23,8 @@ export function createAuthPlugin(options: AuthOptions, ctx: PluginContext): Fron
 
   return {
     name: 'auth',
-    async authenticate(req: IncomingMessage) {
+    // Not async: a remembered token is answered without a promise (and a refusal is thrown as is).
+    authenticate(req: IncomingMessage) {
       const authorization = req.headers.authorization;
       if (authorization !== undefined) {
         const match = /^Bearer\s+([A-Za-z0-9\-_.~+/]+=*)\s*$/i.exec(authorization);
