@@ -66,7 +66,7 @@ export class EdgeRefusal extends Error {
 export interface EdgeRequest {
   /** The body exactly as received. */
   text: string;
-  /** The body parsed (on first read; throws a BAD_REQUEST refusal when it is not JSON). */
+  /** The body parsed (on first read; a malformed body throws, and the edge answers it 400 BAD_REQUEST). */
   readonly body: unknown;
   headers: IncomingHttpHeaders;
   identity?: Identity;
