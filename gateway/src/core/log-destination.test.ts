@@ -95,14 +95,14 @@ describe('LogDestination', () => {
 
   it('drops lines past maxChars, counts them, and says so in the output', async () => {
     const { path, fd } = tempFile();
-    const destination = new LogDestination(fd, { minChars: 1_000_000, intervalMs: 60_000, maxChars: 100 });
+    const destination = new LogDestination(fd, { minChars: 1_000_000, intervalMs: 60_000, maxChars: 100, base: { service: 'billing', replica: 'b' } });
     const accepted = Array.from({ length: 10 }, (_, i) => destination.write(line(i)));
     const kept = accepted.filter(Boolean).length;
     expect(kept).toBeGreaterThan(0);
     expect(kept).toBeLessThan(10);
     await flushed(destination);
     const [notice, ...rest] = readFileSync(path, 'utf8').trim().split('\n');
-    expect(JSON.parse(notice!)).toMatchObject({ level: 'warn', dropped: 10 - kept });
+    expect(JSON.parse(notice!)).toMatchObject({ level: 'warn', service: 'billing', replica: 'b', dropped: 10 - kept });
     expect(rest).toEqual(Array.from({ length: kept }, (_, i) => line(i).trim()));
     await ended(destination);
   });

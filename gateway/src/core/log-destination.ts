@@ -7,9 +7,11 @@ export interface LogDestinationOptions {
   intervalMs: number;
   /** Past this many pending characters (the output cannot keep up) new lines are dropped, and counted. */
   maxChars: number;
+  /** Fields of the logger's own lines (service and bindings), put on the line that counts dropped ones. */
+  base: Record<string, unknown>;
 }
 
-const DEFAULTS: LogDestinationOptions = { minChars: 16_384, intervalMs: 200, maxChars: 32 * 1024 * 1024 };
+const DEFAULTS: LogDestinationOptions = { minChars: 16_384, intervalMs: 200, maxChars: 32 * 1024 * 1024, base: {} };
 /** How long to wait before writing again to an output that said EAGAIN (a full non-blocking pipe). */
 const RETRY_MS = 10;
 
@@ -117,7 +119,7 @@ export class LogDestination {
     if (this.pending.length === 0 && this.dropped === 0) return undefined;
     let text = this.pending.length === 1 ? this.pending[0]! : this.pending.join('');
     if (this.dropped > 0) {
-      text = `${JSON.stringify({ level: 'warn', time: new Date().toISOString(), service: 'frontdesk-gateway', dropped: this.dropped, msg: 'log lines dropped: the output did not keep up' })}\n${text}`;
+      text = `${JSON.stringify({ level: 'warn', time: new Date().toISOString(), ...this.options.base, dropped: this.dropped, msg: 'log lines dropped: the output did not keep up' })}\n${text}`;
       this.dropped = 0;
     }
     this.pending = [];

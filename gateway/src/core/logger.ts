@@ -22,13 +22,14 @@ export function createLogger(level: string, bindings: Record<string, unknown> = 
     }
     return lastTime;
   };
+  const base = { service: 'frontdesk-gateway', ...bindings };
   const settings = {
     level,
-    base: { service: 'frontdesk-gateway', ...bindings },
+    base,
     timestamp: isoTime,
     formatters: { level: (label: string) => ({ level: label }) },
   };
-  return options.async ? pino(settings, new LogDestination(1)) : pino(settings);
+  return options.async ? pino(settings, new LogDestination(1, { base })) : pino(settings);
 }
 
 /** Ends an `async` logger's destination (its timer) once its lines are written; other loggers are left alone. */
