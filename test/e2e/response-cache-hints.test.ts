@@ -102,7 +102,7 @@ describe('cache hints', () => {
     expect((await ask(g, 'anon-3')).body.data).toEqual({ requestId: 'anon-3' });
   });
 
-  it('logs a hit answered at the edge in the access log, with its request id', async () => {
+  it.each([false, true])('logs a hit answered at the edge in the access log, with its request id (includeQuery %s)', async (includeQuery) => {
     const lines: Record<string, unknown>[] = [];
     const sink = new Writable({
       write(chunk: Buffer, _encoding, done) {
@@ -112,12 +112,13 @@ describe('cache hints', () => {
     });
     const path = join(tempDir(), 'supergraph.graphql');
     composeToFile(path, [{ name: 'echo', url: plainUrl, sdl: echoSdl({ withAdded: true }) }]);
-    const g = await createGateway(testConfig({ supergraph: { path, watch: false }, accessLog: {}, responseCache: { defaultMaxAgeSeconds: 30 } }), { logger: pino({ level: 'info' }, sink) });
+    const g = await createGateway(testConfig({ supergraph: { path, watch: false }, accessLog: { includeQuery }, responseCache: { defaultMaxAgeSeconds: 30 } }), { logger: pino({ level: 'info' }, sink) });
     gateways.push(g);
     for (const id of ['a-1', 'a-2', 'a-3']) await gql(g.url, 'query Who { requestId }', { headers: { 'x-request-id': id } });
     const third = lines.find((line) => line.requestId === 'a-3' && line.msg === 'graphql request');
     expect(third).toMatchObject({ operationName: 'Who', operationType: 'query', status: 200, cache: 'HIT' });
     expect(third!.durationMs).toBeTypeOf('number');
+    expect(third!.query).toBe(includeQuery ? 'query Who { requestId }' : undefined);
   });
 
   it('bypasses an operation that uses the reserved alias prefix, and still answers it', async () => {

@@ -6,14 +6,15 @@ export function createAccessLogPlugin(options: AccessLogOptions, ctx: PluginCont
   return {
     name: 'accessLog',
     didAnswerAtEdge(request, answer, durationMs) {
-      const body = request.body as { query?: unknown };
+      // The body is parsed only to log its query: a hit found by its exact text needs no parse otherwise.
+      const query = options.includeQuery ? (request.body as { query?: unknown }).query : undefined;
       const entry = {
         operationName: answer.operationName,
         operationType: 'query',
         status: answer.status,
         durationMs: Math.round(durationMs * 100) / 100,
         cache: answer.cache,
-        query: options.includeQuery && typeof body.query === 'string' ? body.query : undefined,
+        query: typeof query === 'string' ? query : undefined,
       };
       // The root logger with the request id: no child logger to make for an answer this cheap.
       const line = { requestId: request.requestId, ...entry };

@@ -146,7 +146,7 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
    * same body can be answered at the edge (a JSON POST the edge saw; not a GET).
    */
   const rememberAtEdge = (headers: IncomingHttpHeaders, entry: CachedEntry, operationName: string | null) => {
-    const key = edge ? unanswered.get(headers) : undefined;
+    const key = unanswered.get(headers);
     if (!edge || key === undefined) return;
     edge.set(key, {
       // What Apollo Server writes for a result of only data.
