@@ -49,12 +49,36 @@ export class FrontdeskDataSource implements GraphQLDataSource<GatewayContext> {
         if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
       }
     }
+    const planned = request.query;
     for (const hook of this.hooks) await hook.willSendSubgraphRequest?.({ ...options, subgraph: this.subgraph });
-    if (!request.query) throw new Error('Missing query');
+    if (!request.query || !planned) throw new Error('Missing query');
+    const query = !MUTATION.test(planned);
+    const policy = incoming?.incomingRequestContext.overallCachePolicy;
+    let reply = await this.fetch(request, headers, query, context, policy);
+    if (!context) return reply.response;
+    let resend = false;
+    for (const hook of this.hooks) {
+      if (hook.didReceiveSubgraphResponse?.({ subgraph: this.subgraph, context, headers: reply.headers, request, body: reply.response, resent: false }) === 'resend-as-planned') resend = true;
+    }
+    if (resend && query && request.query !== planned) {
+      request.query = planned;
+      reply = await this.fetch(request, headers, query, context, policy);
+      for (const hook of this.hooks) hook.didReceiveSubgraphResponse?.({ subgraph: this.subgraph, context, headers: reply.headers, request, body: reply.response, resent: true });
+    }
+    return reply.response;
+  }
 
+  /** Sends the request as it is now and reads its answer; the cache policy learns the subgraph's hint. */
+  private async fetch(
+    request: GraphQLDataSourceProcessOptions<GatewayContext>['request'],
+    headers: SubgraphHeaders,
+    query: boolean,
+    context: GatewayContext | undefined,
+    policy: { restrict?(hint: { maxAge?: number; scope?: 'PUBLIC' | 'PRIVATE' }): void } | undefined,
+  ): Promise<{ response: GatewayResponse; headers: SubgraphReply['headers'] }> {
     const { http: _http, ...payload } = request;
     const body = JSON.stringify(payload);
-    const reply = await this.send(headers, body, !MUTATION.test(request.query), context);
+    const reply = await this.send(headers, body, query, context);
     let parsed: unknown;
     try {
       parsed = JSON.parse(reply.text);
@@ -64,11 +88,10 @@ export class FrontdeskDataSource implements GraphQLDataSource<GatewayContext> {
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
       throw this.failed(new Error('the subgraph answered something that is not a JSON object'), reply, context);
     }
-    const policy = incoming?.incomingRequestContext.overallCachePolicy;
     // Apollo's honorSubgraphCacheControlHeader: a response without the header is uncacheable.
-    if (policy && 'restrict' in policy) policy.restrict(hintFromCacheControl(reply.headers.get('cache-control')) ?? { maxAge: 0 });
-    if (context) for (const hook of this.hooks) hook.didReceiveSubgraphResponse?.({ subgraph: this.subgraph, context, headers: reply.headers });
-    return { ...(parsed as GatewayResponse), http: { headers: reply.headers, status: reply.status } as unknown as GatewayResponse['http'] };
+    if (policy && 'restrict' in policy) policy.restrict!(hintFromCacheControl(reply.headers.get('cache-control')) ?? { maxAge: 0 });
+    const response = { ...(parsed as GatewayResponse), http: { headers: reply.headers, status: reply.status } as unknown as GatewayResponse['http'] };
+    return { response, headers: reply.headers };
   }
 
   private async send(headers: SubgraphHeaders, body: string, query: boolean, context: GatewayContext | undefined): Promise<SubgraphReply> {

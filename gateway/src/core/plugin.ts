@@ -28,12 +28,23 @@ export interface SubgraphResponseInfo {
   context: GatewayContext;
   /** The subgraph's response headers (e.g. its Cache-Control). */
   headers: { get(name: string): string | null };
+  /** The request as sent: the object the willSendSubgraphRequest hooks saw. */
+  request: SubgraphRequestOptions['request'];
+  /** The parsed body, before the gateway reads it: a hook may replace `errors` to drop those its own additions caused. */
+  body: { data?: unknown; errors?: readonly { path?: readonly (string | number)[] }[] };
+  /** This answer is to the fetch sent again exactly as the planner wrote it (see SubgraphHooks). */
+  resent: boolean;
 }
 
-/** Hooks around each subgraph fetch, called by the core data source in registration order. */
+/**
+ * Hooks around each subgraph fetch, called by the core data source in registration order. A hook
+ * may add selections to `request.query` (never changing what the planner asked for); when their
+ * answer is unusable, didReceiveSubgraphResponse returns 'resend-as-planned' and the data source
+ * sends a query fetch once more with the planner's own text (never a mutation).
+ */
 export interface SubgraphHooks {
   willSendSubgraphRequest?(options: SubgraphRequestOptions): void | Promise<void>;
-  didReceiveSubgraphResponse?(info: SubgraphResponseInfo): void;
+  didReceiveSubgraphResponse?(info: SubgraphResponseInfo): void | 'resend-as-planned';
 }
 
 /** A request to an operator route of a plugin, after the edge authenticated it and parsed its JSON body. */

@@ -3,6 +3,8 @@ import { BoundedLru } from './store.js';
 
 /** A response ready to be written at the edge, and what decides whether it still may be. */
 export interface EdgeEntry {
+  /** The supergraph it was answered under: after a reload it is not written again. */
+  version: string;
   body: Buffer;
   operationName: string | null;
   fetchedAt: number;

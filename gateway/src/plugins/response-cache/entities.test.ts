@@ -1,121 +1,157 @@
-import { buildSchema, parse, print } from 'graphql';
+import { buildSchema, parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { entityKeysOf, entityTag, extractEntities, prepareOperation } from './entities.js';
+import { composeSubgraphs } from '../../../../schema/composition.js';
+import { forGateway } from '../../core/supergraph.js';
+import { Supergraph } from '@apollo/federation-internals';
+import { EntityCatalog, entityKeysOf, entityTag, isReservedError, tagResponse, typesOf } from './entities.js';
 import { hintFromCacheControl } from '../../core/cache-hints.js';
 
-const api = buildSchema(`
-  type Query { product(id: ID!): Product  node: Node  search: [Result!]! }
-  type Mutation { addReview(productId: ID!): Review! }
-  interface Node { id: ID! }
-  union Result = Product | Price
-  type Product implements Node { id: ID! sku: String! name: String! price: Price reviews: [Review!]! }
-  type Review implements Node { id: ID! body: String! product: Product author(format: String!): User }
-  type User { id: ID! }
-  type Price { amount: String! }
-`);
-// The join directives as composition writes them (only the parts entityKeysOf reads).
-const supergraph = `
-  type Product @join__type(graph: A, key: "id") @join__type(graph: B, key: "sku") { id: ID! }
-  type Review @join__type(graph: B, key: "id") { id: ID! }
-  type User @join__type(graph: C, key: "missing") { id: ID! }
-  type Price @join__type(graph: A) { amount: String! }
-`;
-const keys = entityKeysOf(supergraph, api);
+const LINK = (imports: string) => `extend schema @link(url: "https://specs.apollo.dev/federation/v2.5", import: [${imports}])`;
+const outcome = composeSubgraphs([
+  {
+    name: 'products',
+    url: 'http://products/graphql',
+    file: 'products.graphql',
+    sdl: `${LINK('"@key", "@shareable"')}
+      type Query { product(id: ID!): Product  node(id: ID!): Node  search: [Result!]! }
+      interface Node { id: ID! }
+      union Result = Product | Price
+      type Product implements Node @key(fields: "id") @key(fields: "sku") { id: ID! sku: String! name: String! price: Price }
+      type Price @shareable { amount: String! }`,
+  },
+  {
+    name: 'reviews',
+    url: 'http://reviews/graphql',
+    file: 'reviews.graphql',
+    sdl: `${LINK('"@key"')}
+      type Mutation { addReview(productId: ID!): Review! }
+      type Review @key(fields: "id") { id: ID! body: String! product: Product  author(format: String!): User  tags: [Product!]! }
+      type Product @key(fields: "sku") { sku: String! reviews: [Review!]! }
+      type User @key(fields: "id") { id: ID! }`,
+  },
+]);
+if (!outcome.ok) throw new Error(outcome.errors.join('\n'));
+const sdl = forGateway(outcome.supergraphSdl);
+const api = Supergraph.build(sdl).apiSchema().toGraphQLJSSchema();
+const catalog = new EntityCatalog(sdl, api);
 
 describe('entityKeysOf', () => {
   it('takes the first key of each entity whose fields are in the API schema', () => {
-    expect([...keys].map(([type, key]) => [type, key.fields])).toEqual([
+    expect([...catalog.keys].map(([type, key]) => [type, key.fields])).toEqual([
       ['Product', ['id']],
       ['Review', ['id']],
+      ['User', ['id']],
     ]);
+    const missing = entityKeysOf('type User @join__type(graph: C, key: "missing") { id: ID! }', buildSchema('type Query { u: User } type User { id: ID! }'));
+    expect(missing.size).toBe(0);
   });
 });
 
-describe('prepareOperation', () => {
-  it('adds the key under a reserved alias, and no __typename where the schema fixes the type', () => {
-    const prepared = prepareOperation(parse('{ product(id: "p1") { name price { amount } } }'), api, keys)!;
-    expect(print(prepared.document)).toContain('product(id: "p1") {\n    name\n    price {\n      amount\n    }\n    __fd_k_id: id\n  }');
-    expect(prepared.types).toEqual(['Price', 'Product']);
-    expect(prepared.reserved).toBe(true);
-    const result = { data: { product: { name: 'Sofa', price: { amount: '1' }, __fd_k_id: 'p1' } } as Record<string, unknown> };
-    expect([...extractEntities(result, keys, prepared.shape)]).toEqual(['Product:p1']);
-    expect(result.data).toEqual({ product: { name: 'Sofa', price: { amount: '1' } } });
+describe('EntityCatalog.prepare', () => {
+  it('adds the key the subgraph declares under a reserved alias, and reads the entity from the response', () => {
+    const prepared = catalog.prepare('products', '{ product(id: "p1") { name price { amount } } }', false)!;
+    expect(prepared.query).toBe('{\n  product(id: "p1") {\n    name\n    price {\n      amount\n    }\n    __fd_k_Product_id: id\n  }\n}');
+    const tags = new Set<string>();
+    tagResponse({ product: { name: 'Sofa', price: { amount: '1' }, __fd_k_Product_id: 'p1' } }, prepared.shape, tags);
+    expect([...tags]).toEqual(['Product:p1']);
   });
 
-  it('falls back to __typename everywhere when one response key can hold different types', () => {
-    const query = '{ node { ... on Product { r: price { amount } } ... on Review { r: product { id } } } }';
-    const prepared = prepareOperation(parse(query), api, keys)!;
-    expect(prepared.shape).toBeUndefined();
-    expect(print(prepared.document)).toContain('r: product {\n        id\n        __fd_t: __typename\n      }');
+  it('adds nothing where the fetch selects the key itself, and reads it under its own name', () => {
+    const prepared = catalog.prepare('products', '{ product(id: "p1") { __typename id name } }', false)!;
+    expect(prepared.query).toBeUndefined();
+    const tags = new Set<string>();
+    tagResponse({ product: { __typename: 'Product', id: 'p1', name: 'Sofa' } }, prepared.shape, tags);
+    expect([...tags]).toEqual(['Product:p1']);
+    // An alias named like the key is not the key.
+    expect(catalog.prepare('products', '{ product(id: "p1") { id: name } }', false)!.query).toContain('__fd_k_Product_id: id');
+    // Nor is a key under a directive.
+    expect(catalog.prepare('products', 'query Q($x: Boolean!) { product(id: "p1") { id @include(if: $x) } }', false)!.query).toContain('__fd_k_Product_id: id');
   });
 
-  it('reads what the client selected itself under its own name instead of adding it', () => {
-    const own = prepareOperation(parse('{ product(id: "p1") { __typename id name } }'), api, keys)!;
-    const printed = print(own.document);
-    expect(printed).not.toContain('__fd_');
-    // Nothing added: a result that is neither stored nor purged with needs no walk at all.
-    expect(own.reserved).toBe(false);
-    const result = { data: { product: { __typename: 'Product', id: 'p1', name: 'Sofa' } } as Record<string, unknown> };
-    expect([...extractEntities(result, keys)]).toEqual(['Product:p1']);
-    expect(result.data).toEqual({ product: { __typename: 'Product', id: 'p1', name: 'Sofa' } });
-    // An alias named like the key is not the key: the key is added under the reserved alias.
-    expect(print(prepareOperation(parse('{ product(id: "p1") { id: name } }'), api, keys)!.document)).toContain('__fd_k_id: id');
+  it('uses the key of the subgraph it fetches from (reviews knows Product by sku only)', () => {
+    const query = 'query($representations: [_Any!]!) { _entities(representations: $representations) { ... on Product { reviews { body product { name: __typename } } } } }';
+    const prepared = catalog.prepare('reviews', query, false)!;
+    expect(prepared.query).toContain('reviews {\n        body\n        product {\n          name: __typename\n          __fd_k_Product_sku: sku\n        }\n        __fd_k_Review_id: id\n      }');
+    // The _entities items themselves are known from the representations.
+    expect(prepared.query).toContain('_entities(representations: $representations) {\n    ... on Product {\n      reviews {');
+    const tags = new Set<string>();
+    tagResponse({ _entities: [{ reviews: [{ body: 'ok', product: { name: 'Product', __fd_k_Product_sku: 'S1' }, __fd_k_Review_id: 'r1' }] }, null] }, prepared.shape, tags);
+    expect([...tags].sort()).toEqual(['Product:{"sku":"S1"}', 'Review:r1'].sort());
   });
 
-  it('counts the key a fragment always selects, never one under @skip or @include or a narrower type', () => {
-    const viaFragments = prepareOperation(parse('fragment P on Product { id } { product(id: "p1") { ...P name } again: product(id: "p2") { ... on Product { id } ... { name } } }'), api, keys)!;
-    expect(print(viaFragments.document)).not.toContain('__fd_');
-    expect(viaFragments.reserved).toBe(false);
-    const result = { data: { product: { id: 'p1', name: 'Sofa' }, again: { id: 'p2', name: 'Lamp' } } as Record<string, unknown> };
-    expect([...extractEntities(result, keys, viaFragments.shape)].sort()).toEqual(['Product:p1', 'Product:p2']);
-    for (const query of [
-      'query Q($x: Boolean!) { product(id: "p1") { id @include(if: $x) name } }',
-      'query Q($x: Boolean!) { product(id: "p1") { ...P @skip(if: $x) name } } fragment P on Product { id }',
-      'query Q($x: Boolean!) { product(id: "p1") { ... @include(if: $x) { id } name } }',
-    ]) {
-      expect(print(prepareOperation(parse(query), api, keys)!.document)).toContain('__fd_k_id: id');
-    }
+  it('identifies entities behind interfaces and unions by __typename', () => {
+    const prepared = catalog.prepare('products', '{ node(id: "p1") { id } search { ... on Price { amount } } }', false)!;
+    expect(prepared.query).toContain('node(id: "p1") {\n    id\n    __fd_t: __typename\n    ... on Product {\n      __fd_k_Product_id: id\n    }\n  }');
+    const tags = new Set<string>();
+    tagResponse({ node: { id: 'p1', __fd_t: 'Product', __fd_k_Product_id: 'p1' }, search: [{ __fd_t: 'Price' }, { __fd_t: 'Product', __fd_k_Product_id: 'p2' }] }, prepared.shape, tags);
+    expect([...tags].sort()).toEqual(['Product:p1', 'Product:p2']);
   });
 
-  it('identifies the entity types behind interfaces and unions', () => {
-    const printed = print(prepareOperation(parse('{ node { id } search { ... on Price { amount } } }'), api, keys)!.document);
-    expect(printed).toContain('... on Product {\n      __fd_k_id: id\n    }');
-    expect(printed).toContain('... on Review {\n      __fd_k_id: id\n    }');
+  it('adds to a mutation the nullable single entities its result points at', () => {
+    const prepared = catalog.prepare('reviews', 'mutation { addReview(productId: "p1") { id } }', true)!;
+    expect(prepared.query).toContain('__fd_r_product: product {\n      __fd_k_Product_sku: sku\n    }');
+    // Not a field with required arguments, not a list.
+    expect(prepared.query).not.toContain('author');
+    expect(prepared.query).not.toContain('tags');
+    expect(catalog.prepare('reviews', 'query { _service { sdl } }', false)!.query).toBeUndefined();
+    const tags = new Set<string>();
+    tagResponse({ addReview: { id: 'r9', __fd_r_product: { __fd_k_Product_sku: 'S1' } } }, prepared.shape, tags);
+    expect([...tags].sort()).toEqual(['Product:{"sku":"S1"}', 'Review:r9']);
   });
 
-  it('adds the entities a mutation result references, without required arguments', () => {
-    const printed = print(prepareOperation(parse('mutation { addReview(productId: "p1") { id } }'), api, keys)!.document);
-    expect(printed).toContain('__fd_r_product: product {\n      __fd_t: __typename\n      __fd_k_id: id\n    }');
-    expect(printed).not.toContain('author');
+  it('reads fragments in place and leaves their definitions alone', () => {
+    const prepared = catalog.prepare('products', '{ product(id: "p1") { ...P } } fragment P on Product { id name }', false)!;
+    expect(prepared.query).toContain('fragment P on Product {\n  id\n  name\n}');
+    const tags = new Set<string>();
+    tagResponse({ product: { id: 'p1', name: 'Sofa', __fd_k_Product_id: 'p1' } }, prepared.shape, tags);
+    expect([...tags]).toEqual(['Product:p1']);
   });
 
-  it('refuses an operation that uses a reserved alias', () => {
-    expect(prepareOperation(parse('{ product(id: "p1") { __fd_t: name } }'), api, keys)).toBeUndefined();
+  it('prepares nothing for an unknown subgraph, a query that does not parse, or one using reserved names', () => {
+    expect(catalog.prepare('nope', '{ product(id: "p1") { name } }', false)).toBeNull();
+    expect(catalog.prepare('products', '{ product(', false)).toBeNull();
+    expect(catalog.prepare('products', '{ product(id: "p1") { __fd_t: name } }', false)).toBeNull();
   });
 });
 
-describe('extractEntities', () => {
-  it('collects entity tags, removes every reserved field and the errors they alone caused', () => {
-    const result = {
-      data: {
-        product: {
-          name: 'Sofa',
-          __fd_t: 'Product',
-          __fd_k_id: 'p1',
-          reviews: [{ body: 'ok', __fd_t: 'Review', __fd_k_id: 'r1', __fd_r_product: { __fd_t: 'Product', __fd_k_id: 'p2' } }],
-        },
-        other: { __fd_t: 'Product', __fd_k_id: null },
-      } as Record<string, unknown>,
-      errors: [{ path: ['product', '__fd_k_id'] }, { path: ['product', 'name'] }],
-    };
-    expect([...extractEntities(result, keys)].sort()).toEqual(['Product:p1', 'Product:p2', 'Review:r1']);
-    expect(result.data).toEqual({ product: { name: 'Sofa', reviews: [{ body: 'ok' }] }, other: {} });
-    expect(result.errors).toEqual([{ path: ['product', 'name'] }]);
+describe('tags', () => {
+  it('reads representations by the supergraph key, or by another key of the type as JSON', () => {
+    const tags = new Set<string>();
+    catalog.tagRepresentations([{ __typename: 'Product', id: 'p1', sku: 'S1' }, { __typename: 'Product', sku: 'S2' }, { __typename: 'User', id: 'u1' }, null], tags);
+    expect([...tags]).toEqual(['Product:p1', 'Product:{"sku":"S2"}', 'User:u1']);
+  });
+
+  it('widens a purge to entity interfaces with the same key', () => {
+    const withInterface = composeSubgraphs([
+      {
+        name: 'a',
+        url: 'http://a/graphql',
+        file: 'a.graphql',
+        sdl: `${LINK('"@key"')} type Query { media: [Media] } interface Media @key(fields: "id") { id: ID! } type Book implements Media @key(fields: "id") { id: ID! }`,
+      },
+    ]);
+    if (!withInterface.ok) throw new Error(withInterface.errors.join('\n'));
+    const gatewaySdl = forGateway(withInterface.supergraphSdl);
+    const media = new EntityCatalog(gatewaySdl, Supergraph.build(gatewaySdl).apiSchema().toGraphQLJSSchema());
+    expect(media.widen(['Book:1', 'Other'])).toEqual(['Book:1', 'Media:1', 'Other']);
   });
 
   it('names composite keys by their sorted fields', () => {
     expect(entityTag('Sku', { b: 2, a: 'x' })).toBe('Sku:{"a":"x","b":2}');
     expect(entityTag('Product', { id: 'p1' })).toBe('Product:p1');
+  });
+
+  it('knows an error raised by a reserved field', () => {
+    expect(isReservedError({ path: ['product', '__fd_k_Product_id'] })).toBe(true);
+    expect(isReservedError({ path: ['product', 0, 'name'] })).toBe(false);
+    expect(isReservedError({})).toBe(false);
+  });
+
+  it('lists every object type an operation can return, each fragment visited once', () => {
+    expect(typesOf(parse('{ product(id: "p1") { ...P price { amount } } search { __typename } } fragment P on Product { name }'), api)).toEqual(['Price', 'Product']);
+    // A fragment chain that would double at every step is walked in linear time.
+    const chain = Array.from({ length: 40 }, (_, i) => `fragment F${i} on Product { ...F${i + 1} ...F${i + 1} }`).join('\n');
+    expect(typesOf(parse(`{ product(id: "p1") { ...F0 } } ${chain} fragment F40 on Product { price { amount } }`), api)).toEqual(['Price', 'Product']);
   });
 });
 

@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { HeaderMap } from '@apollo/server';
-import { getOperationAST, type DocumentNode, type GraphQLSchema } from 'graphql';
+import type { GraphQLSchema } from 'graphql';
 import { z } from 'zod';
 import { hintFromCacheControl, type CacheHint } from '../../core/cache-hints.js';
 import type { GatewayContext, Identity } from '../../core/context.js';
 import { EdgeRefusal, type AdminRoute, type EdgeAnswer, type EdgeRequest, type FrontdeskPlugin, type PluginContext } from '../../core/plugin.js';
 import { EdgeIndex, edgeHeaders, edgeKey, type EdgeEntry } from './edge.js';
-import { entityKeysOf, entityTag, extractEntities, prepareOperation, type EntityKeys, type PreparedOperation } from './entities.js';
+import { EntityCatalog, entityTag, isReservedError, otherKeyTag, tagResponse, typesOf, type FetchShape } from './entities.js';
 import type { ResponseCacheOptions } from './options.js';
 import { ALL_TAG, createCacheStore, StoreUnavailable, type CachedEntry, type CacheStore } from './store.js';
 
@@ -20,25 +20,42 @@ interface RequestState {
   status: CacheStatus;
   /** The combined hints of every subgraph response so far; undefined before the first. */
   policy?: Hint;
-  prepared?: Prepared;
+  /** The operation's kind, once resolved. */
+  operation?: 'query' | 'mutation';
+  /** The entities of the supergraph this request runs on. */
+  catalog?: EntityCatalog;
+  /** Entity tags read from the fetches so far, while the request may still be stored or purge. */
+  tags?: Set<string>;
+  /** Some fetch could not be read for tags: the response is not stored. */
+  untagged?: boolean;
+  /** The object types the operation can return (type tags). */
+  types?: string[];
   keys?: { public: string; private?: string };
   hit?: { entry: CachedEntry; ageSeconds: number };
   stale?: { entry: CachedEntry; ageSeconds: number };
 }
 
-interface Prepared extends PreparedOperation {
-  queryHash: string;
-}
-
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-const PREPARED_LIMIT = 1_000;
+const TYPES_LIMIT = 1_000;
 
 /** The narrower of two hints: the lower max-age, PRIVATE if either is. */
 const restrict = (a: Hint | undefined, b: Hint): Hint =>
   a ? { maxAge: Math.min(a.maxAge, b.maxAge), scope: a.scope === 'PRIVATE' || b.scope === 'PRIVATE' ? 'PRIVATE' : 'PUBLIC' } : b;
 
-/** Who a PRIVATE entry belongs to. */
-const owner = (identity: Identity) => `${identity.kind}\u0000${identity.tenant ?? ''}\u0000${identity.id}`;
+/**
+ * Who a PRIVATE entry belongs to: everything that decides what the caller may see, not only who
+ * it is. A user whose roles, scopes, plan or tenant change gets a new key, so an answer fetched
+ * with more rights is never served after they were taken away.
+ */
+const owners = new WeakMap<Identity, string>();
+export function ownerOf(identity: Identity): string {
+  let owner = owners.get(identity);
+  if (owner === undefined) {
+    owner = [identity.kind, identity.id, identity.tenant ?? '', identity.plan ?? '', [...identity.roles].sort().join(' '), [...identity.scopes].sort().join(' ')].join('\u0000');
+    owners.set(identity, owner);
+  }
+  return owner;
+}
 
 const purgeBodySchema = z.strictObject({
   all: z.boolean().optional().describe('Purge every entry.'),
@@ -117,7 +134,8 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
     const entry = edge.get(key);
     if (!entry) return passOn(headers, key);
     const now = Date.now();
-    if (now - entry.fetchedAt >= entry.maxAgeSeconds * 1000) {
+    // Answered under another supergraph: authorization must look again (a field may now need a caller).
+    if (entry.version !== version || now - entry.fetchedAt >= entry.maxAgeSeconds * 1000) {
       edge.delete(key);
       return passOn(headers, key);
     }
@@ -145,10 +163,11 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
    * After a hit or a store through the full pipeline, the same caller's next request with the
    * same body can be answered at the edge (a JSON POST the edge saw; not a GET).
    */
-  const rememberAtEdge = (headers: IncomingHttpHeaders, entry: CachedEntry, operationName: string | null) => {
+  const rememberAtEdge = (headers: IncomingHttpHeaders, entry: CachedEntry, operationName: string | null, entryVersion: string) => {
     const key = unanswered.get(headers);
-    if (!edge || key === undefined) return;
+    if (!edge || key === undefined || entryVersion !== version) return;
     edge.set(key, {
+      version: entryVersion,
       // What Apollo Server writes for a result of only data.
       body: Buffer.from(`${JSON.stringify({ data: entry.data })}\n`),
       operationName,
@@ -161,25 +180,44 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
   const states = new WeakMap<GatewayContext, RequestState>();
   const defaultHint: Hint = { maxAge: options.defaultMaxAgeSeconds, scope: options.defaultScope };
 
-  // Entity keys and prepared operations belong to one schema: a reload starts them afresh.
-  let schemaMemo: { schema: GraphQLSchema; keys: EntityKeys; prepared: Map<string, Prepared | null> } | undefined;
-  const memoFor = (schema: GraphQLSchema, supergraphSdl?: string) => {
-    if (schemaMemo?.schema !== schema) schemaMemo = { schema, keys: entityKeysOf(supergraphSdl ?? ctx.supergraph().originalSdl, schema), prepared: new Map() };
-    return schemaMemo;
-  };
-  const prepare = (schema: GraphQLSchema, document: DocumentNode, queryHash: string, operationName: string | undefined): Prepared | undefined => {
-    const memo = memoFor(schema);
-    const id = `${queryHash}\u0000${operationName ?? ''}`;
-    let prepared = memo.prepared.get(id);
-    if (prepared === undefined) {
-      const result = prepareOperation(document, schema, memo.keys, operationName);
-      // The planner caches plans by query hash: the rewritten operation gets its own.
-      prepared = result ? { ...result, queryHash: sha256(`${queryHash}\u0000response-cache`) } : null;
-      if (memo.prepared.size >= PREPARED_LIMIT) memo.prepared.delete(memo.prepared.keys().next().value!);
-      memo.prepared.set(id, prepared);
+  /**
+   * What belongs to one supergraph: its version (part of every key, so an answer is only ever
+   * served under the supergraph, and so the authorization, it was fetched under), its entities,
+   * and the type tags of its operations. A reload starts them afresh.
+   */
+  interface SchemaMemo {
+    version: string;
+    catalog: EntityCatalog;
+    types: Map<string, string[]>;
+  }
+  const memos = new WeakMap<GraphQLSchema, SchemaMemo>();
+  /** The supergraph in service, for the edge (which answers without a schema) and the admin routes. */
+  let version = '';
+  let inService: SchemaMemo | undefined;
+  const memoFor = (schema: GraphQLSchema, supergraphSdl?: string): SchemaMemo => {
+    let memo = memos.get(schema);
+    if (!memo) {
+      const sdl = supergraphSdl ?? ctx.supergraph().sdl;
+      memo = { version: sha256(sdl).slice(0, 16), catalog: new EntityCatalog(sdl, schema), types: new Map() };
+      memos.set(schema, memo);
     }
-    return prepared ?? undefined;
+    return memo;
   };
+  const typesFor = (memo: SchemaMemo, schema: GraphQLSchema, document: Parameters<typeof typesOf>[0], queryHash: string, operationName: string | undefined): string[] => {
+    const id = `${queryHash}\u0000${operationName ?? ''}`;
+    let types = memo.types.get(id);
+    if (types === undefined) {
+      types = typesOf(document, schema, operationName);
+      if (memo.types.size >= TYPES_LIMIT) memo.types.delete(memo.types.keys().next().value!);
+      memo.types.set(id, types);
+    }
+    return types;
+  };
+  /** Whether the fetches of a request still need reading for tags: a mutation to purge with, or a query that may be stored. */
+  const tagging = (state: RequestState | undefined): state is RequestState & { catalog: EntityCatalog; tags: Set<string> } =>
+    state?.tags !== undefined && !state.untagged && (state.operation === 'mutation' || !state.policy || state.policy.maxAge > 0);
+  /** The shape of each fetch being read for tags, by its request object. */
+  const shapes = new WeakMap<object, FetchShape>();
 
   const storeFailed = (error: unknown, logger: GatewayContext['logger'], what: string) => {
     counters.storeFailures += 1;
@@ -229,20 +267,23 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
         }
         const { all, types = [], entities = [] } = parsed.data;
         if (!all && types.length === 0 && entities.length === 0) throw new EdgeRefusal('BAD_USER_INPUT', 'Name what to purge: all, types or entities');
-        const memo = schemaMemo;
+        const catalog = inService?.catalog;
         const tags: string[] = all ? [ALL_TAG] : [];
         for (const type of types) {
-          if (memo && !memo.schema.getType(type)) throw new EdgeRefusal('BAD_USER_INPUT', `Unknown type "${type}"`);
+          if (catalog && !catalog.apiSchema.getType(type)) throw new EdgeRefusal('BAD_USER_INPUT', `Unknown type "${type}"`);
           tags.push(type);
         }
         for (const entity of entities) {
-          const key = memo?.keys.get(entity.type);
-          if (memo && !key) throw new EdgeRefusal('BAD_USER_INPUT', `"${entity.type}" is not an entity type`);
-          if (key && [...key.fields].sort().join(',') !== Object.keys(entity.key).sort().join(',')) {
-            throw new EdgeRefusal('BAD_USER_INPUT', `The key of ${entity.type} is ${key.fields.join(', ')}`);
+          const key = catalog?.keys.get(entity.type);
+          if (catalog && !key) throw new EdgeRefusal('BAD_USER_INPUT', `"${entity.type}" is not an entity type`);
+          const fields = Object.keys(entity.key).sort().join(',');
+          const canonical = !key || [...key.fields].sort().join(',') === fields;
+          if (!canonical && !catalog?.allKeys.get(entity.type)?.has(fields)) {
+            throw new EdgeRefusal('BAD_USER_INPUT', `The key of ${entity.type} is ${[...(catalog?.allKeys.get(entity.type) ?? [])].map((k) => k.replace(/,/g, ', ')).join(' or ')}`);
           }
-          tags.push(entityTag(entity.type, entity.key));
+          tags.push(canonical ? entityTag(entity.type, entity.key) : otherKeyTag(entity.type, entity.key));
         }
+        if (catalog) tags.splice(0, tags.length, ...catalog.widen(tags));
         if (!(await purge(tags, logger))) throw new EdgeRefusal('SERVICE_UNAVAILABLE', 'The cache store is unavailable; the purge is applied on this replica and retried', { 'retry-after': '1' });
         logger.info({ tags }, 'response cache purged by an operator');
         return { body: { purged: tags } };
@@ -255,9 +296,38 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
     adminRoutes,
     ...(edge ? { answerAtEdge } : {}),
     subgraph: {
-      didReceiveSubgraphResponse({ context, headers }) {
-        const state = states.get(context);
-        if (state) state.policy = restrict(state.policy, hintFromCacheControl(headers.get('cache-control')) ?? defaultHint);
+      willSendSubgraphRequest({ context, request, subgraph }) {
+        const state = context ? states.get(context as GatewayContext) : undefined;
+        if (!tagging(state) || !request.query) return;
+        state.catalog.tagRepresentations(request.variables?.representations, state.tags);
+        const prepared = state.catalog.prepare(subgraph, request.query, state.operation === 'mutation');
+        if (!prepared) {
+          state.untagged = true;
+          return;
+        }
+        if (prepared.query !== undefined) request.query = prepared.query;
+        if (prepared.shape.fields) shapes.set(request, prepared.shape);
+      },
+      didReceiveSubgraphResponse({ context, headers, request, body, resent }) {
+        const state = states.get(context as GatewayContext);
+        if (!state) return;
+        state.policy = restrict(state.policy, hintFromCacheControl(headers.get('cache-control')) ?? defaultHint);
+        const shape = shapes.get(request);
+        if (!shape) return;
+        if (resent) {
+          // Answered as planned, without the keys: this fetch's entities are unknown.
+          shapes.delete(request);
+          state.untagged = true;
+          return;
+        }
+        if (body.errors?.some(isReservedError)) {
+          // A key the cache added failed: its error (and maybe a null in its place) must not reach the client.
+          if (state.operation !== 'mutation') return 'resend-as-planned';
+          body.errors = body.errors.filter((error) => !isReservedError(error));
+          if (body.errors.length === 0) delete body.errors;
+        }
+        if (tagging(state)) tagResponse(body.data, shape, state.tags);
+        return undefined;
       },
     },
     apollo: {
@@ -265,7 +335,8 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
         ctx.logger.info({ store: cache.kind, staleIfErrorSeconds: options.staleIfErrorSeconds }, 'response cache on');
         return {
           schemaDidLoadOrUpdate({ apiSchema, coreSupergraphSdl }) {
-            memoFor(apiSchema, coreSupergraphSdl);
+            inService = memoFor(apiSchema, coreSupergraphSdl);
+            version = inService.version;
           },
           async serverWillStop() {
             await cache.close();
@@ -275,26 +346,25 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
       async requestDidStart({ contextValue }) {
         const state: RequestState = { startedAt: Date.now(), status: 'BYPASS' };
         states.set(contextValue, state);
+        let memo: SchemaMemo | undefined;
         return {
           async responseForOperation(requestContext) {
             const { operation, document, schema, request, contextValue: context } = requestContext;
-            const originalHash = requestContext.queryHash;
-            if (!operation || !document || !originalHash || operation.operation === 'subscription') return null;
-            const prepared = prepare(schema, document, originalHash, request.operationName ?? undefined);
-            if (!prepared) return null;
-            state.prepared = prepared;
-            const mutable = requestContext as unknown as { document: DocumentNode; operation: unknown; queryHash: string };
-            mutable.document = prepared.document;
-            mutable.operation = getOperationAST(prepared.document, request.operationName) ?? operation;
-            mutable.queryHash = prepared.queryHash;
-            if (operation.operation !== 'query') return null;
-
+            const queryHash = requestContext.queryHash;
+            if (!operation || !document || !queryHash || operation.operation === 'subscription') return null;
+            memo = memoFor(schema);
+            state.operation = operation.operation;
+            state.catalog = memo.catalog;
+            if (operation.operation === 'mutation') {
+              if (options.invalidateOnMutation) state.tags = new Set();
+              return null;
+            }
             if (noCache(request.http?.headers.get('cache-control'), request.http?.headers.get('pragma'))) return null;
 
             const vary = varyOf((name) => request.http?.headers.get(name));
-            const base = sha256(`${originalHash}\u0000${request.operationName ?? ''}\u0000${JSON.stringify(request.variables ?? {})}\u0000${vary}`);
+            const base = sha256(`${memo.version}\u0000${queryHash}\u0000${request.operationName ?? ''}\u0000${JSON.stringify(request.variables ?? {})}\u0000${vary}`);
             const identity = context.identity;
-            state.keys = { public: `p:${base}`, ...(identity ? { private: `u:${sha256(`${base}\u0000${owner(identity)}`)}` } : {}) };
+            state.keys = { public: `p:${base}`, ...(identity ? { private: `u:${sha256(`${base}\u0000${ownerOf(identity)}`)}` } : {}) };
             state.status = 'MISS';
             let found;
             try {
@@ -304,17 +374,22 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
               state.status = 'BYPASS';
               return null;
             }
-            if (!found) return null;
-            const { entry, key } = found;
-            // An entry is only ever served under the key of its own scope.
-            if ((entry.scope === 'PRIVATE') !== (key === state.keys.private)) return null;
-            const ageSeconds = Math.max(0, Math.floor((Date.now() - entry.fetchedAt) / 1000));
-            if (Date.now() - entry.fetchedAt < entry.maxAgeSeconds * 1000) {
-              state.hit = { entry, ageSeconds };
-              state.status = 'HIT';
-              return { http: { status: 200, headers: new HeaderMap() }, body: { kind: 'single', singleResult: { data: entry.data } } };
+            if (found) {
+              const { entry, key } = found;
+              // An entry is only ever served under the key of its own scope.
+              if ((entry.scope === 'PRIVATE') === (key === state.keys.private)) {
+                const ageSeconds = Math.max(0, Math.floor((Date.now() - entry.fetchedAt) / 1000));
+                if (Date.now() - entry.fetchedAt < entry.maxAgeSeconds * 1000) {
+                  state.hit = { entry, ageSeconds };
+                  state.status = 'HIT';
+                  return { http: { status: 200, headers: new HeaderMap() }, body: { kind: 'single', singleResult: { data: entry.data } } };
+                }
+                state.stale = { entry, ageSeconds };
+              }
             }
-            state.stale = { entry, ageSeconds };
+            // A miss: the fetches are read for the entities to tag the entry with.
+            state.tags = new Set();
+            state.types = typesFor(memo, schema, document, queryHash, request.operationName ?? undefined);
             return null;
           },
 
@@ -323,26 +398,22 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
             const headers = response.http.headers;
             if (response.body.kind !== 'single') return;
             const result = response.body.singleResult;
+            const entryVersion = memo?.version ?? '';
             if (state.hit) {
               const { entry, ageSeconds } = state.hit;
               counters.hits += 1;
               requestContext.overallCachePolicy.replace({ maxAge: Math.max(0, entry.maxAgeSeconds - ageSeconds), scope: entry.scope });
               headers.set('age', String(ageSeconds));
               headers.set('x-cache', 'HIT');
-              rememberAtEdge(context.headers, entry, requestContext.operationName ?? null);
+              rememberAtEdge(context.headers, entry, requestContext.operationName ?? null, entryVersion);
               return;
             }
-            // The entities in the result, collected only when a purge or a store needs them; the
-            // walk also removes the reserved fields, so it always runs when the operation has any.
-            let collected: Set<string> | undefined;
-            const entities = () => (collected ??= state.prepared ? extractEntities(result, memoFor(requestContext.schema).keys, state.prepared.shape) : new Set<string>());
-            if (state.prepared?.reserved) entities();
             const operation = requestContext.operation?.operation;
             if (operation !== 'query') {
               counters.bypasses += 1;
               headers.set('x-cache', 'BYPASS');
               requestContext.overallCachePolicy.replace({ maxAge: 0 });
-              if (operation === 'mutation' && options.invalidateOnMutation && entities().size > 0) await purge([...entities()], context.logger);
+              if (operation === 'mutation' && state.tags && state.tags.size > 0 && state.catalog) await purge(state.catalog.widen(state.tags), context.logger);
               return;
             }
             if (result.errors?.length) {
@@ -364,7 +435,7 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
             count(headers, state.status);
             const policy = state.policy ? { maxAge: Math.min(state.policy.maxAge, options.maxAgeCapSeconds), scope: state.policy.scope } : undefined;
             if (policy) requestContext.overallCachePolicy.replace(policy);
-            if (state.status !== 'MISS' || !state.keys || !policy || policy.maxAge <= 0 || !result.data) return;
+            if (state.status !== 'MISS' || !state.keys || !policy || policy.maxAge <= 0 || !result.data || state.untagged) return;
             const key = policy.scope === 'PRIVATE' ? state.keys.private : state.keys.public;
             // PRIVATE data of an anonymous caller has no owner to be cached for.
             if (!key) return;
@@ -373,12 +444,12 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
               fetchedAt: state.startedAt,
               maxAgeSeconds: policy.maxAge,
               scope: policy.scope,
-              tags: [...(state.prepared?.types ?? []), ...entities()],
+              tags: [...(state.types ?? []), ...(state.tags ?? [])],
             };
             try {
               await cache.save(key, entry, policy.maxAge * 1000 + graceMs);
               counters.stores += 1;
-              rememberAtEdge(context.headers, entry, requestContext.operationName ?? null);
+              rememberAtEdge(context.headers, entry, requestContext.operationName ?? null, entryVersion);
             } catch (error) {
               storeFailed(error, context.logger, 'store');
             }
