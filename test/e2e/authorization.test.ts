@@ -1,13 +1,15 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningGateway } from '../../gateway/src/core/create-gateway.js';
+import { createGateway, type RunningGateway } from '../../gateway/src/core/create-gateway.js';
 import { projectPath } from '../../subgraphs/shared/paths.js';
 import type { RunningSubgraph } from '../../subgraphs/shared/server.js';
 import { echoCalls, echoSdl, startEcho } from '../support/echo.js';
-import { composeToFile, gql, startTestGateway, tempDir } from '../support/servers.js';
+import { composeToFile, eventually, gql, startTestGateway, tempDir, testConfig } from '../support/servers.js';
 import { as, asAdmin, startStack, type Stack } from '../support/stack.js';
 
 // Authorization before planning: supergraph directives and the permissions file, over real HTTP.
@@ -110,12 +112,44 @@ describe('the permissions file', () => {
     expect(denied.body.errors![0]!.extensions!.code).toBe('FORBIDDEN');
   });
 
-  it('refuses to start with a rule for a field the supergraph does not have', async () => {
+  it('starts with a warning for a rule naming a field the supergraph lacks, and refuses to start when strict', async () => {
     const file = join(tempDir(), 'typo.yaml');
-    writeFileSync(file, 'types:\n  Query:\n    secrett: deny\n');
-    await expect(startTestGateway({ supergraph: { path, watch: false }, auth, authorization: { permissionsFile: file } })).rejects.toThrow(
-      `Permissions ${file}: Query.secrett is not a field of the supergraph`,
+    writeFileSync(file, 'types:\n  Query:\n    secrett: deny\n    secret: deny\n  Nope:\n    "*": deny\n');
+    const lines: { msg?: string; unknown?: string[] }[] = [];
+    const sink = new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(JSON.parse(chunk.toString())), done()) });
+    const lenient = await createGateway(testConfig({ supergraph: { path, watch: false }, auth, authorization: { permissionsFile: file } }), { logger: pino({ level: 'warn' }, sink) });
+    try {
+      expect(lines.find((l) => l.unknown)).toMatchObject({ unknown: ['Query.secrett', 'Nope.*'] });
+      // The rules for fields that exist still apply.
+      const { body } = await gql(lenient.url, '{ secret requestId }', { headers: await bearer('u1') });
+      expect(body.errors?.[0]).toMatchObject({ path: ['secret'], extensions: { code: 'FORBIDDEN' } });
+    } finally {
+      await lenient.stop();
+    }
+    await expect(startTestGateway({ supergraph: { path, watch: false }, auth, authorization: { permissionsFile: file, strict: true } })).rejects.toThrow(
+      `Permissions ${file}: not in the supergraph: Query.secrett, Nope.*`,
     );
+  });
+
+  it('rejects a reload that drops a field a strict rule names, and keeps serving the last good supergraph', async () => {
+    const dir = tempDir();
+    const watched = join(dir, 'supergraph.graphql');
+    composeToFile(watched, [{ name: 'echo', url: echo.url, sdl: echoSdl({ withAdded: true }) }]);
+    const file = join(dir, 'added.yaml');
+    writeFileSync(file, 'types:\n  Query:\n    added: authenticated\n');
+    const lines: { msg?: string }[] = [];
+    const sink = new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(JSON.parse(chunk.toString())), done()) });
+    const g = await createGateway(testConfig({ supergraph: { path: watched, watch: true }, auth, authorization: { permissionsFile: file, strict: true } }), { logger: pino({ level: 'error' }, sink) });
+    try {
+      const before = g.supergraph().hash;
+      composeToFile(watched, [{ name: 'echo', url: echo.url, sdl: echoSdl({ withAdded: false }) }]);
+      await eventually(async () => lines.some((l) => /supergraph reload rejected.*Query\.added/.test(l.msg ?? '')));
+      expect(g.supergraph().hash).toBe(before);
+      const { body } = await gql(g.url, '{ added }', { headers: await bearer('u1') });
+      expect(body).toEqual({ data: { added: 'the new field' } });
+    } finally {
+      await g.stop();
+    }
   });
 
   it('refuses an owner rule at the gateway, which has no data before planning', async () => {

@@ -124,6 +124,7 @@ export async function createGateway(
             initialHash: current.hash,
             logger,
             onChange: (loaded) => {
+              for (const plugin of plugins) plugin.validateSupergraph?.(loaded);
               update(loaded.sdl);
               current = loaded;
               logger.info(

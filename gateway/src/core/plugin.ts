@@ -111,6 +111,11 @@ export interface FrontdeskPlugin {
    * Answers without a promise when it needs to wait for nothing (a credential verified before).
    */
   authenticate?(req: IncomingMessage): Identity | undefined | Promise<Identity | undefined>;
+  /**
+   * Checks a supergraph about to replace the one in service (hot reload); throwing rejects it,
+   * and the last good supergraph keeps serving.
+   */
+  validateSupergraph?(loaded: LoadedSupergraph): void;
   /** Extra GET routes served by the edge (e.g. /.well-known/jwks.json). */
   routes?: Record<string, (req: IncomingMessage, res: ServerResponse) => void>;
   /** Authenticated JSON routes for operators, by exact path. */

@@ -11,6 +11,10 @@ export const authorizationOptionsSchema = z
       .optional()
       .describe('YAML file of graphql-shield rules keyed by type and field, relative to the working directory.'),
     directives: z.boolean().default(true).describe('Enforce @authenticated and @requiresScopes from the supergraph. Default true.'),
+    strict: z
+      .boolean()
+      .default(false)
+      .describe('A rule in permissionsFile for a type or field the supergraph lacks stops the start (and rejects a reload) instead of logging a warning. Default false.'),
   })
   .describe('Authorization before planning: supergraph directives and graphql-shield rules, once per field.');
 

@@ -7,12 +7,15 @@ import {
   isNonNullType,
   isObjectType,
   isInterfaceType,
+  isAbstractType,
   parse,
   print,
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
   type GraphQLCompositeType,
+  type GraphQLInterfaceType,
+  type GraphQLObjectType,
   type GraphQLSchema,
   type OperationDefinitionNode,
   type SelectionNode,
@@ -20,7 +23,7 @@ import {
   type StringValueNode,
   type ListValueNode,
 } from 'graphql';
-import { getArgumentValues } from 'graphql/execution/values.js';
+import { getArgumentValues, getVariableValues } from 'graphql/execution/values.js';
 import type { GatewayContext } from '../../core/context.js';
 import type { FrontdeskPlugin, PluginContext } from '../../core/plugin.js';
 import type { LoadedSupergraph } from '../../core/supergraph.js';
@@ -65,6 +68,31 @@ interface Denial {
   message: string;
 }
 
+/** A denial inside a fragment, relative to where it is spread; nullAt undefined: the null goes above the spread. */
+interface RelativeDenial extends Omit<Denial, 'nullAt'> {
+  nullAt?: string[];
+}
+
+/** A selection set with its denied fields removed, and the denials, relative to its position. */
+interface Filtered {
+  selectionSet: SelectionSetNode;
+  denials: RelativeDenial[];
+  /** A placeholder was put where every field of a selection set was denied. */
+  placeholder: boolean;
+}
+
+/**
+ * More denials than this in one operation (a fragment spread in many places denies at each):
+ * the operation is refused as a whole instead of listing them.
+ */
+const MAX_DENIALS = 1_000;
+
+class TooManyDenials extends Error {
+  constructor(readonly code: Denial['code']) {
+    super('too many denied fields');
+  }
+}
+
 /** Keeps a selection set valid when all its fields were denied; removed from the response. */
 const PLACEHOLDER = '_frontdeskDenied';
 const placeholder = (): FieldNode => ({
@@ -75,27 +103,47 @@ const placeholder = (): FieldNode => ({
 
 const SHIELD_OPTIONS = { debug: false, allowExternalErrors: false, fallbackError: new Error('Not authorised'), fallbackRule: undefined, hashFunction: () => '' };
 
+/** Every field name the rules file may name: the fields of each object and interface type of the supergraph. */
+function fieldsOf(sdl: string): Map<string, Set<string>> {
+  const fields = new Map<string, Set<string>>();
+  for (const definition of parse(sdl).definitions) {
+    if ('name' in definition && definition.name && 'fields' in definition) {
+      const known = fields.get(definition.name.value) ?? new Set<string>();
+      for (const field of definition.fields ?? []) known.add(field.name.value);
+      fields.set(definition.name.value, known);
+    }
+  }
+  return fields;
+}
+
+/** Rules of the permissions file that name a type or field the supergraph does not have. */
+export function unknownRuleTargets(ruleKeys: Iterable<string>, sdl: string): string[] {
+  const fields = fieldsOf(sdl);
+  return [...ruleKeys].filter((key) => {
+    const [type, field] = key.split('.') as [string, string];
+    return !fields.has(type) || (field !== '*' && !fields.get(type)!.has(field));
+  });
+}
+
 /**
- * Authorization before any subgraph is called: the operation is walked with its fragments
- * inlined, every field checked once (@authenticated, @requiresScopes, the permissions file);
- * denied fields are cut from the document the planner sees, then come back as null with an
- * error at their path, or (reject mode) the whole operation is refused.
+ * Authorization before any subgraph is called: the operation is walked with its variables
+ * coerced as graphql-js does (defaults applied), each fragment once, every field checked once
+ * (@authenticated, @requiresScopes, the permissions file; through an interface, the rules of
+ * every type that can answer it); denied fields are cut from the document the planner sees,
+ * then come back as null with an error at their path, or (reject mode) the whole operation is
+ * refused.
  */
 export function createAuthorizationPlugin(options: AuthorizationOptions, ctx: PluginContext): FrontdeskPlugin {
   const permissions = options.permissionsFile ? loadPermissions(options.permissionsFile) : new Map<string, ShieldRule>();
-  // A rule for a field that does not exist protects nothing: refuse to start with it.
-  const fields = new Map<string, Set<string>>();
-  for (const definition of parse(ctx.supergraph().originalSdl).definitions) {
-    if ('name' in definition && definition.name && 'fields' in definition) {
-      fields.set(definition.name.value, new Set((definition.fields ?? []).map((f) => f.name.value)));
-    }
-  }
-  for (const key of permissions.keys()) {
-    const [type, field] = key.split('.') as [string, string];
-    if (!fields.has(type) || (field !== '*' && !fields.get(type)!.has(field))) {
-      throw new Error(`Permissions ${options.permissionsFile}: ${key} is not a field of the supergraph`);
-    }
-  }
+  /** A rule for a field the supergraph lacks protects nothing: an error when strict, else a warning. */
+  const checkRules = (supergraph: LoadedSupergraph, when: 'start' | 'reload'): void => {
+    const unknown = unknownRuleTargets(permissions.keys(), supergraph.originalSdl);
+    if (unknown.length === 0) return;
+    const message = `Permissions ${options.permissionsFile}: not in the supergraph: ${unknown.join(', ')}`;
+    if (options.strict) throw new Error(message);
+    ctx.logger.warn({ permissionsFile: options.permissionsFile, unknown, when }, 'permissions name fields the supergraph does not have; those rules protect nothing');
+  };
+  checkRules(ctx.supergraph(), 'start');
   let directivesFor: { hash: string; value: SecurityDirectives } | undefined;
   const directives = (): SecurityDirectives => {
     const current: LoadedSupergraph = ctx.supergraph();
@@ -103,6 +151,31 @@ export function createAuthorizationPlugin(options: AuthorizationOptions, ctx: Pl
     if (directivesFor?.hash !== current.hash) directivesFor = { hash: current.hash, value: readSecurityDirectives(current.originalSdl) };
     return directivesFor.value;
   };
+
+  /** The first denial of the rules of one type or field coordinate, or null. */
+  async function checkTarget(
+    context: GatewayContext,
+    security: SecurityDirectives,
+    target: string,
+    args: Record<string, unknown>,
+    info: () => unknown,
+  ): Promise<Denial['code'] | null> {
+    const identity = context.identity;
+    if (security.authenticated.has(target) && !identity) return 'UNAUTHENTICATED';
+    const sets = security.scopes.get(target);
+    if (sets) {
+      if (!identity) return 'UNAUTHENTICATED';
+      if (!sets.some((all) => all.every((scope) => identity.scopes.includes(scope)))) return 'FORBIDDEN';
+    }
+    if (!target.includes('.')) return null;
+    const [type] = target.split('.') as [string, string];
+    const rule = permissions.get(target) ?? permissions.get(`${type}.*`);
+    if (rule) {
+      const result = await rule.resolve({}, args, context as never, info() as never, SHIELD_OPTIONS as never);
+      if (result !== true) return identity ? 'FORBIDDEN' : 'UNAUTHENTICATED';
+    }
+    return null;
+  }
 
   async function check(
     context: GatewayContext,
@@ -120,67 +193,90 @@ export function createAuthorizationPlugin(options: AuthorizationOptions, ctx: Pl
     const key = `${parent.name}.${name}:${JSON.stringify(args)}`;
     const cached = cache.get(key);
     if (cached !== undefined) return cached;
-    const identity = context.identity;
-    const denied = (code: Denial['code']) => {
-      cache.set(key, code);
-      return code;
-    };
     const security = directives();
-    const returned = getNamedType(definition.type).name;
-    const targets = [`${parent.name}.${name}`, parent.name, returned];
-    if (targets.some((t) => security.authenticated.has(t)) && !identity) return denied('UNAUTHENTICATED');
+    const returned = getNamedType(definition.type);
+    // Through an interface, any implementing type may answer: its field and type rules apply too;
+    // a field returning an abstract type may return any of its possible types.
+    const parents: (GraphQLObjectType | GraphQLInterfaceType)[] = [parent, ...(isAbstractType(parent) ? schema.getPossibleTypes(parent) : [])];
+    const returns = [returned, ...(isAbstractType(returned) ? schema.getPossibleTypes(returned) : [])];
+    const targets = new Set<string>();
+    for (const type of parents) {
+      if (type !== parent && !type.getFields()[name]) continue;
+      targets.add(`${type.name}.${name}`);
+      targets.add(type.name);
+    }
+    for (const type of returns) targets.add(type.name);
+    let code: Denial['code'] | null = null;
     for (const target of targets) {
-      const sets = security.scopes.get(target);
-      if (!sets) continue;
-      if (!identity) return denied('UNAUTHENTICATED');
-      if (!sets.some((all) => all.every((scope) => identity.scopes.includes(scope)))) return denied('FORBIDDEN');
+      const owner = target.includes('.') ? (schema.getType(target.split('.')[0]!) as GraphQLObjectType | GraphQLInterfaceType) : undefined;
+      const fieldDefinition = owner?.getFields()[name] ?? definition;
+      const info = () => ({ fieldName: name, parentType: owner ?? parent, returnType: fieldDefinition.type, schema, variableValues: variables });
+      const found = await checkTarget(context, security, target, args, info);
+      // UNAUTHENTICATED wins: signing in is what the caller must do first.
+      if (found === 'UNAUTHENTICATED') {
+        code = found;
+        break;
+      }
+      code ??= found;
     }
-    const rule = permissions.get(`${parent.name}.${name}`) ?? permissions.get(`${parent.name}.*`);
-    if (rule) {
-      const info = { fieldName: name, parentType: parent, returnType: definition.type, schema, variableValues: variables } as never;
-      const result = await rule.resolve({}, args, context as never, info, SHIELD_OPTIONS as never);
-      if (result !== true) return denied(identity ? 'FORBIDDEN' : 'UNAUTHENTICATED');
-    }
-    cache.set(key, null);
-    return null;
+    cache.set(key, code);
+    return code;
   }
 
-  /** Inlines fragments and removes denied fields; returns the new selection set and the denials. */
-  async function filter(
-    context: GatewayContext,
-    schema: GraphQLSchema,
-    fragments: Map<string, FragmentDefinitionNode>,
-    selectionSet: SelectionSetNode,
-    parent: GraphQLCompositeType,
-    path: string[],
-    nullable: { path: string[]; nullable: boolean }[],
-    variables: Record<string, unknown>,
-    cache: Map<string, Denial['code'] | null>,
-    denials: Denial[],
-  ): Promise<SelectionSetNode> {
+  interface Walk {
+    context: GatewayContext;
+    schema: GraphQLSchema;
+    fragments: Map<string, FragmentDefinitionNode>;
+    /** Each fragment filtered once, whatever the number of places it is spread. */
+    filteredFragments: Map<string, Filtered | null>;
+    variables: Record<string, unknown>;
+    cache: Map<string, Denial['code'] | null>;
+  }
+
+  const adopt = (into: RelativeDenial[], from: readonly RelativeDenial[], at: string[], nullAt: string[] | undefined): void => {
+    if (into.length + from.length > MAX_DENIALS) throw new TooManyDenials(from[0]?.code ?? 'FORBIDDEN');
+    for (const denial of from) {
+      into.push({ ...denial, path: [...at, ...denial.path], ...(denial.nullAt ? { nullAt: [...at, ...denial.nullAt] } : nullAt ? { nullAt } : {}) });
+    }
+  };
+
+  /**
+   * Removes denied fields from a selection set whose parent type is `parent`. Paths are relative
+   * to `at`; `nullAt` is where a denied non-null field's null goes when nothing nullable lies
+   * between (undefined: further up, past a fragment's spread).
+   */
+  async function filter(walk: Walk, selectionSet: SelectionSetNode, parent: GraphQLCompositeType, at: string[], nullAt: string[] | undefined): Promise<Filtered> {
     const kept: SelectionNode[] = [];
+    const denials: RelativeDenial[] = [];
+    let placed = false;
     for (const selection of selectionSet.selections) {
-      if (selection.kind === Kind.FRAGMENT_SPREAD || selection.kind === Kind.INLINE_FRAGMENT) {
-        const fragment = selection.kind === Kind.FRAGMENT_SPREAD ? fragments.get(selection.name.value) : selection;
+      if (selection.kind === Kind.FRAGMENT_SPREAD) {
+        const fragment = await filterFragment(walk, selection.name.value);
         if (!fragment) continue;
-        const condition = fragment.typeCondition ? (schema.getType(fragment.typeCondition.name.value) as GraphQLCompositeType) : parent;
-        const inner = await filter(context, schema, fragments, fragment.selectionSet, condition, path, nullable, variables, cache, denials);
-        if (inner.selections.length > 0) {
-          kept.push({ kind: Kind.INLINE_FRAGMENT, typeCondition: fragment.typeCondition, directives: selection.directives, selectionSet: inner });
-        }
+        adopt(denials, fragment.denials, at, nullAt);
+        placed ||= fragment.placeholder;
+        if (fragment.selectionSet.selections.length > 0) kept.push(selection);
+        continue;
+      }
+      if (selection.kind === Kind.INLINE_FRAGMENT) {
+        const condition = selection.typeCondition ? (walk.schema.getType(selection.typeCondition.name.value) as GraphQLCompositeType | undefined) : parent;
+        if (!condition) continue;
+        const inner = await filter(walk, selection.selectionSet, condition, at, nullAt);
+        adopt(denials, inner.denials, [], undefined);
+        placed ||= inner.placeholder;
+        if (inner.selectionSet.selections.length > 0) kept.push({ ...selection, selectionSet: inner.selectionSet });
         continue;
       }
       const responseKey = selection.alias?.value ?? selection.name.value;
-      const fieldPath = [...path, responseKey];
-      const code = await check(context, schema, parent, selection, variables, cache);
+      const fieldPath = [...at, responseKey];
       const definition = isObjectType(parent) || isInterfaceType(parent) ? parent.getFields()[selection.name.value] : undefined;
-      const isNullable = definition ? !isNonNullType(definition.type) : true;
-      const chain = [...nullable, { path: fieldPath, nullable: isNullable }];
+      const fieldNullAt = !definition || !isNonNullType(definition.type) ? fieldPath : nullAt;
+      const code = await check(walk.context, walk.schema, parent, selection, walk.variables, walk.cache);
       if (code) {
-        const target = [...chain].reverse().find((c) => c.nullable);
+        if (denials.length >= MAX_DENIALS) throw new TooManyDenials(code);
         denials.push({
           path: fieldPath,
-          nullAt: target?.path ?? [],
+          ...(fieldNullAt ? { nullAt: fieldNullAt } : {}),
           code,
           message:
             code === 'UNAUTHENTICATED'
@@ -192,45 +288,70 @@ export function createAuthorizationPlugin(options: AuthorizationOptions, ctx: Pl
       if (selection.selectionSet && definition) {
         const named = getNamedType(definition.type);
         if (isCompositeType(named)) {
-          const inner = await filter(context, schema, fragments, selection.selectionSet, named, fieldPath, chain, variables, cache, denials);
-          const selections = inner.selections.length > 0 ? inner.selections : [placeholder()];
-          kept.push({ ...selection, selectionSet: { ...inner, selections } });
+          const inner = await filter(walk, selection.selectionSet, named, fieldPath, fieldNullAt);
+          adopt(denials, inner.denials, [], undefined);
+          const empty = inner.selectionSet.selections.length === 0;
+          placed ||= inner.placeholder || empty;
+          kept.push({ ...selection, selectionSet: empty ? { ...inner.selectionSet, selections: [placeholder()] } : inner.selectionSet });
           continue;
         }
       }
       kept.push(selection);
     }
-    return { ...selectionSet, selections: kept };
+    return { selectionSet: { ...selectionSet, selections: kept }, denials, placeholder: placed };
+  }
+
+  async function filterFragment(walk: Walk, name: string): Promise<Filtered | null> {
+    const done = walk.filteredFragments.get(name);
+    if (done !== undefined) return done;
+    const fragment = walk.fragments.get(name);
+    const condition = fragment ? (walk.schema.getType(fragment.typeCondition.name.value) as GraphQLCompositeType | undefined) : undefined;
+    // Marked before the walk: validation already refused cycles, this only guards the walk.
+    walk.filteredFragments.set(name, null);
+    const filtered = fragment && condition ? await filter(walk, fragment.selectionSet, condition, [], undefined) : null;
+    walk.filteredFragments.set(name, filtered);
+    return filtered;
   }
 
   return {
     name: 'authorization',
+    validateSupergraph(loaded) {
+      checkRules(loaded, 'reload');
+    },
     apollo: {
       async requestDidStart() {
         let denials: Denial[] = [];
+        let placeholders = false;
         return {
           async didResolveOperation(requestContext) {
             const { document, operation, schema, contextValue } = requestContext;
             if (!operation || !document) return;
-            const fragments = new Map(
-              document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]),
-            );
-            const root = operation.operation === 'query' ? schema.getQueryType() : operation.operation === 'mutation' ? schema.getMutationType() : schema.getSubscriptionType();
+            const root = schema.getRootType(operation.operation);
             if (!root) return;
-            const found: Denial[] = [];
-            const selectionSet = await filter(
-              contextValue,
+            // Variables as the executor will see them; invalid ones are refused by the gateway before any fetch.
+            const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], (requestContext.request.variables ?? {}) as Record<string, unknown>);
+            if (coerced.errors) return;
+            const walk: Walk = {
+              context: contextValue,
               schema,
-              fragments,
-              operation.selectionSet,
-              root,
-              [],
-              [],
-              (requestContext.request.variables ?? {}) as Record<string, unknown>,
-              new Map(),
-              found,
-            );
-            if (found.length === 0) return;
+              fragments: new Map(
+                document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]),
+              ),
+              filteredFragments: new Map(),
+              variables: coerced.coerced,
+              cache: new Map(),
+            };
+            let filtered: Filtered;
+            try {
+              filtered = await filter(walk, operation.selectionSet, root, [], []);
+            } catch (error) {
+              if (!(error instanceof TooManyDenials)) throw error;
+              throw new GraphQLError(`More than ${MAX_DENIALS} fields of this operation are denied to this caller`, {
+                extensions: { code: error.code, http: { status: error.code === 'UNAUTHENTICATED' ? 401 : 403 } },
+              });
+            }
+            if (filtered.denials.length === 0) return;
+            const found = filtered.denials.map((d): Denial => ({ ...d, nullAt: d.nullAt ?? [] }));
             if (options.mode === 'reject') {
               const first = found[0]!;
               throw new GraphQLError(first.message, {
@@ -238,13 +359,30 @@ export function createAuthorizationPlugin(options: AuthorizationOptions, ctx: Pl
               });
             }
             denials = found;
-            const selections = selectionSet.selections.length > 0 ? selectionSet.selections : [placeholder()];
-            const filtered: OperationDefinitionNode = { ...operation, selectionSet: { ...selectionSet, selections } };
-            const rewritten: DocumentNode = { kind: Kind.DOCUMENT, definitions: [filtered] };
+            const rootEmpty = filtered.selectionSet.selections.length === 0;
+            placeholders = filtered.placeholder || rootEmpty;
+            const selections = rootEmpty ? [placeholder()] : filtered.selectionSet.selections;
+            const kept: OperationDefinitionNode = { ...operation, selectionSet: { ...filtered.selectionSet, selections } };
+            // The fragments still spread somewhere, each filtered once.
+            const used = new Set<string>();
+            const collect = (set: SelectionSetNode): void => {
+              for (const selection of set.selections) {
+                if (selection.kind === Kind.FRAGMENT_SPREAD) {
+                  const name = selection.name.value;
+                  const fragment = walk.filteredFragments.get(name);
+                  if (used.has(name) || !fragment) continue;
+                  used.add(name);
+                  collect(fragment.selectionSet);
+                } else if (selection.selectionSet) collect(selection.selectionSet);
+              }
+            };
+            collect(kept.selectionSet);
+            const fragments = [...used].map((name): FragmentDefinitionNode => ({ ...walk.fragments.get(name)!, selectionSet: walk.filteredFragments.get(name)!.selectionSet }));
+            const rewritten: DocumentNode = { kind: Kind.DOCUMENT, definitions: [kept, ...fragments] };
             // The planner and its cache see the filtered operation under its own hash.
             const mutable = requestContext as unknown as { document: DocumentNode; operation: OperationDefinitionNode; queryHash: string };
             mutable.document = rewritten;
-            mutable.operation = filtered;
+            mutable.operation = kept;
             mutable.queryHash = createHash('sha256').update(print(rewritten)).digest('hex');
           },
           async willSendResponse({ response }) {
@@ -254,7 +392,7 @@ export function createAuthorizationPlugin(options: AuthorizationOptions, ctx: Pl
               if (denial.nullAt.length === 0) result.data = null;
               else if (result.data) setNull(result.data, denial.nullAt);
             }
-            if (result.data) removePlaceholders(result.data);
+            if (result.data && placeholders) removePlaceholders(result.data);
             const errors = denials.map((d) => ({ message: d.message, path: d.path, extensions: { code: d.code } }));
             result.errors = [...(result.errors ?? []), ...errors];
           },
