@@ -27,7 +27,7 @@ COPY subgraphs ./subgraphs
 COPY adapters ./adapters
 COPY legacy ./legacy
 COPY schema ./schema
-COPY gateway/config.schema.json gateway/permissions.yaml gateway/permissions.schema.json ./gateway/
+COPY gateway/config.schema.json gateway/permissions.schema.json ./gateway/
 COPY frontdesk.config.yaml ./
 USER node
 EXPOSE 4000

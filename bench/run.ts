@@ -260,7 +260,7 @@ async function scenario(name: ScenarioName, token: string): Promise<Scenario> {
         subgraphs,
         graphql: { landingPage: false },
         auth: AUTH,
-        authorization: { permissionsFile: projectPath('gateway', 'permissions.yaml') },
+        authorization: { permissionsFile: projectPath('schema', 'permissions.yaml') },
         accessLog: {},
       };
       return {
@@ -281,7 +281,7 @@ async function scenario(name: ScenarioName, token: string): Promise<Scenario> {
     case 'cache': {
       const subgraphs = await ourSubgraphs();
       const base = { logging: { level: 'error' }, supergraph: { path: projectPath('schema', 'supergraph.graphql'), watch: false }, subgraphs, graphql: { landingPage: false } };
-      const authz = { ...base, auth: AUTH, authorization: { permissionsFile: projectPath('gateway', 'permissions.yaml') } };
+      const authz = { ...base, auth: AUTH, authorization: { permissionsFile: projectPath('schema', 'permissions.yaml') } };
       if (name === 'auth') {
         return {
           name,

@@ -15,7 +15,7 @@ function jsonSchema(schema: z.ZodType, title: string): string {
 export const restMappingJsonSchema = (): string => jsonSchema(restMappingSchema, 'Frontdesk REST adapter mapping');
 export const grpcMappingJsonSchema = (): string => jsonSchema(grpcMappingSchema, 'Frontdesk gRPC adapter mapping');
 export const soapMappingJsonSchema = (): string => jsonSchema(soapMappingSchema, 'Frontdesk SOAP adapter mapping');
-/** The permissions files: gateway/permissions.yaml and each subgraph's permissions.yaml. */
+/** The permissions files: schema/permissions.yaml and each subgraph's permissions.yaml. */
 export const permissionsJsonSchema = (): string => jsonSchema(permissionsFileSchema, 'Frontdesk permissions');
 
 // `npm run config-schema` regenerates the published JSON Schemas; tests fail when they are stale.

@@ -164,7 +164,15 @@ async function main(): Promise<void> {
   const layers: Service[][] = [
     [issuer, ...legacyServices()],
     subgraphs,
-    [{ name: 'gateway', entry: projectPath('dist', 'gateway', 'src', 'main.js'), port: gatewayPort }],
+    [
+      {
+        name: 'gateway',
+        entry: projectPath('dist', 'gateway', 'src', 'main.js'),
+        port: gatewayPort,
+        // The demo's authorization rules name the demo's fields: they come with the demo, not with frontdesk.config.yaml.
+        env: { PERMISSIONS_FILE: process.env.PERMISSIONS_FILE ?? projectPath('schema', 'permissions.yaml') },
+      },
+    ],
   ];
   for (const layer of layers) {
     const started = layer.map(start);

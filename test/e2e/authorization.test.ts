@@ -178,7 +178,7 @@ describe('reject mode', () => {
 });
 
 describe('entities reached through another subgraph', () => {
-  // The stack's gateway applies gateway/permissions.yaml; its subgraphs apply their own rules.
+  // The stack's gateway applies schema/permissions.yaml; its subgraphs apply their own rules.
   let stack: Stack;
   beforeAll(async () => {
     stack = await startStack();

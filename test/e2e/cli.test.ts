@@ -25,9 +25,9 @@ interface Cli {
   exit: Promise<number | null>;
 }
 
-function run(args: string[], env: Record<string, string> = {}): Cli {
+function run(args: string[], env: Record<string, string> = {}, cwd = tempDir()): Cli {
   const child = spawn(process.execPath, [MAIN, ...args], {
-    cwd: tempDir(),
+    cwd,
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -92,5 +92,32 @@ describe('node dist/gateway/src/main.js', () => {
     expect(text).toContain(`Invalid configuration in ${config}`);
     expect(text).toContain('server.port');
     expect(text).toMatch(/server: Unrecognized key.*colour/);
+  });
+
+  it('starts the shipped frontdesk.config.yaml in production on any supergraph, the demo rules only with PERMISSIONS_FILE', async () => {
+    const path = join(tempDir(), 'other.graphql');
+    composeToFile(path, [{ name: 'echo', url: echo.url, sdl: echoSdl({ withAdded: true }) }]);
+    const shipped = run(['--supergraph', path, '--port', '0'], { NODE_ENV: 'production' }, projectPath());
+    try {
+      const url = await readyUrl(shipped);
+      expect((await gql(url, '{ added }')).body).toEqual({ data: { added: 'the new field' } });
+      // The supergraph's own @authenticated still applies.
+      expect((await gql(url, '{ secret added }')).body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      expect(shipped.output.join('\n')).not.toContain('permissions name fields');
+    } finally {
+      shipped.child.kill('SIGTERM');
+      await shipped.exit;
+    }
+    // The demo's rules name demo fields: on another supergraph they start with one warning.
+    const demo = run(['--supergraph', path, '--port', '0'], { NODE_ENV: 'production', PERMISSIONS_FILE: 'schema/permissions.yaml' }, projectPath());
+    try {
+      const url = await readyUrl(demo);
+      expect((await gql(url, '{ added }')).body).toEqual({ data: { added: 'the new field' } });
+      const warning = demo.output.find((line) => line.includes('permissions name fields'));
+      expect(warning).toContain('Query.order');
+    } finally {
+      demo.child.kill('SIGTERM');
+      await demo.exit;
+    }
   });
 });

@@ -32,7 +32,7 @@ export const STACK_AUTH = {
   jwt: { algorithms: ['HS256' as const], hmacSecret: TEST_JWT_SECRET },
   identity: { privateKeyPem: IDENTITY_KEY },
 };
-export const GATEWAY_PERMISSIONS = projectPath('gateway', 'permissions.yaml');
+export const GATEWAY_PERMISSIONS = projectPath('schema', 'permissions.yaml');
 const SIGNER = new IdentitySigner({ issuer: 'frontdesk-gateway', audience: 'frontdesk-subgraphs', ttlSeconds: 60, privateKeyPem: IDENTITY_KEY });
 
 /** How the stack's subgraphs verify the gateway's identity token. */
@@ -140,7 +140,7 @@ export interface Stack {
 /**
  * The committed supergraph with every service on port 0: legacy stand-ins, subgraphs, adapters,
  * gateway; secured as in production: the gateway verifies tokens of the test issuer and applies
- * gateway/permissions.yaml, every subgraph verifies the gateway's identity token and applies its
+ * schema/permissions.yaml, every subgraph verifies the gateway's identity token and applies its
  * own permissions.
  */
 export async function startStack(options: { gateway?: FrontdeskConfigInput } = {}): Promise<Stack> {

@@ -239,7 +239,7 @@ const HELP = `Usage: node dist/gateway/src/main.js [--supergraph PATH] [--port N
   --config FILE      YAML configuration (default ./frontdesk.config.yaml if present)
   --help             show this text
 
-Environment: PORT, SUPERGRAPH_PATH, REDIS_URL, LOG_LEVEL, FRONTDESK_CONFIG, NODE_ENV,
+Environment: PORT, SUPERGRAPH_PATH, PERMISSIONS_FILE, REDIS_URL, LOG_LEVEL, FRONTDESK_CONFIG, NODE_ENV,
 SUBGRAPH_<NAME>_URL. Command-line flags win over the environment, which wins over the file.`;
 
 export class HelpRequested extends Error {
@@ -335,6 +335,8 @@ export function loadConfig(options: LoadConfigOptions = {}): FrontdeskConfig {
 
   if (env.PORT) setPath(raw, ['server', 'port'], toPort(env.PORT, 'PORT'));
   if (env.SUPERGRAPH_PATH) setPath(raw, ['supergraph', 'path'], env.SUPERGRAPH_PATH);
+  // Rules for one supergraph's fields (npm start's demo rules): turns authorization on.
+  if (env.PERMISSIONS_FILE) setPath(raw, ['authorization', 'permissionsFile'], env.PERMISSIONS_FILE);
   if (env.REDIS_URL) setPath(raw, ['redis', 'url'], env.REDIS_URL);
   if (env.LOG_LEVEL) setPath(raw, ['logging', 'level'], env.LOG_LEVEL);
   for (const [key, value] of Object.entries(env)) {
