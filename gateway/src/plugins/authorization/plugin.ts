@@ -233,10 +233,20 @@ export function createAuthorizationPlugin(options: AuthorizationOptions, ctx: Pl
     cache: Map<string, Denial['code'] | null>;
   }
 
+  /** Denials by path: a fragment spread twice at one place denies there once. */
+  const seenPaths = new WeakMap<RelativeDenial[], Set<string>>();
+  const add = (into: RelativeDenial[], denial: RelativeDenial): void => {
+    let seen = seenPaths.get(into);
+    if (!seen) seenPaths.set(into, (seen = new Set()));
+    const key = denial.path.join('\u0000');
+    if (seen.has(key)) return;
+    if (into.length >= MAX_DENIALS) throw new TooManyDenials(denial.code);
+    seen.add(key);
+    into.push(denial);
+  };
   const adopt = (into: RelativeDenial[], from: readonly RelativeDenial[], at: string[], nullAt: string[] | undefined): void => {
-    if (into.length + from.length > MAX_DENIALS) throw new TooManyDenials(from[0]?.code ?? 'FORBIDDEN');
     for (const denial of from) {
-      into.push({ ...denial, path: [...at, ...denial.path], ...(denial.nullAt ? { nullAt: [...at, ...denial.nullAt] } : nullAt ? { nullAt } : {}) });
+      add(into, { ...denial, path: [...at, ...denial.path], ...(denial.nullAt ? { nullAt: [...at, ...denial.nullAt] } : nullAt ? { nullAt } : {}) });
     }
   };
 
@@ -273,8 +283,7 @@ export function createAuthorizationPlugin(options: AuthorizationOptions, ctx: Pl
       const fieldNullAt = !definition || !isNonNullType(definition.type) ? fieldPath : nullAt;
       const code = await check(walk.context, walk.schema, parent, selection, walk.variables, walk.cache);
       if (code) {
-        if (denials.length >= MAX_DENIALS) throw new TooManyDenials(code);
-        denials.push({
+        add(denials, {
           path: fieldPath,
           ...(fieldNullAt ? { nullAt: fieldNullAt } : {}),
           code,

@@ -1,0 +1,116 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningGateway } from '../../gateway/src/core/create-gateway.js';
+import { CASES } from '../fixtures/federation/cases.js';
+import { canonical, startApolloGateway, startFixture, type RunningFixture } from '../support/federation.js';
+import { startTestGateway, tempDir } from '../support/servers.js';
+
+// The federation compatibility suite: small supergraphs covering what federation can express,
+// each query answered by vanilla @apollo/gateway and by Frontdesk with every feature on
+// (authentication, authorization with rules, the response cache missing, hitting and answering
+// at the edge, shared fetches, the access log). The answers must be identical after key sorting,
+// and a miss must make exactly the subgraph fetches Apollo makes.
+const SECRET = 'the-federation-suite-secret-of-32-chars';
+const signedIn = async () => ({
+  authorization: `Bearer ${await new SignJWT({ scope: 'read' }).setProtectedHeader({ alg: 'HS256' }).setSubject('u1').setExpirationTime('5m').sign(new TextEncoder().encode(SECRET))}`,
+});
+
+interface Answer {
+  status: number;
+  text: string;
+  cache: string | null;
+}
+
+async function post(url: string, query: string, variables: Record<string, unknown> | undefined, headers: Record<string, string> = {}): Promise<Answer> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }) });
+  return { status: response.status, text: canonical(await response.json()), cache: response.headers.get('x-cache') };
+}
+
+for (const fixture of CASES) {
+  describe(`federation: ${fixture.name}`, () => {
+    let subgraphs: RunningFixture;
+    let apollo: { url: string; stop(): Promise<void> };
+    let frontdesk: RunningGateway;
+
+    beforeAll(async () => {
+      subgraphs = await startFixture(fixture.subgraphs);
+      apollo = await startApolloGateway(readFileSync(subgraphs.path, 'utf8'));
+      // Rules on every root field and on types, all of which let these callers through.
+      const permissions = join(tempDir(), 'permissions.yaml');
+      writeFileSync(permissions, 'types:\n  Query:\n    "*":\n      or: [authenticated, allow]\n');
+      frontdesk = await startTestGateway(
+        {
+          supergraph: { path: subgraphs.path, watch: false },
+          auth: { jwt: { algorithms: ['HS256'], hmacSecret: SECRET } },
+          authorization: { permissionsFile: permissions, strict: true },
+          // The fixtures send no Cache-Control: every answer without errors is stored.
+          responseCache: { defaultMaxAgeSeconds: 60 },
+          accessLog: {},
+        },
+        { production: true },
+      );
+    });
+    afterAll(async () => {
+      await frontdesk?.stop();
+      await apollo?.stop();
+      await subgraphs?.stop();
+    });
+
+    it.each(fixture.queries)('$name', async ({ query, variables }) => {
+      for (const headers of [{}, await signedIn()]) {
+        const before = subgraphs.fetches().total;
+        const expected = await post(apollo.url, query, variables, headers);
+        const apolloFetches = subgraphs.fetches().total - before;
+        expect(JSON.parse(expected.text)).toHaveProperty('data');
+
+        const miss = await post(frontdesk.url, query, variables, headers);
+        expect(miss.text).toBe(expected.text);
+        expect(miss.status).toBe(expected.status);
+        expect(miss.cache).toMatch(/^(MISS|HIT)$/);
+        // The cache adds no fetch: a miss makes exactly Apollo's (a hit, none).
+        expect(subgraphs.fetches().total - before - apolloFetches).toBe(miss.cache === 'MISS' ? apolloFetches : 0);
+
+        const stored = !JSON.parse(expected.text).errors;
+        const hit = await post(frontdesk.url, query, variables, headers);
+        expect(hit.text).toBe(expected.text);
+        expect(hit.cache).toBe(stored ? 'HIT' : 'MISS');
+        // The third is written at the edge from the bytes of the second.
+        const edge = await post(frontdesk.url, query, variables, headers);
+        expect(edge.text).toBe(expected.text);
+        expect(edge.status).toBe(expected.status);
+      }
+    });
+  });
+}
+
+describe('federation: invalidation against the reference', () => {
+  let subgraphs: RunningFixture;
+  let apollo: { url: string; stop(): Promise<void> };
+  let frontdesk: RunningGateway;
+
+  beforeAll(async () => {
+    subgraphs = await startFixture(CASES.find((c) => c.name === 'shop')!.subgraphs);
+    apollo = await startApolloGateway(readFileSync(subgraphs.path, 'utf8'));
+    frontdesk = await startTestGateway({ supergraph: { path: subgraphs.path, watch: false }, responseCache: { defaultMaxAgeSeconds: 60 } });
+  });
+  afterAll(async () => {
+    await frontdesk?.stop();
+    await apollo?.stop();
+    await subgraphs?.stop();
+  });
+
+  it('answers like Apollo after a mutation that selects none of what it changed', async () => {
+    const query = '{ product(upc: "3") { name reviews { body } } }';
+    expect((await post(frontdesk.url, query, undefined)).cache).toBe('MISS');
+    expect((await post(frontdesk.url, query, undefined)).cache).toBe('HIT');
+    // The new review points at product 3: the mutation purges it though the client asked only for the body.
+    const added = await post(frontdesk.url, 'mutation { addReview(upc: "3", body: "Dim") { body } }', undefined);
+    expect(added.text).toBe(canonical({ data: { addReview: { body: 'Dim' } } }));
+    const after = await post(frontdesk.url, query, undefined);
+    expect(after.cache).toBe('MISS');
+    expect(after.text).toBe((await post(apollo.url, query, undefined)).text);
+    expect(after.text).toContain('Dim');
+  });
+});
