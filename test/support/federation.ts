@@ -20,6 +20,8 @@ export interface FixtureSubgraph {
 export interface RunningFixture {
   /** The composed supergraph file. */
   path: string;
+  /** Each subgraph's name, URL and SDL (to compose another version). */
+  subgraphs: { name: string; url: string; sdl: string }[];
   /** Fetches each subgraph received, by subgraph name (and `total`). */
   fetches(): Record<string, number>;
   /** Every query text each subgraph received, in order. */
@@ -62,6 +64,7 @@ export async function startFixture(subgraphs: readonly FixtureSubgraph[]): Promi
   composeToFile(path, urls);
   return {
     path,
+    subgraphs: urls,
     fetches: () => ({ ...counts, total: Object.values(counts).reduce((a, b) => a + b, 0) }),
     queries,
     async stop() {
