@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { FAILURE_BY_CODE } from '../toolkit/errors.js';
-import { cacheHintSchema, forwardHeadersSchema, identityHeadersSchema, permissionsFileSchema } from '../toolkit/mapping.js';
+import { cacheHintSchema, callerIndependentSchema, forwardHeadersSchema, identityHeadersSchema, permissionsFileSchema } from '../toolkit/mapping.js';
 
 const graphqlName = z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*$/, 'a GraphQL name');
 const methodName = z.string().regex(/^[\w.]+\.\w+$/, 'a fully qualified method, e.g. pkg.v1.Service.Method');
@@ -42,6 +42,7 @@ export const grpcMappingSchema = z
       maxStreamItems: z.number().int().positive().default(100).describe('Items collected from a server stream. Default 100.'),
     }),
     forwardHeaders: forwardHeadersSchema,
+    callerIndependent: callerIndependentSchema,
     identity: z
       .strictObject({ metadata: identityHeadersSchema })
       .prefault({})

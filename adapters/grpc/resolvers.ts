@@ -26,7 +26,7 @@ export function buildGrpcResolvers(generated: GeneratedGrpcSubgraph, mapping: Gr
   }
 
   async function call(method: GeneratedMethod, message: Message, ctx: AdapterContext): Promise<Message | Message[]> {
-    const headers = propagatedHeaders(ctx, mapping.forwardHeaders, mapping.identity.metadata);
+    const headers = propagatedHeaders(ctx, mapping.forwardHeaders, mapping.identity.metadata, mapping.callerIndependent);
     return method.serverStream ? target.stream(method, message, headers, ctx.logger) : target.unary(method, message, headers, ctx.logger);
   }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cacheHintSchema, forwardHeadersSchema, identityHeadersSchema, permissionsFileSchema, targetSchema } from '../toolkit/mapping.js';
+import { cacheHintSchema, callerIndependentSchema, forwardHeadersSchema, identityHeadersSchema, permissionsFileSchema, targetSchema } from '../toolkit/mapping.js';
 
 const graphqlName = z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*$/, 'a GraphQL name');
 
@@ -26,6 +26,7 @@ export const restMappingSchema = z
     spec: z.string().min(1).describe('OpenAPI 3.0/3.1 document: a path relative to this file, or an http(s) URL.'),
     target: targetSchema,
     forwardHeaders: forwardHeadersSchema,
+    callerIndependent: callerIndependentSchema,
     identity: z
       .strictObject({ headers: identityHeadersSchema })
       .prefault({})

@@ -1,7 +1,7 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import type { GraphQLResolveInfo } from 'graphql';
 import { createEntityLoader } from '../toolkit/batching.js';
-import { propagatedHeaders, setCacheHint, type AdapterContext } from '../toolkit/context.js';
+import { markCallerDependent, propagatedHeaders, setCacheHint, variesByRequest, type AdapterContext } from '../toolkit/context.js';
 import { legacyError } from '../toolkit/errors.js';
 import type { HttpTarget } from '../toolkit/http-client.js';
 import { hintFromCacheControl, interpolateHeaders, type CacheHint } from '../toolkit/mapping.js';
@@ -42,7 +42,7 @@ export function buildRestResolvers(
   const operationHeaders = new Map(generated.operations.map((op) => [op.operationId, interpolateHeaders(op.headers, env)]));
 
   async function call(op: GeneratedOperation, args: Record<string, unknown>, ctx: AdapterContext): Promise<Called> {
-    const headers = { ...propagatedHeaders(ctx, mapping.forwardHeaders, mapping.identity.headers), ...operationHeaders.get(op.operationId) };
+    const headers = { ...propagatedHeaders(ctx, mapping.forwardHeaders, mapping.identity.headers, mapping.callerIndependent), ...operationHeaders.get(op.operationId) };
     const query: string[] = [];
     const pair = (name: string, value: string): void => void query.push(`${encodeURIComponent(name)}=${value}`);
     let path = op.pathTemplate;
@@ -67,6 +67,7 @@ export function buildRestResolvers(
       body,
       logger: ctx.logger,
     });
+    if (!mapping.callerIndependent && variesByRequest(response.vary)) markCallerDependent(ctx, `${service} answered Vary: ${response.vary}`);
     return { value: response.body, hint: hintFromCacheControl(response.cacheControl) };
   }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { FAILURE_BY_CODE } from '../toolkit/errors.js';
-import { cacheHintSchema, forwardHeadersSchema, identityClaimSchema, identityHeadersSchema, permissionsFileSchema } from '../toolkit/mapping.js';
+import { cacheHintSchema, callerIndependentSchema, forwardHeadersSchema, identityClaimSchema, identityHeadersSchema, permissionsFileSchema } from '../toolkit/mapping.js';
 
 const graphqlName = z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*$/, 'a GraphQL name');
 const errorCode = z.enum(Object.keys(FAILURE_BY_CODE) as [string, ...string[]]);
@@ -53,6 +53,7 @@ export const soapMappingSchema = z
       .default([])
       .describe('Custom SOAP header elements as XML, e.g. <tns:Channel>frontdesk</tns:Channel>; ${NAME} from the environment.'),
     forwardHeaders: forwardHeadersSchema,
+    callerIndependent: callerIndependentSchema,
     identity: z
       .strictObject({
         headers: identityHeadersSchema,

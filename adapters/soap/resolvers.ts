@@ -1,6 +1,6 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import { createEntityLoader } from '../toolkit/batching.js';
-import { identityValue, propagatedHeaders, type AdapterContext } from '../toolkit/context.js';
+import { identityValue, markCallerDependent, propagatedHeaders, type AdapterContext } from '../toolkit/context.js';
 import { legacyError } from '../toolkit/errors.js';
 import { TOOLKIT_SCALARS } from '../toolkit/scalars.js';
 import type { SoapTarget } from './client.js';
@@ -44,8 +44,10 @@ export function buildSoapResolvers(generated: GeneratedSoapSubgraph, mapping: So
   }
 
   function send(name: string, message: Message, ctx: AdapterContext, faults?: GeneratedOperation['faults']): Promise<Message> {
-    const headers = propagatedHeaders(ctx, mapping.forwardHeaders, mapping.identity.headers);
-    return target.call(name, message, headers, ctx.logger, faults, callerHeader(ctx));
+    const headers = propagatedHeaders(ctx, mapping.forwardHeaders, mapping.identity.headers, mapping.callerIndependent);
+    const caller = callerHeader(ctx);
+    if (caller !== undefined && !mapping.callerIndependent) markCallerDependent(ctx, `the caller was sent in the ${callerElement!.element} SOAP header`);
+    return target.call(name, message, headers, ctx.logger, faults, caller);
   }
 
   async function call(op: GeneratedOperation, message: Message, ctx: AdapterContext): Promise<unknown> {

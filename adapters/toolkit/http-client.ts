@@ -30,6 +30,8 @@ export interface HttpResult {
   status: number;
   body: unknown;
   cacheControl?: string;
+  /** The service's Vary header: an answer that varies by request headers depends on the caller. */
+  vary?: string;
 }
 
 /**
@@ -59,6 +61,7 @@ export class HttpTarget {
     let status: number;
     let text: string;
     let cacheControl: string | undefined;
+    let vary: string | undefined;
     try {
       const response = await this.agent.request({
         origin: new URL(url).origin,
@@ -71,6 +74,8 @@ export class HttpTarget {
       status = response.statusCode;
       const cc = response.headers['cache-control'];
       cacheControl = Array.isArray(cc) ? cc.join(', ') : cc;
+      const varies = response.headers.vary;
+      vary = Array.isArray(varies) ? varies.join(', ') : varies;
       text = await response.body.text();
     } catch (error) {
       const failure = failureFromTransportError(error);
@@ -84,9 +89,9 @@ export class HttpTarget {
       else call.logger.warn(entry, 'legacy call answered an error');
       throw legacyError(service, failure);
     }
-    if (text.trim() === '') return { status, body: null, cacheControl };
+    if (text.trim() === '') return { status, body: null, cacheControl, vary };
     try {
-      return { status, body: parseJsonLossless(text), cacheControl };
+      return { status, body: parseJsonLossless(text), cacheControl, vary };
     } catch (error) {
       call.logger.warn({ service, url, status, body: text.slice(0, 2_000), err: error }, 'legacy call answered malformed JSON');
       throw legacyError(service, { kind: 'bad-response', reason: 'the body is not valid JSON' });

@@ -32,6 +32,13 @@ export const identityClaimSchema = z
   .describe('id, kind (user or client), roles and scopes (space-separated), tenant, plan, or token (the gateway-signed identity token, for services that verify it against the gateway JWKS).');
 export type IdentityClaim = z.infer<typeof identityClaimSchema>;
 
+export const callerIndependentSchema = z
+  .boolean()
+  .default(false)
+  .describe(
+    "The service answers the same whoever calls: the caller's identity it is sent (identity headers) and its Vary headers do not make answers private. Default false: such answers are PRIVATE to the caller at the gateway's cache.",
+  );
+
 export const identityHeadersSchema = z
   .record(z.string().regex(/^[a-z0-9-]+$/, 'a lower-case header name'), identityClaimSchema)
   .default({})

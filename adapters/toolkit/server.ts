@@ -3,7 +3,7 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/ind
 import type { IdentityVerifierOptions } from '../../gateway/src/plugins/auth/index.js';
 import type { Permissions } from '../../subgraphs/shared/permissions.js';
 import { identityFromEnv, startSubgraph, type RunningSubgraph } from '../../subgraphs/shared/server.js';
-import { adapterContext, type AdapterContext } from './context.js';
+import { adapterContext, callerDependence, type AdapterContext } from './context.js';
 
 /** What every adapter's start function takes, besides its own target override. */
 export interface AdapterServerOptions {
@@ -36,6 +36,7 @@ export function startAdapterSubgraph(
     logLevel: options.logLevel,
     identity: options.identity,
     onStop: [close],
+    privateWhen: callerDependence,
   });
 }
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import {
   ApolloServerPluginInlineTraceDisabled,
   ApolloServerPluginLandingPageDisabled,
@@ -52,6 +52,12 @@ export interface SubgraphOptions<TContext extends SubgraphContext> {
    * every request is anonymous; with it, a token that does not verify is refused.
    */
   identity?: IdentityVerifierOptions;
+  /**
+   * Why a request's answer depends on its caller beyond what its cache hints say (an adapter sent
+   * the identity to a legacy system, or the system answered Vary); such a response goes out
+   * PRIVATE, so no cache shares it between callers.
+   */
+  privateWhen?: (context: TContext) => string | undefined;
 }
 
 export interface RunningSubgraph {
@@ -60,6 +66,29 @@ export interface RunningSubgraph {
   port: number;
   server: Server;
   stop(): Promise<void>;
+}
+
+/**
+ * Restricts the response's cache policy to PRIVATE when the request's answer depends on its
+ * caller; at the end of execution, before the cache control plugin writes Cache-Control.
+ */
+function privateWhenPlugin<TContext extends SubgraphContext>(reason: (context: TContext) => string | undefined, logger: Logger): ApolloServerPlugin<TContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async executionDidStart({ contextValue, overallCachePolicy }) {
+          return {
+            async executionDidEnd() {
+              const why = reason(contextValue);
+              if (why === undefined) return;
+              overallCachePolicy.restrict({ scope: 'PRIVATE' });
+              logger.debug({ requestId: contextValue.requestId, reason: why }, 'answer depends on the caller: cached as PRIVATE');
+            },
+          };
+        },
+      };
+    },
+  };
 }
 
 /** Reads a subgraph SDL file; used by the servers and by composition. */
@@ -99,6 +128,7 @@ export async function startSubgraph<TContext extends SubgraphContext>(
       ApolloServerPluginSchemaReportingDisabled(),
       ApolloServerPluginInlineTraceDisabled(),
       ApolloServerPluginLandingPageDisabled(),
+      ...(options.privateWhen ? [privateWhenPlugin(options.privateWhen, logger)] : []),
     ],
   });
   await apollo.start();

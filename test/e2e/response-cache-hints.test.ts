@@ -129,4 +129,30 @@ describe('cache hints', () => {
       expect(headers.get('x-cache')).toBe('MISS');
     }
   });
+
+  it.each([
+    ['a header the cache does not key on', 'X-Branch', 'private'],
+    ['Vary: *', '*', 'no-store'],
+    ['only the headers every fetch carries alike', 'Accept, Accept-Encoding', 'public'],
+  ])('reads a subgraph Vary naming %s', async (_name, vary, expected) => {
+    const varying = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'public, max-age=60', vary }).end('{"data":{"requestId":"same"}}'));
+    });
+    await new Promise<void>((resolve) => varying.listen(0, '127.0.0.1', resolve));
+    try {
+      const g = await gateway(`http://127.0.0.1:${(varying.address() as AddressInfo).port}/graphql`, { auth: { jwt: { algorithms: ['HS256'], hmacSecret: SECRET } }, responseCache: {} });
+      const anonymous = [await ask(g, 'v1'), await ask(g, 'v2')];
+      expect(anonymous.map((r) => r.headers.get('x-cache'))).toEqual(['MISS', expected === 'public' ? 'HIT' : 'MISS']);
+      expect(anonymous[0]!.headers.get('cache-control')).toContain(expected);
+      if (expected === 'private') {
+        // Kept for the signed-in caller alone.
+        const u1 = await bearer('u1');
+        expect([(await ask(g, 'v3', u1)).headers.get('x-cache'), (await ask(g, 'v4', u1)).headers.get('x-cache')]).toEqual(['MISS', 'HIT']);
+        expect((await ask(g, 'v5', await bearer('u2'))).headers.get('x-cache')).toBe('MISS');
+      }
+    } finally {
+      await new Promise((resolve) => varying.close(resolve));
+    }
+  });
 });

@@ -1,3 +1,4 @@
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startRestAdapter, type RunningRestAdapter } from '../../adapters/rest/adapter.js';
@@ -7,6 +8,8 @@ import { CATALOG_OPENAPI_PATH, startCatalog } from '../../legacy/catalog/server.
 import { projectPath } from '../../subgraphs/shared/paths.js';
 import { startLibrary, type LibraryServer } from '../fixtures/library/server.js';
 import { composeToFile, gql, startTestGateway, tempDir } from '../support/servers.js';
+import { identityToken, stackIdentity } from '../support/stack.js';
+import { IDENTITY_HEADER } from '../../subgraphs/shared/server.js';
 
 // The same REST adapter, with no code change, on a second and unrelated OpenAPI document.
 const MAPPING = projectPath('test', 'fixtures', 'library', 'library.rest.yaml');
@@ -164,5 +167,44 @@ describe('loading the OpenAPI document', () => {
     await expect(loadOpenApi(join(dir, 'bad.json'))).rejects.toThrow(/does not parse/);
     writeFileSync(join(dir, 'v2.yaml'), 'swagger: "2.0"\n');
     await expect(loadOpenApi(join(dir, 'v2.yaml'))).rejects.toThrow(/only OpenAPI 3\.0 and 3\.1 are supported/);
+  });
+});
+
+describe('answers that depend on the caller', () => {
+  const signed = async () => ({ [IDENTITY_HEADER]: await identityToken({ kind: 'user', id: 'u7', roles: [], scopes: [], tenant: 't1' }) });
+  const adapterWith = async (extra: string): Promise<RunningRestAdapter> => {
+    const mapping = join(projectPath('test', 'fixtures', 'library'), `caller-${Math.random().toString(36).slice(2)}.rest.yaml`);
+    writeFileSync(mapping, `${readFileSync(MAPPING, 'utf8')}\n${extra}\n`);
+    try {
+      return await startRestAdapter({ mappingPath: mapping, targetUrl: library.url, logLevel: 'silent', env: {}, identity: await stackIdentity() });
+    } finally {
+      rmSync(mapping);
+    }
+  };
+  const ask = async (url: string, query: string, headers: Record<string, string> = {}) =>
+    (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query }) })).headers.get('cache-control');
+
+  it('makes private an answer the service says varies (Vary), public otherwise', async () => {
+    expect(await ask(adapter.url, '{ book(bookId: "b1") { title } }')).toBe('max-age=42, public');
+    expect(await ask(adapter.url, '{ book(bookId: "b3") { title } }')).toBe('max-age=42, private');
+  });
+
+  it("makes private an answer fetched with the caller's identity, unless the mapping says the service answers everyone alike", async () => {
+    const identity = 'identity:\n  headers:\n    x-library-user: id';
+    const sending = await adapterWith(identity);
+    try {
+      expect(await ask(sending.url, '{ book(bookId: "b1") { title } }')).toBe('max-age=42, public');
+      expect(await ask(sending.url, '{ book(bookId: "b1") { title } }', await signed())).toBe('max-age=42, private');
+      expect(library.requests.at(-1)!.headers['x-library-user']).toBe('u7');
+    } finally {
+      await sending.stop();
+    }
+    const independent = await adapterWith(`${identity}\ncallerIndependent: true`);
+    try {
+      expect(await ask(independent.url, '{ book(bookId: "b1") { title } }', await signed())).toBe('max-age=42, public');
+      expect(await ask(independent.url, '{ book(bookId: "b3") { title } }')).toBe('max-age=42, public');
+    } finally {
+      await independent.stop();
+    }
   });
 });

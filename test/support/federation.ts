@@ -23,7 +23,7 @@ export interface RunningFixture {
   /** Each subgraph's name, URL and SDL (to compose another version). */
   subgraphs: { name: string; url: string; sdl: string }[];
   /** Fetches each subgraph received, by subgraph name (and `total`). */
-  fetches(): Record<string, number>;
+  fetches(): Record<string, number> & { total: number };
   /** Every query text each subgraph received, in order. */
   queries: Record<string, string[]>;
   stop(): Promise<void>;
@@ -65,7 +65,7 @@ export async function startFixture(subgraphs: readonly FixtureSubgraph[]): Promi
   return {
     path,
     subgraphs: urls,
-    fetches: () => ({ ...counts, total: Object.values(counts).reduce((a, b) => a + b, 0) }),
+    fetches: () => Object.assign({ ...counts }, { total: Object.values(counts).reduce((a, b) => a + b, 0) }),
     queries,
     async stop() {
       await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));

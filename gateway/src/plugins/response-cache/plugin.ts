@@ -177,6 +177,21 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
       tags: entry.tags,
     });
   };
+  /**
+   * A subgraph answer that varies by request headers the cache does not key on belongs to the
+   * caller (PRIVATE); `Vary: *` cannot be cached at all. The headers every fetch carries alike
+   * (accept, accept-encoding) and the configured vary headers change nothing.
+   */
+  const keyedOn = new Set(['accept', 'accept-encoding', 'origin', ...varyHeaders]);
+  const varied = (hint: Hint, vary: string): Hint => {
+    let scope = hint.scope;
+    for (const part of vary.split(',')) {
+      const name = part.trim().toLowerCase();
+      if (name === '*') return { maxAge: 0, scope };
+      if (name !== '' && !keyedOn.has(name)) scope = 'PRIVATE';
+    }
+    return scope === hint.scope ? hint : { maxAge: hint.maxAge, scope };
+  };
   const states = new WeakMap<GatewayContext, RequestState>();
   const defaultHint: Hint = { maxAge: options.defaultMaxAgeSeconds, scope: options.defaultScope };
 
@@ -311,7 +326,9 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
       didReceiveSubgraphResponse({ context, headers, request, body, resent }) {
         const state = states.get(context as GatewayContext);
         if (!state) return;
-        state.policy = restrict(state.policy, hintFromCacheControl(headers.get('cache-control')) ?? defaultHint);
+        const hint = hintFromCacheControl(headers.get('cache-control')) ?? defaultHint;
+        const vary = headers.get('vary');
+        state.policy = restrict(state.policy, vary ? varied(hint, vary) : hint);
         const shape = shapes.get(request);
         if (!shape) return;
         if (resent) {
