@@ -119,6 +119,8 @@ export interface LoadOptions {
   headers: Record<string, string>;
   connections: number;
   durationSeconds: number;
+  /** Replace `[<id>]` in the headers with a unique id per request (autocannon's idReplacement). */
+  idReplacement?: boolean;
 }
 
 export interface LoadResult {
@@ -129,18 +131,19 @@ export interface LoadResult {
   errors: number;
 }
 
-/** Runs autocannon in its own process against one URL, POSTing one body; parses its JSON. */
+/** Runs autocannon in its own process (bench/load.ts) against one URL, POSTing one body; parses its JSON. */
 export async function load(options: LoadOptions): Promise<LoadResult> {
   const args = [
-    projectPath('node_modules', 'autocannon', 'autocannon.js'),
-    '--json',
-    '-c', String(options.connections),
-    '-d', String(options.durationSeconds),
-    '-m', 'POST',
-    '-H', 'content-type=application/json',
-    ...Object.entries(options.headers).flatMap(([name, value]) => ['-H', `${name}=${value}`]),
-    '-b', options.body,
-    options.url,
+    projectPath('dist', 'bench', 'load.js'),
+    JSON.stringify({
+      url: options.url,
+      connections: options.connections,
+      duration: options.durationSeconds,
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...options.headers },
+      body: options.body,
+      idReplacement: options.idReplacement === true,
+    }),
   ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';

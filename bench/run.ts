@@ -63,6 +63,8 @@ interface Variant {
   start(port: number): Promise<Proc>;
   /** Extra request headers of this variant. */
   headers?: Record<string, string>;
+  /** Every request carries an x-bench-id of its own, a vary header of the variant's cache: it can never hit, only store. */
+  unique?: boolean;
 }
 
 interface Scenario {
@@ -80,10 +82,11 @@ interface Scenario {
 }
 
 /** Frontdesk (the built CLI) on a config written for the variant, in production mode. */
-function frontdesk(name: string, config: object, options: { headers?: Record<string, string>; logLevel?: string } = {}): Variant {
+function frontdesk(name: string, config: object, options: { headers?: Record<string, string>; logLevel?: string; unique?: boolean } = {}): Variant {
   return {
     name,
     ...(options.headers ? { headers: options.headers } : {}),
+    ...(options.unique ? { unique: true } : {}),
     async start(port) {
       const file = join(TMP, `${name.replace(/\W+/g, '-')}.json`);
       writeFileSync(file, JSON.stringify(config));
@@ -180,7 +183,8 @@ async function scenario(name: ScenarioName, token: string): Promise<Scenario> {
       const path = base.supergraph.path;
       return {
         name,
-        about: 'Frontdesk in production configuration (auth, authorization, access log at info; cache off) against vanilla Apollo Gateway and Hive Gateway on the same supergraph and fixture subgraphs.',
+        about:
+          'Frontdesk in production configuration (auth, authorization, access log at info; cache off, or on with every request a miss that stores nothing or a miss that is stored) against vanilla Apollo Gateway and Hive Gateway on the same supergraph and fixture subgraphs.',
         baseline: 'apollo-gateway',
         query: FEDERATION_QUERY,
         headers: bearer,
@@ -189,6 +193,14 @@ async function scenario(name: ScenarioName, token: string): Promise<Scenario> {
           frontdesk('frontdesk', { ...base, auth: AUTH, authorization: {}, accessLog: {} }, { logLevel: 'info' }),
           // The same without sharing in-flight fetches: what the transport and the rest do alone.
           frontdesk('frontdesk, dedupe off', { ...base, auth: AUTH, authorization: {}, accessLog: {}, subgraphRequests: { dedupe: false } }, { logLevel: 'info' }),
+          // The response cache on, every request a miss: the fixtures send no Cache-Control, so each looks up and stores nothing.
+          frontdesk('frontdesk, cache miss', { ...base, auth: AUTH, authorization: {}, accessLog: {}, responseCache: {} }, { logLevel: 'info' }),
+          // Every request a miss that is stored (a default hint, a variable of its own per request): the cache's whole miss path, tags read from the fetches.
+          frontdesk(
+            'frontdesk, cache miss+store',
+            { ...base, auth: AUTH, authorization: {}, accessLog: {}, responseCache: { defaultMaxAgeSeconds: 3600, varyHeaders: ['x-bench-id'] } },
+            { logLevel: 'info', unique: true },
+          ),
           {
             name: 'apollo-gateway',
             start: (port) => startProcess('dist/bench/federation/apollo-gateway.js', [path, String(port)], {}, `http://127.0.0.1:${port}/`, { ready: POST_TYPENAME }),
@@ -328,6 +340,18 @@ function canonical(text: string): string {
   return JSON.stringify(sort(JSON.parse(text)));
 }
 
+/**
+ * A variant's headers: a unique variant's x-bench-id is `[<id>]`, made unique per request by
+ * autocannon (idReplacement; in a header, since autocannon's body length assumes ids of one length),
+ * and by `id` here.
+ */
+const headersOf = (run: Scenario, variant: Variant, id?: string): Record<string, string> => ({
+  ...run.headers,
+  ...variant.headers,
+  ...(variant.unique ? { 'x-bench-id': id ?? '[<id>]' } : {}),
+});
+let uniqueIds = 0;
+
 async function measure(run: Scenario): Promise<void> {
   const body = JSON.stringify({ query: run.query });
   const ordered = [...run.variants].sort((a, b) => (a.name === run.baseline ? -1 : b.name === run.baseline ? 1 : 0));
@@ -344,11 +368,11 @@ async function measure(run: Scenario): Promise<void> {
       const gateway = await variant.start(port);
       try {
         const url = `http://127.0.0.1:${port}/graphql`;
-        const headers = { ...run.headers, ...variant.headers };
+        const headers = headersOf(run, variant);
         // Correctness first, twice (a caching variant answers the second from its cache).
         let wrong: string | undefined;
         for (let i = 0; i < 2 && !wrong; i++) {
-          const answer = await post(url, body, headers);
+          const answer = await post(url, body, headersOf(run, variant, `check-${++uniqueIds}`));
           const parsed = answer.status === 200 ? (JSON.parse(answer.text) as { errors?: unknown; data?: unknown }) : undefined;
           // Every field of these fixtures has a value: a null is data a gateway lost.
           if (!parsed || parsed.errors || !parsed.data || answer.text.includes('null')) wrong = `answered ${answer.status}: ${answer.text.slice(0, 300)}`;
@@ -366,16 +390,17 @@ async function measure(run: Scenario): Promise<void> {
         // What one request costs on its own (no other request to share fetches with): a few in a row.
         if (run.fetchCounter || run.legacy) {
           const before = await counts(run);
-          for (let i = 0; i < ALONE; i++) await post(url, body, headers);
+          for (let i = 0; i < ALONE; i++) await post(url, body, headersOf(run, variant, `alone-${++uniqueIds}`));
           const after = await counts(run);
           alone.set(variant.name, Object.fromEntries(Object.entries(after).map(([name, n]) => [name, (n - (before[name] ?? 0)) / ALONE])));
         }
-        await load({ url, body, headers, connections, durationSeconds: smoke ? 1 : 3 });
+        const idReplacement = variant.unique === true;
+        await load({ url, body, headers, connections, durationSeconds: smoke ? 1 : 3, idReplacement });
         await Promise.all(Object.values(run.legacy ?? {}).map((base) => fetch(`${base}/_admin/reset`, { method: 'POST' })));
         const fetched = async () => (run.fetchCounter ? ((await (await fetch(run.fetchCounter)).json()) as { fetches: number }).fetches : 0);
         const fetchesBefore = await fetched();
         const cpuBefore = cpuMs(gateway.pid);
-        const result = await load({ url, body, headers, connections, durationSeconds });
+        const result = await load({ url, body, headers, connections, durationSeconds, idReplacement });
         const cpu = cpuMs(gateway.pid) - cpuBefore;
         const fetchesPerRequest = run.fetchCounter && result.requests > 0 ? ((await fetched()) - fetchesBefore) / result.requests : undefined;
         if (run.legacy && result.requests > 0) {

@@ -155,4 +155,27 @@ describe('cache hints', () => {
       await new Promise((resolve) => varying.close(resolve));
     }
   });
+
+  it('stores an operation again once its answers turn cacheable', async () => {
+    let cacheControl = 'no-store';
+    const turning = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json', 'cache-control': cacheControl }).end('{"data":{"requestId":"same"}}'));
+    });
+    await new Promise<void>((resolve) => turning.listen(0, '127.0.0.1', resolve));
+    try {
+      const g = await gateway(`http://127.0.0.1:${(turning.address() as AddressInfo).port}/graphql`, { responseCache: {} });
+      expect((await ask(g, 't1')).headers.get('cache-control')).toBe('no-store');
+      cacheControl = 'public, max-age=60';
+      // The first cacheable answer of an operation last seen uncacheable is not stored (it was not read for tags)...
+      const turned = await ask(g, 't2');
+      expect(turned.headers.get('cache-control')).toBe('max-age=60, public');
+      expect(turned.headers.get('x-cache')).toBe('MISS');
+      // ...the next one is, and then served.
+      expect((await ask(g, 't3')).headers.get('x-cache')).toBe('MISS');
+      expect((await ask(g, 't4')).headers.get('x-cache')).toBe('HIT');
+    } finally {
+      await new Promise((resolve) => turning.close(resolve));
+    }
+  });
 });

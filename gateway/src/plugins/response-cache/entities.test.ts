@@ -99,12 +99,21 @@ describe('EntityCatalog.prepare', () => {
     expect([...tags].sort()).toEqual(['Product:{"sku":"S1"}', 'Review:r9']);
   });
 
-  it('reads fragments in place and leaves their definitions alone', () => {
+  it('reads fragments where they are spread, and adds the keys inside their definitions once', () => {
     const prepared = catalog.prepare('products', '{ product(id: "p1") { ...P } } fragment P on Product { id name }', false)!;
     expect(prepared.query).toContain('fragment P on Product {\n  id\n  name\n}');
     const tags = new Set<string>();
     tagResponse({ product: { id: 'p1', name: 'Sofa', __fd_k_Product_id: 'p1' } }, prepared.shape, tags);
     expect([...tags]).toEqual(['Product:p1']);
+    const nested = catalog.prepare(
+      'reviews',
+      'query($representations: [_Any!]!) { _entities(representations: $representations) { ... on Product { ...R } } } fragment R on Product { reviews { body } }',
+      false,
+    )!;
+    expect(nested.query).toContain('fragment R on Product {\n  reviews {\n    body\n    __fd_k_Review_id: id\n  }\n}');
+    const fromFragment = new Set<string>();
+    tagResponse({ _entities: [{ reviews: [{ body: 'ok', __fd_k_Review_id: 'r2' }] }] }, nested.shape, fromFragment);
+    expect([...fromFragment]).toEqual(['Review:r2']);
   });
 
   it('prepares nothing for an unknown subgraph, a query that does not parse, or one using reserved names', () => {

@@ -361,6 +361,7 @@ function prepareFetch(document: DocumentNode, info: SubgraphInfo, keys: EntityKe
   if (!root) return null;
   const fragments = new Map(document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]));
   let changed = false;
+  const spreads = new Set<string>();
 
   /** Rewrites a selection set whose parent type is `parent`, filling `shape` with the positions below it. */
   const visitSet = (set: SelectionSetNode, parent: GraphQLCompositeType, shape: FetchShape, depth: number, spread: ReadonlySet<string>): SelectionSetNode => {
@@ -371,11 +372,12 @@ function prepareFetch(document: DocumentNode, info: SubgraphInfo, keys: EntityKe
         return { ...selection, selectionSet: visitSet(selection.selectionSet, condition, shape, depth, spread) };
       }
       if (selection.kind === Kind.FRAGMENT_SPREAD) {
-        // Fragments are read for the shape in place; their definitions get nothing added.
+        // A fragment is read for the shape where it is spread; its definition is prepared once below.
         const fragment = fragments.get(selection.name.value);
         if (fragment && !spread.has(fragment.name.value)) {
           const condition = info.schema.getType(fragment.typeCondition.name.value) as GraphQLCompositeType | undefined;
           if (condition) visitSet(fragment.selectionSet, condition, shape, depth, new Set([...spread, fragment.name.value]));
+          spreads.add(fragment.name.value);
         }
         return selection;
       }
@@ -441,8 +443,23 @@ function prepareFetch(document: DocumentNode, info: SubgraphInfo, keys: EntityKe
 
   const shape: FetchShape = {};
   const selectionSet = visitSet(operation.selectionSet, root, shape, 0, new Set());
+  // The fields inside each spread fragment get their keys in the definition itself: the same
+  // additions wherever it is spread (the shape read at each spread expects them).
+  const preparedFragments = new Map<string, SelectionSetNode>();
+  for (const name of spreads) {
+    const fragment = fragments.get(name)!;
+    const condition = info.schema.getType(fragment.typeCondition.name.value) as GraphQLCompositeType | undefined;
+    if (condition) preparedFragments.set(name, visitSet(fragment.selectionSet, condition, {}, 1, new Set([name])));
+  }
   if (!changed) return { shape };
-  const rewritten: DocumentNode = { ...document, definitions: document.definitions.map((d) => (d === operation ? { ...operation, selectionSet } : d)) };
+  const rewritten: DocumentNode = {
+    ...document,
+    definitions: document.definitions.map((d) => {
+      if (d === operation) return { ...operation, selectionSet };
+      if (d.kind === Kind.FRAGMENT_DEFINITION && preparedFragments.has(d.name.value)) return { ...d, selectionSet: preparedFragments.get(d.name.value)! };
+      return d;
+    }),
+  };
   return { query: print(rewritten), shape };
 }
 

@@ -30,6 +30,8 @@ interface RequestState {
   untagged?: boolean;
   /** The object types the operation can return (type tags). */
   types?: string[];
+  /** The operation's hash and name, for what the cache remembers of it. */
+  operationId?: string;
   keys?: { public: string; private?: string };
   hit?: { entry: CachedEntry; ageSeconds: number };
   stale?: { entry: CachedEntry; ageSeconds: number };
@@ -204,6 +206,12 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
     version: string;
     catalog: EntityCatalog;
     types: Map<string, string[]>;
+    /**
+     * Operations whose last answer could not be stored (a hint of 0 somewhere): their next
+     * requests prepare no fetch for tagging. One that turns cacheable is stored from the request
+     * after the one that saw it.
+     */
+    uncacheable: Set<string>;
   }
   const memos = new WeakMap<GraphQLSchema, SchemaMemo>();
   /** The supergraph in service, for the edge (which answers without a schema) and the admin routes. */
@@ -213,7 +221,7 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
     let memo = memos.get(schema);
     if (!memo) {
       const sdl = supergraphSdl ?? ctx.supergraph().sdl;
-      memo = { version: sha256(sdl).slice(0, 16), catalog: new EntityCatalog(sdl, schema), types: new Map() };
+      memo = { version: sha256(sdl).slice(0, 16), catalog: new EntityCatalog(sdl, schema), types: new Map(), uncacheable: new Set() };
       memos.set(schema, memo);
     }
     return memo;
@@ -313,8 +321,10 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
     subgraph: {
       willSendSubgraphRequest({ context, request, subgraph }) {
         const state = context ? states.get(context as GatewayContext) : undefined;
-        if (!tagging(state) || !request.query) return;
-        state.catalog.tagRepresentations(request.variables?.representations, state.tags);
+        // Every request of an operation that may be stored prepares its fetches alike, whatever
+        // hints it saw so far: the same fetch text, so concurrent requests still share fetches.
+        if (state?.tags === undefined || state.untagged || !state.catalog || !request.query) return;
+        if (tagging(state)) state.catalog.tagRepresentations(request.variables?.representations, state.tags);
         const prepared = state.catalog.prepare(subgraph, request.query, state.operation === 'mutation');
         if (!prepared) {
           state.untagged = true;
@@ -405,6 +415,11 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
               }
             }
             // A miss: the fetches are read for the entities to tag the entry with.
+            state.operationId = `${queryHash}\u0000${request.operationName ?? ''}`;
+            if (memo.uncacheable.has(state.operationId)) {
+              state.untagged = true;
+              return null;
+            }
             state.tags = new Set();
             state.types = typesFor(memo, schema, document, queryHash, request.operationName ?? undefined);
             return null;
@@ -452,6 +467,10 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
             count(headers, state.status);
             const policy = state.policy ? { maxAge: Math.min(state.policy.maxAge, options.maxAgeCapSeconds), scope: state.policy.scope } : undefined;
             if (policy) requestContext.overallCachePolicy.replace(policy);
+            if (memo && state.operationId !== undefined) {
+              if (policy && policy.maxAge > 0) memo.uncacheable.delete(state.operationId);
+              else if (memo.uncacheable.size < TYPES_LIMIT) memo.uncacheable.add(state.operationId);
+            }
             if (state.status !== 'MISS' || !state.keys || !policy || policy.maxAge <= 0 || !result.data || state.untagged) return;
             const key = policy.scope === 'PRIVATE' ? state.keys.private : state.keys.public;
             // PRIVATE data of an anonymous caller has no owner to be cached for.
