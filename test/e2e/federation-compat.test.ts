@@ -1,11 +1,15 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import { graphql, parse } from 'graphql';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../gateway/src/core/create-gateway.js';
 import { CASES } from '../fixtures/federation/cases.js';
 import { canonical, startApolloGateway, startFixture, type RunningFixture } from '../support/federation.js';
-import { startTestGateway, tempDir } from '../support/servers.js';
+import { composeToFile, startTestGateway, tempDir } from '../support/servers.js';
 
 // The federation compatibility suite: small supergraphs covering what federation can express,
 // each query answered by vanilla @apollo/gateway and by Frontdesk with every feature on
@@ -112,5 +116,45 @@ describe('federation: invalidation against the reference', () => {
     expect(after.cache).toBe('MISS');
     expect(after.text).toBe((await post(apollo.url, query, undefined)).text);
     expect(after.text).toContain('Dim');
+  });
+});
+
+describe('federation: a subgraph that refuses what the cache adds to its fetches', () => {
+  let server: Server;
+  let fetches: string[];
+  let frontdesk: RunningGateway;
+
+  beforeAll(async () => {
+    fetches = [];
+    const sdl = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@key"]) type Query { product: Product } type Product @key(fields: "id") { id: ID! name: String! }';
+    const schema = buildSubgraphSchema([{ typeDefs: parse(sdl), resolvers: { Query: { product: () => ({ id: 'p1', name: 'Lamp' }) } } as never }]);
+    // As a subgraph whose schema differs from what the supergraph says would: it refuses any field it does not expect.
+    server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        const { query } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { query: string };
+        fetches.push(query);
+        const answer = query.includes('__fd_') ? Promise.resolve({ errors: [{ message: 'Cannot query field "__fd_k_Product_id"' }] }) : graphql({ schema, source: query });
+        void answer.then((body) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body)));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const path = join(tempDir(), 'supergraph.graphql');
+    composeToFile(path, [{ name: 'strict', url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`, sdl }]);
+    frontdesk = await startTestGateway({ supergraph: { path, watch: false }, responseCache: { defaultMaxAgeSeconds: 60 } });
+  });
+  afterAll(async () => {
+    await frontdesk?.stop();
+    await new Promise((resolve) => server?.close(resolve));
+  });
+
+  it('answers as planned, with one more fetch once, and stores nothing it could not tag', async () => {
+    for (let i = 0; i < 3; i++) {
+      const answer = await post(frontdesk.url, '{ product { name } }', undefined);
+      expect(answer.text).toBe(canonical({ data: { product: { name: 'Lamp' } } }));
+      expect(answer.cache).toBe('MISS');
+    }
+    expect(fetches.map((q) => q.includes('__fd_'))).toEqual([true, false, false, false]);
   });
 });

@@ -9,6 +9,7 @@ import {
   Kind,
   parse,
   print,
+  validate,
   type ConstDirectiveNode,
   type DocumentNode,
   type FieldNode,
@@ -225,7 +226,8 @@ export class EntityCatalog {
 
   /**
    * The fetch to send to `subgraph` for tagging (memoized by its text), or null when it cannot be
-   * prepared: an unknown subgraph, a query that does not parse, or one already using reserved names.
+   * prepared: an unknown subgraph, a query that does not parse, one already using reserved names,
+   * or one whose additions the subgraph's schema would not validate.
    */
   prepare(subgraph: string, query: string, mutation: boolean): PreparedFetch | null {
     const id = `${subgraph}\u0000${query}`;
@@ -236,12 +238,20 @@ export class EntityCatalog {
     if (info && !query.includes(RESERVED)) {
       try {
         result = prepareFetch(parse(query), info, this.keys, mutation);
+        // What the subgraph's schema (as the supergraph records it) would refuse is never sent:
+        // checked once per fetch text, and only where the planner's own text passes the same check.
+        if (result?.query !== undefined && validate(info.schema, parse(result.query)).length > 0 && validate(info.schema, parse(query)).length === 0) result = null;
       } catch {
         result = null;
       }
     }
     this.prepared.set(id, result);
     return result;
+  }
+
+  /** The subgraph refused this fetch with the keys added: it is sent as planned from now on (and not tagged). */
+  refuse(subgraph: string, query: string): void {
+    this.prepared.set(`${subgraph}\u0000${query}`, null);
   }
 
   private subgraph(name: string): SubgraphInfo | null {

@@ -333,7 +333,7 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
         if (prepared.query !== undefined) request.query = prepared.query;
         if (prepared.shape.fields) shapes.set(request, prepared.shape);
       },
-      didReceiveSubgraphResponse({ context, headers, request, body, resent }) {
+      didReceiveSubgraphResponse({ subgraph, context, headers, request, body, resent }) {
         const state = states.get(context as GatewayContext);
         if (!state) return;
         const hint = hintFromCacheControl(headers.get('cache-control')) ?? defaultHint;
@@ -342,11 +342,17 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
         const shape = shapes.get(request);
         if (!shape) return;
         if (resent) {
-          // Answered as planned, without the keys: this fetch's entities are unknown.
+          // Answered as planned, without the keys: this fetch's entities are unknown, and this
+          // fetch is sent as planned from now on (its requests are not stored).
           shapes.delete(request);
           state.untagged = true;
+          if (request.query) state.catalog?.refuse(subgraph, request.query);
           return;
         }
+        // The subgraph refused the whole fetch (no data): a query is asked again as planned, so
+        // the client gets exactly the answer the planner's own text gets.
+        const refused = body.errors !== undefined && body.errors.length > 0 && (body.data === undefined || body.data === null);
+        if (refused && state.operation !== 'mutation') return 'resend-as-planned';
         if (body.errors?.some(isReservedError)) {
           // A key the cache added failed: its error (and maybe a null in its place) must not reach the client.
           if (state.operation !== 'mutation') return 'resend-as-planned';
@@ -445,7 +451,10 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
               counters.bypasses += 1;
               headers.set('x-cache', 'BYPASS');
               requestContext.overallCachePolicy.replace({ maxAge: 0 });
-              if (operation === 'mutation' && state.tags && state.tags.size > 0 && state.catalog) await purge(state.catalog.widen(state.tags), context.logger);
+              if (operation === 'mutation' && state.untagged && memo && requestContext.document) {
+                // A fetch of it could not be read for its entities: purge every type it can return instead.
+                await purge(typesFor(memo, requestContext.schema, requestContext.document, requestContext.queryHash ?? '', requestContext.operationName ?? undefined), context.logger);
+              } else if (operation === 'mutation' && state.tags && state.tags.size > 0 && state.catalog) await purge(state.catalog.widen(state.tags), context.logger);
               return;
             }
             if (result.errors?.length) {
