@@ -157,6 +157,16 @@ describe('the edge', () => {
     expect(body.errors![0]!.message).toMatch(/shoeSize/);
   });
 
+  it.each([
+    ['an unknown operationName', { query: 'query A { __typename } query B { __typename }', operationName: 'C' }, 'Unknown operation named "C".'],
+    ['several operations and no name', { query: 'query A { __typename } query B { __typename }' }, 'Must provide operation name if query contains multiple operations.'],
+    ['a name for a document without that operation', { query: '{ __typename }', operationName: 'A' }, 'Unknown operation named "A".'],
+  ])('answers %s with 400 OPERATION_RESOLUTION_FAILURE and no stack trace', async (_name, request, message) => {
+    const response = await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request) });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ errors: [{ message, extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } }] });
+  });
+
   it('answers a syntax error with 400 GRAPHQL_PARSE_FAILED', async () => {
     const { status, body } = await gql(gateway.url, '{ user(id: "u1") { name ');
     expect(status).toBe(400);

@@ -8,7 +8,7 @@ import {
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
-import type { GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { createPlugins } from '../plugins/index.js';
 import { normalizeSubgraphName, type FrontdeskConfig } from './config.js';
 import type { GatewayContext } from './context.js';
@@ -62,6 +62,23 @@ function formatErrorFor(production: boolean, logger: Logger) {
     };
   };
 }
+
+/**
+ * A client naming an operation its document lacks (or sending several and no name) made a
+ * mistake: 400 with Apollo Server's own code, before any feature or the gateway's executor (which
+ * would throw it as a 500 with a stack trace).
+ */
+const operationResolution: ApolloServerPlugin<GatewayContext> = {
+  async requestDidStart() {
+    return {
+      async didResolveOperation({ operation, request }) {
+        if (operation) return;
+        const message = request.operationName ? `Unknown operation named "${request.operationName}".` : 'Must provide operation name if query contains multiple operations.';
+        throw new GraphQLError(message, { extensions: { code: 'OPERATION_RESOLUTION_FAILURE', http: { status: 400 } } });
+      },
+    };
+  },
+};
 
 /**
  * Builds and starts the gateway: @apollo/gateway on the supergraph file (hot-reloaded), Apollo
@@ -150,6 +167,7 @@ export async function createGateway(
     showLandingPage
       ? ApolloServerPluginLandingPageLocalDefault({ embed: true, document: config.graphql.initialDocument, includeCookies: false })
       : ApolloServerPluginLandingPageDisabled(),
+    operationResolution,
     ...plugins.flatMap((p) => (p.apollo ? [p.apollo] : [])),
   ];
   const apollo = new ApolloServer<GatewayContext>({
