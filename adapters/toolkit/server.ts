@@ -60,6 +60,7 @@ export async function runAdapterMain(
       mappingPath: values.mapping,
       port: Number(values.port ?? process.env.PORT ?? defaultPort),
       logLevel: process.env.LOG_LEVEL,
+      host: process.env.HOST,
       identity: identityFromEnv(),
     });
     const stop = (): void => void adapter.stop().then(() => process.exit(0));

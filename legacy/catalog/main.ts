@@ -4,6 +4,7 @@ import { startCatalog } from './server.js';
 const catalog = await startCatalog({
   port: process.env.PORT ? Number(process.env.PORT) : 5001,
   logLevel: process.env.LOG_LEVEL,
+  host: process.env.HOST,
   adminToken: process.env.CATALOG_ADMIN_TOKEN,
 });
 const stop = (): void => void catalog.stop().then(() => process.exit(0));

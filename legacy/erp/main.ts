@@ -4,6 +4,7 @@ import { startErp } from './server.js';
 const erp = await startErp({
   port: process.env.PORT ? Number(process.env.PORT) : 5002,
   logLevel: process.env.LOG_LEVEL,
+  host: process.env.HOST,
   username: process.env.ERP_USERNAME,
   password: process.env.ERP_PASSWORD,
 });

@@ -7,6 +7,7 @@ const warehouse = await startWarehouse({
   port,
   adminPort: process.env.ADMIN_PORT ? Number(process.env.ADMIN_PORT) : port + 100,
   logLevel: process.env.LOG_LEVEL,
+  host: process.env.HOST,
 });
 const stop = (): void => void warehouse.stop().then(() => process.exit(0));
 process.once('SIGTERM', stop);

@@ -10,7 +10,10 @@ import {
 } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
-import { GraphQLError, parse } from 'graphql';
+import { GraphQLError, parse, type GraphQLSchema } from 'graphql';
+import { EdgeRefusal, type EdgeRequest } from '../../gateway/src/core/plugin.js';
+import { describeVerdict, OperationLimits } from '../../gateway/src/plugins/limits/operation-limits.js';
+import type { LimitSet } from '../../gateway/src/plugins/limits/options.js';
 import type { Identity } from '../../gateway/src/core/context.js';
 import { ERROR_CODES } from '../../gateway/src/core/errors.js';
 import { createEdgeHandler } from '../../gateway/src/core/http.js';
@@ -53,6 +56,12 @@ export interface SubgraphOptions<TContext extends SubgraphContext> {
    */
   identity?: IdentityVerifierOptions;
   /**
+   * Operation limits of this subgraph (a subgraph is reachable without the gateway): defaults
+   * SUBGRAPH_LIMITS, looser than the gateway's since the gateway's fetches carry its callers'
+   * operations, split up.
+   */
+  limits?: LimitSet & { defaultListSize?: number };
+  /**
    * Why a request's answer depends on its caller beyond what its cache hints say (an adapter sent
    * the identity to a legacy system, or the system answered Vary); such a response goes out
    * PRIVATE, so no cache shares it between callers.
@@ -88,6 +97,29 @@ function privateWhenPlugin<TContext extends SubgraphContext>(reason: (context: T
         },
       };
     },
+  };
+}
+
+/**
+ * A subgraph's own limits: above what any operation the gateway admits sends it (its depth plus
+ * the entity fetch's two levels, its cost with the entities actually fetched), far below what
+ * exhausts the subgraph's memory.
+ */
+export const SUBGRAPH_LIMITS = { tokens: 10_000, depth: 15, aliases: 200, rootFields: 50, directives: 100, fields: 3000, cost: 50_000 } as const;
+
+/** Admission of a subgraph: its limits, on its own schema's costs; 400 QUERY_TOO_COMPLEX past one. */
+function admitWithin(limits: OperationLimits, schema: GraphQLSchema, sdl: string): (request: EdgeRequest) => void {
+  const estimator = limits.estimatorOfSchema(schema, sdl);
+  return (request) => {
+    const body = request.body as { query?: unknown; operationName?: unknown; variables?: unknown } | undefined;
+    if (!body || typeof body !== 'object' || typeof body.query !== 'string') return;
+    const variables = body.variables && typeof body.variables === 'object' && !Array.isArray(body.variables) ? (body.variables as Record<string, unknown>) : undefined;
+    const check = limits.check(body.query, typeof body.operationName === 'string' ? body.operationName : undefined, variables, undefined, estimator);
+    if (check.syntaxError) throw new EdgeRefusal('GRAPHQL_PARSE_FAILED', check.syntaxError.message);
+    if (check.exceeded) {
+      request.logger.warn({ limit: check.exceeded.limit, measured: check.exceeded.measured, max: check.exceeded.max }, 'operation refused: over a limit');
+      throw new EdgeRefusal('QUERY_TOO_COMPLEX', describeVerdict(check.exceeded), {}, { limits: { ...check.exceeded, measured: Math.round(check.exceeded.measured) } });
+    }
   };
 }
 
@@ -142,6 +174,7 @@ export async function startSubgraph<TContext extends SubgraphContext>(
       throw new GraphQLError('The identity token did not verify', { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
     }
   };
+  const limits = new OperationLimits({ all: { ...SUBGRAPH_LIMITS, ...options.limits }, defaultListSize: options.limits?.defaultListSize ?? 10 });
   const state = { ready: false, draining: false };
   const server = createServer(
     { keepAliveTimeout: 65_000 },
@@ -152,8 +185,8 @@ export async function startSubgraph<TContext extends SubgraphContext>(
       graphqlPath: '/graphql',
       bodyLimitBytes: options.bodyLimitBytes ?? 1_048_576,
       info: { service: options.name },
-      context: async (req, requestId, requestLogger) =>
-        options.context({ requestId, logger: requestLogger, headers: req.headers, identity: await identityOf(req) }),
+      context: async (req, call) => options.context({ requestId: call.requestId, logger: call.logger, headers: req.headers, identity: await identityOf(req) }),
+      admit: admitWithin(limits, schema, options.sdl),
     }),
   );
   await new Promise<void>((resolve, reject) => {

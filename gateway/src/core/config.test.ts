@@ -23,7 +23,16 @@ describe('parseConfig', () => {
       drainTimeoutMs: 10_000,
       keepAliveTimeoutMs: 65_000,
       requestTimeoutMs: 30_000,
+      requestDeadlineMs: 60_000,
+      trustedProxies: [],
+      ipAllow: [],
+      ipDeny: [],
+      compression: { enabled: true, thresholdBytes: 1024 },
+      batching: { enabled: true, maxOperations: 10 },
     });
+    expect(config.limits).toBeUndefined();
+    expect(config.subgraphRequests.deadlineMs).toBe(30_000);
+    expect(config.subgraphRequests.maxResponseBytes).toBe(32 * 1024 * 1024);
     expect(config.supergraph).toEqual({ path: 'schema/supergraph.graphql', watch: true, watchDebounceMs: 100 });
     expect(config.logging.level).toBe('info');
     expect(config.subgraphs).toEqual({});
@@ -37,6 +46,16 @@ describe('parseConfig', () => {
     expect(() => parseConfig({ server: { prot: 1 } })).toThrow(/server: Unrecognized key.*prot/);
     expect(() => parseConfig({ subgraphs: { accounts: { uri: 'http://x' } } })).toThrow(/subgraphs\.accounts: Unrecognized key.*uri/);
     expect(() => parseConfig({ responseCache: { memory: { maxItems: 5 } } })).toThrow(/responseCache\.memory: Unrecognized key.*maxItems/);
+  });
+
+  it('rejects a CIDR, an origin or a TLS version that is not one', () => {
+    expect(() => parseConfig({ server: { ipDeny: ['10.0.0.0/33'] } })).toThrow(/server\.ipDeny\.0: an IPv4 or IPv6 address or CIDR/);
+    expect(() => parseConfig({ server: { trustedProxies: ['proxy.local'] } })).toThrow(/server\.trustedProxies\.0/);
+    expect(() => parseConfig({ server: { cors: { origins: ['localhost:3000'] } } })).toThrow(/server\.cors\.origins\.0: an origin/);
+    expect(() => parseConfig({ server: { tls: { certFile: 'c', keyFile: 'k', minVersion: 'TLSv1' } } })).toThrow(/server\.tls\.minVersion/);
+    expect(() => parseConfig({ limits: { plans: { free: { depth: 0 } } } })).toThrow(/limits\.plans\.free\.depth/);
+    expect(() => parseConfig({ limits: { all: { height: 3 } } })).toThrow(/limits\.all: Unrecognized key.*height/);
+    expect(parseConfig({ server: { ipAllow: ['10.0.0.0/8', '::1', 'fd00::/8'] } }).server.ipAllow).toHaveLength(3);
   });
 
   it('rejects wrong types and ranges with the key path and what was expected', () => {

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { pluginOptionsShape } from '../plugins/options.js';
+import { isCidr } from './edge/addresses.js';
 
 /** The document Apollo Sandbox opens with, and the query `npm start` prints. */
 export const DEMO_QUERY = `query Demo {
@@ -32,9 +33,40 @@ export const DEMO_QUERY = `query Demo {
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+const cidr = z.string().refine(isCidr, 'an IPv4 or IPv6 address or CIDR (10.0.0.0/8, fd00::/8)');
+
+const corsSchema = z.strictObject({
+  origins: z
+    .array(z.string().regex(/^(?:\*|https?:\/\/[^/\s]+)$/, 'an origin like https://app.example.com, http://localhost:*, https://*.example.com or *'))
+    .min(1)
+    .describe('Origins browsers may call from: exact, `*` for any, `*` in the host (https://*.example.com) or as the port (http://localhost:*).'),
+  credentials: z.boolean().default(false).describe('Let browsers send cookies and Authorization (Access-Control-Allow-Credentials). Default false.'),
+  maxAgeSeconds: z.number().int().nonnegative().default(600).describe('How long browsers keep a preflight answer. Default 600.'),
+  allowHeaders: z
+    .array(z.string().regex(/^[A-Za-z0-9-]+$/))
+    .default(['content-type', 'authorization', 'x-api-key', 'x-request-id', 'apollographql-client-name', 'apollographql-client-version', 'apollo-require-preflight', 'accept-language'])
+    .describe('Request headers browsers may send. Default: content-type, authorization, x-api-key, x-request-id, apollographql-client-name/-version, apollo-require-preflight, accept-language.'),
+  exposeHeaders: z
+    .array(z.string().regex(/^[A-Za-z0-9-]+$/))
+    .default(['x-request-id', 'x-cache', 'age', 'retry-after'])
+    .describe('Response headers pages may read. Default: x-request-id, x-cache, age, retry-after.'),
+});
+
+const tlsSchema = z.strictObject({
+  certFile: z.string().min(1).describe('PEM certificate chain file.'),
+  keyFile: z.string().min(1).describe('PEM private key file.'),
+  minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2').describe('Lowest TLS version accepted. Default TLSv1.2.'),
+  reloadIntervalMs: z
+    .number()
+    .int()
+    .positive()
+    .default(5000)
+    .describe('How often the files are checked; a changed pair is served to new connections without a restart. Default 5000.'),
+});
+
 const serverSchema = z
   .strictObject({
-    host: z.string().min(1).default('0.0.0.0').describe('Interface to listen on. Default 0.0.0.0.'),
+    host: z.string().min(1).default('0.0.0.0').describe('Interface to listen on. Default 0.0.0.0. Env HOST.'),
     port: z.number().int().min(0).max(65535).default(4000).describe('TCP port; 0 picks a free one. Default 4000. Env PORT.'),
     graphqlPath: z
       .string()
@@ -65,6 +97,32 @@ const serverSchema = z
       .positive()
       .default(30_000)
       .describe('Time a client has to send a whole request, in ms (slow-loris guard). Default 30000.'),
+    requestDeadlineMs: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(60_000)
+      .describe('A GraphQL request not answered within this many ms gets 504 DEADLINE_EXCEEDED and its subgraph fetches are cancelled; 0 turns it off. Default 60000.'),
+    cors: corsSchema.optional().describe('CORS for browser clients; absent: no CORS headers (browsers on other origins cannot read answers).'),
+    tls: tlsSchema.optional().describe('Serve HTTPS with this certificate and key; absent: plain HTTP (TLS ends at a proxy).'),
+    trustedProxies: z
+      .array(cidr)
+      .default([])
+      .describe('Peers (CIDRs) whose X-Forwarded-For is believed for the client address. Default none: the peer is the client.'),
+    ipAllow: z.array(cidr).default([]).describe('When not empty, only client addresses in these CIDRs are served (others 403). Default empty.'),
+    ipDeny: z.array(cidr).default([]).describe('Client addresses refused with 403 FORBIDDEN. Default empty.'),
+    compression: z
+      .strictObject({
+        enabled: z.boolean().default(true).describe('Compress answers by Accept-Encoding (br, gzip). Default true.'),
+        thresholdBytes: z.number().int().nonnegative().default(1024).describe('Smallest answer compressed, in bytes. Default 1024.'),
+      })
+      .prefault({}),
+    batching: z
+      .strictObject({
+        enabled: z.boolean().default(true).describe('Accept a JSON array of operations in one POST. Default true.'),
+        maxOperations: z.number().int().positive().max(100).default(10).describe('Most operations in one batch; more is 400 BATCH_TOO_LARGE. Default 10.'),
+      })
+      .prefault({}),
   })
   .prefault({});
 
@@ -164,6 +222,18 @@ const subgraphRequestsSchema = z
       .positive()
       .default(30_000)
       .describe('Longest wait for a subgraph\'s response headers, and between two chunks of its body, in ms; past it UPSTREAM_TIMEOUT. Default 30000.'),
+    deadlineMs: z
+      .number()
+      .int()
+      .positive()
+      .default(30_000)
+      .describe('Longest time one subgraph fetch may take in total (a trickling body included), in ms; past it UPSTREAM_TIMEOUT. Default 30000.'),
+    maxResponseBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(32 * 1024 * 1024)
+      .describe('Largest subgraph response read, in bytes; a larger one is cut off as BAD_UPSTREAM_RESPONSE. Default 33554432 (32 MiB).'),
   })
   .prefault({});
 
@@ -239,7 +309,7 @@ const HELP = `Usage: node dist/gateway/src/main.js [--supergraph PATH] [--port N
   --config FILE      YAML configuration (default ./frontdesk.config.yaml if present)
   --help             show this text
 
-Environment: PORT, SUPERGRAPH_PATH, PERMISSIONS_FILE, REDIS_URL, LOG_LEVEL, FRONTDESK_CONFIG, NODE_ENV,
+Environment: PORT, HOST, SUPERGRAPH_PATH, PERMISSIONS_FILE, REDIS_URL, LOG_LEVEL, FRONTDESK_CONFIG, NODE_ENV,
 SUBGRAPH_<NAME>_URL. Command-line flags win over the environment, which wins over the file.`;
 
 export class HelpRequested extends Error {
@@ -334,6 +404,7 @@ export function loadConfig(options: LoadConfigOptions = {}): FrontdeskConfig {
   }
 
   if (env.PORT) setPath(raw, ['server', 'port'], toPort(env.PORT, 'PORT'));
+  if (env.HOST) setPath(raw, ['server', 'host'], env.HOST);
   if (env.SUPERGRAPH_PATH) setPath(raw, ['supergraph', 'path'], env.SUPERGRAPH_PATH);
   // Rules for one supergraph's fields (npm start's demo rules): turns authorization on.
   if (env.PERMISSIONS_FILE) setPath(raw, ['authorization', 'permissionsFile'], env.PERMISSIONS_FILE);

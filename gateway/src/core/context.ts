@@ -27,4 +27,10 @@ export interface GatewayContext {
   logger: Logger;
   /** Headers of the client request, as received. */
   headers: IncomingHttpHeaders;
+  /** The client's address (after trusted proxies). */
+  clientIp?: string;
+  /** Aborted when the client request's deadline passes or its client goes away: subgraph fetches stop. */
+  signal?: AbortSignal;
+  /** Extensions the admission hooks add to the response (the estimated cost). */
+  responseExtensions?: Record<string, unknown>;
 }

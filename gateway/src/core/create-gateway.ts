@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
@@ -16,9 +17,12 @@ import { FrontdeskDataSource } from './data-source.js';
 import { createSubgraphTransport } from './subgraph-transport.js';
 import { ERROR_CODES } from './errors.js';
 import { createEdgeHandler, type EdgeState } from './http.js';
+import { AddressPolicy } from './edge/addresses.js';
+import { Cors } from './edge/cors.js';
+import { TlsFiles } from './edge/tls.js';
 import { createLogger, endLogger, type Logger } from './logger.js';
 import { createSharedRedis } from './redis.js';
-import type { SubgraphHooks } from './plugin.js';
+import type { EdgeRequest, SubgraphHooks } from './plugin.js';
 import { readSupergraph, watchSupergraph, type LoadedSupergraph } from './supergraph.js';
 
 export interface RunningGateway {
@@ -80,6 +84,21 @@ const operationResolution: ApolloServerPlugin<GatewayContext> = {
   },
 };
 
+/** Adds what the admission hooks asked for (the estimated cost) to the response's extensions. */
+const responseExtensions: ApolloServerPlugin<GatewayContext> = {
+  async requestDidStart({ contextValue }) {
+    if (!contextValue.responseExtensions) return;
+    const added = contextValue.responseExtensions;
+    return {
+      async willSendResponse({ response }) {
+        if (response.body.kind !== 'single') return;
+        const result = response.body.singleResult;
+        result.extensions = { ...result.extensions, ...added };
+      },
+    };
+  },
+};
+
 /**
  * Builds and starts the gateway: @apollo/gateway on the supergraph file (hot-reloaded), Apollo
  * Server behind Frontdesk's node:http edge, the configured plugins. Resolves once it serves queries.
@@ -124,6 +143,18 @@ export async function createGateway(
   if (edgeAnswerers.length > 1) throw new Error(`only one plugin may answer at the edge (${edgeAnswerers.map((p) => p.name).join(', ')})`);
   const edgeAnswerer = edgeAnswerers[0];
   const edgeObservers = plugins.filter((p) => p.didAnswerAtEdge);
+  const admitters = plugins.filter((p) => p.admit);
+  /** Each plugin's admission in order; without a promise while none needs one (the usual case). */
+  const admit = (request: EdgeRequest): void | Promise<void> => {
+    for (let i = 0; i < admitters.length; i += 1) {
+      const pending = admitters[i]!.admit!(request);
+      if (pending instanceof Promise) {
+        return pending.then(async () => {
+          for (let j = i + 1; j < admitters.length; j += 1) await admitters[j]!.admit!(request);
+        });
+      }
+    }
+  };
   const gatewayLogger = logger.child({ component: 'apollo-gateway' });
   const transport = createSubgraphTransport(config.subgraphRequests);
 
@@ -168,6 +199,7 @@ export async function createGateway(
       ? ApolloServerPluginLandingPageLocalDefault({ embed: true, document: config.graphql.initialDocument, includeCookies: false })
       : ApolloServerPluginLandingPageDisabled(),
     operationResolution,
+    responseExtensions,
     ...plugins.flatMap((p) => (p.apollo ? [p.apollo] : [])),
   ];
   const apollo = new ApolloServer<GatewayContext>({
@@ -182,24 +214,42 @@ export async function createGateway(
   });
 
   const state: EdgeState = { ready: false, draining: false };
-  const server = createServer(
-    { keepAliveTimeout: config.server.keepAliveTimeoutMs, requestTimeout: config.server.requestTimeoutMs },
-    createEdgeHandler<GatewayContext>({
+  const edge = config.server;
+  const handler = createEdgeHandler<GatewayContext>({
       apollo,
       state,
       logger,
-      graphqlPath: config.server.graphqlPath,
-      bodyLimitBytes: config.server.bodyLimitBytes,
-      context: (req, requestId, requestLogger, identity) => ({ requestId, logger: requestLogger, headers: req.headers, identity }),
+      graphqlPath: edge.graphqlPath,
+      bodyLimitBytes: edge.bodyLimitBytes,
+      context: (req, call) => ({
+        requestId: call.requestId,
+        logger: call.logger,
+        headers: req.headers,
+        identity: call.identity,
+        clientIp: call.clientIp,
+        signal: call.signal,
+        ...(call.responseExtensions ? { responseExtensions: call.responseExtensions } : {}),
+      }),
       authenticate: authenticator,
+      ...(admitters.length > 0 ? { admit } : {}),
+      ...(edge.cors ? { cors: new Cors(edge.cors) } : {}),
+      ...(edge.trustedProxies.length + edge.ipAllow.length + edge.ipDeny.length > 0
+        ? { addresses: new AddressPolicy({ trustedProxies: edge.trustedProxies, allow: edge.ipAllow, deny: edge.ipDeny }) }
+        : {}),
+      ...(edge.compression.enabled ? { compressAboveBytes: edge.compression.thresholdBytes } : {}),
+      ...(edge.batching.enabled ? { maxBatchOperations: edge.batching.maxOperations } : {}),
+      ...(edge.requestDeadlineMs > 0 ? { requestDeadlineMs: edge.requestDeadlineMs } : {}),
       routes: Object.assign({}, ...plugins.map((p) => p.routes ?? {})),
       adminRoutes: Object.assign({}, ...plugins.map((p) => p.adminRoutes ?? {})),
       ...(edgeAnswerer ? { answerAtEdge: edgeAnswerer.answerAtEdge!.bind(edgeAnswerer) } : {}),
       didAnswerAtEdge: (request, answer, durationMs) => {
         for (const plugin of edgeObservers) plugin.didAnswerAtEdge!(request, answer, durationMs);
       },
-    }),
-  );
+    });
+  const serverOptions = { keepAliveTimeout: edge.keepAliveTimeoutMs, requestTimeout: edge.requestTimeoutMs };
+  const tls = edge.tls ? new TlsFiles(edge.tls, logger) : undefined;
+  const server: Server = tls ? createHttpsServer({ ...serverOptions, ...tls.serverOptions() }, handler) : createServer(serverOptions, handler);
+  tls?.watch(server as HttpsServer);
   // Listen first so /health answers and /ready says 503 while the supergraph loads.
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -210,7 +260,7 @@ export async function createGateway(
   });
   const port = (server.address() as AddressInfo).port;
   const displayHost = config.server.host === '0.0.0.0' || config.server.host === '::' ? 'localhost' : config.server.host;
-  const url = `http://${displayHost}:${port}${config.server.graphqlPath}`;
+  const url = `${tls ? 'https' : 'http'}://${displayHost}:${port}${config.server.graphqlPath}`;
   try {
     await apollo.start();
   } catch (error) {
@@ -246,6 +296,7 @@ export async function createGateway(
         server.closeAllConnections();
         await closed;
       }
+      tls?.close();
       await apollo.stop();
       await transport.close();
       await redis?.close();

@@ -11,6 +11,8 @@ export const ERROR_CODES = {
   BAD_USER_INPUT: 400,
   PERSISTED_QUERY_NOT_FOUND: 400,
   QUERY_TOO_COMPLEX: 400,
+  BATCH_TOO_LARGE: 400,
+  OPERATION_NOT_ALLOWED: 400,
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
@@ -26,6 +28,7 @@ export const ERROR_CODES = {
   SERVICE_UNAVAILABLE: 503,
   CIRCUIT_OPEN: 503,
   UPSTREAM_TIMEOUT: 504,
+  DEADLINE_EXCEEDED: 504,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -44,6 +47,6 @@ export function frontdeskError(
 }
 
 /** The JSON body of a request that fails before GraphQL execution (edge errors). */
-export function errorBody(code: ErrorCode, message: string): string {
-  return JSON.stringify({ errors: [{ message, extensions: { code } }] });
+export function errorBody(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): string {
+  return JSON.stringify({ errors: [{ message, extensions: { ...extensions, code } }] });
 }

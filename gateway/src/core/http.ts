@@ -4,6 +4,9 @@ import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 import type { Identity } from './context.js';
 import { errorBody, httpStatusFor, type ErrorCode } from './errors.js';
 import type { Logger } from './logger.js';
+import type { AddressPolicy } from './edge/addresses.js';
+import { chooseEncoding, compress } from './edge/compression.js';
+import type { Cors } from './edge/cors.js';
 import { EdgeRefusal, type AdminRoute, type EdgeAnswer, type EdgeRequest } from './plugin.js';
 
 /** Readiness as seen by `/ready`: ready once a supergraph is loaded, not ready again while draining. */
@@ -20,9 +23,11 @@ export interface EdgeOptions<TContext extends BaseContext> {
   graphqlPath: string;
   bodyLimitBytes: number;
   /** Builds the per-request GraphQL context. */
-  context: (req: IncomingMessage, requestId: string, logger: Logger, identity: Identity | undefined) => TContext | Promise<TContext>;
+  context: (req: IncomingMessage, call: RequestInfo) => TContext | Promise<TContext>;
   /** Verifies the caller before GraphQL runs; throws EdgeRefusal to refuse the request. */
   authenticate?: (req: IncomingMessage) => Identity | undefined | Promise<Identity | undefined>;
+  /** Admits each operation before it is answered (see FrontdeskPlugin.admit); throws EdgeRefusal to refuse it. */
+  admit?: (request: EdgeRequest) => void | Promise<void>;
   /** Extra GET routes (exact paths). */
   routes?: Record<string, (req: IncomingMessage, res: ServerResponse) => void>;
   /** Operator routes (exact paths): authenticated, JSON in and out. */
@@ -33,6 +38,28 @@ export interface EdgeOptions<TContext extends BaseContext> {
   didAnswerAtEdge?: (request: EdgeRequest, answer: EdgeAnswer, durationMs: number) => void;
   /** Extra JSON bodies for /health and /ready (e.g. the service name). */
   info?: Record<string, unknown>;
+  /** CORS for browser clients; without it no CORS headers are sent. */
+  cors?: Cors;
+  /** Client address from trusted proxies, allow and deny lists. */
+  addresses?: AddressPolicy;
+  /** Compress answers of at least this many bytes by Accept-Encoding (gzip, brotli). */
+  compressAboveBytes?: number;
+  /** Serve a JSON array of operations, up to this many; without it a batch is refused. */
+  maxBatchOperations?: number;
+  /** A client request still unanswered after this many ms is answered 504 DEADLINE_EXCEEDED and its subgraph fetches are cancelled. */
+  requestDeadlineMs?: number;
+}
+
+/** What the edge knows of a GraphQL request when it builds its context. */
+export interface RequestInfo {
+  requestId: string;
+  logger: Logger;
+  identity: Identity | undefined;
+  clientIp: string;
+  /** Aborted when the request's deadline passes or its client goes away. */
+  signal: AbortSignal;
+  /** Extensions the admission hooks want in the response. */
+  responseExtensions: Record<string, unknown> | undefined;
 }
 
 const REQUEST_ID = /^[\w.:@=+/-]{1,128}$/;
@@ -48,31 +75,53 @@ class EdgeError extends Error {
 }
 
 /**
- * The EdgeRequest of one POST. A class, not an object literal with a `get logger()`: V8 cannot
- * share a hidden class between objects whose accessors are different closures, so the literal
- * made one per request, and at cache-hit rates that kept the garbage collector busy with
+ * The EdgeRequest of one operation. A class, not an object literal with a `get logger()`: V8
+ * cannot share a hidden class between objects whose accessors are different closures, so the
+ * literal made one per request, and at cache-hit rates that kept the garbage collector busy with
  * long-lived garbage (a quarter of the CPU, p99 7 ms instead of 4; decision record 008). The body
  * is parsed when first read: a repeat answered by its exact bytes never needs it.
  */
 class EdgeCall implements EdgeRequest {
-  private parsed = false;
+  private parsed: boolean;
   private value: unknown;
+  private exact: string | undefined;
+  /** replaceBody ran: the operation is not the one sent. */
+  replaced = false;
+  responseExtensions: Record<string, unknown> | undefined = undefined;
 
   constructor(
-    readonly text: string,
+    readonly method: 'GET' | 'POST',
+    text: string | undefined,
+    body: unknown,
     readonly headers: IncomingHttpHeaders,
     readonly identity: Identity | undefined,
+    readonly clientIp: string,
     readonly requestId: string,
     private readonly makeLogger: () => Logger,
-  ) {}
+  ) {
+    this.exact = text;
+    this.parsed = text === undefined;
+    this.value = body;
+  }
 
-  /** The parsed body; throws the BAD_REQUEST EdgeError of a malformed one. */
+  get text(): string | undefined {
+    return this.exact;
+  }
+
+  /** The parsed operation; throws the BAD_REQUEST EdgeError of a malformed body. */
   get body(): unknown {
     if (!this.parsed) {
-      this.value = parseJson(this.text);
+      this.value = parseJson(this.exact!);
       this.parsed = true;
     }
     return this.value;
+  }
+
+  replaceBody(body: Record<string, unknown>): void {
+    this.value = body;
+    this.parsed = true;
+    this.exact = undefined;
+    this.replaced = true;
   }
 
   get logger(): Logger {
@@ -87,8 +136,23 @@ function send(res: ServerResponse, status: number, body: string, type = 'applica
   res.end(body);
 }
 
-function sendError(res: ServerResponse, code: ErrorCode, message: string): void {
-  send(res, httpStatusFor(code), errorBody(code, message));
+function sendError(res: ServerResponse, code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): void {
+  send(res, httpStatusFor(code), errorBody(code, message, extensions));
+}
+
+/** The GraphQL result of an operation refused before it ran (an item of a batch). */
+function refusalResult(error: EdgeRefusal | EdgeError): string {
+  return errorBody(error.code, error.message, error instanceof EdgeRefusal ? error.extensions : {});
+}
+
+function queryParam(params: URLSearchParams, name: string): unknown {
+  const value = params.get(name);
+  if (value === null) return undefined;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return undefined; // Apollo Server answers the malformed parameter
+  }
 }
 
 /** Reads the body up to `limit` bytes; rejects with PAYLOAD_TOO_LARGE past it. */
@@ -130,16 +194,29 @@ function parseJson(text: string): unknown {
   }
 }
 
+/** An answer about to be written: status, headers (flat) and body. */
+interface Answer {
+  status: number;
+  headers: string[];
+  /** A complete body, or the chunks of an incremental (multipart) answer. */
+  body: string | Buffer | AsyncIterable<string>;
+  /** The same body object is written again (a cached answer): its compressed copy is kept. */
+  reused?: boolean;
+}
+
 /**
- * The edge of a Frontdesk HTTP server on node:http: request ids, liveness and readiness, the body
- * limit and JSON parsing, then Apollo Server. Shared by the gateway and the subgraph servers.
+ * The edge of a Frontdesk HTTP server on node:http: request ids, liveness and readiness, client
+ * addresses and CORS, the body limit and JSON parsing, batches, admission of each operation, the
+ * request deadline and compression, then Apollo Server. Shared by the gateway and the subgraph
+ * servers.
  */
 export function createEdgeHandler<TContext extends BaseContext>(
   options: EdgeOptions<TContext>,
 ): (req: IncomingMessage, res: ServerResponse) => void {
-  const { apollo, state, graphqlPath, bodyLimitBytes } = options;
+  const { apollo, state, graphqlPath, bodyLimitBytes, cors, addresses } = options;
   const health = JSON.stringify({ status: 'ok', ...options.info });
   const ready = JSON.stringify({ status: 'ready', ...options.info });
+  const compressAbove = options.compressAboveBytes;
 
   return (req, res) => {
     const incomingId = req.headers['x-request-id'];
@@ -148,21 +225,50 @@ export function createEdgeHandler<TContext extends BaseContext>(
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     const search = q === -1 ? '' : url.slice(q);
-    // A GraphQL POST may be answered at the edge, which writes every header in one call: set
-    // none here (Node merges set and written headers on a slower path). Every other answer of
-    // that request sets the request id itself.
-    const edgeFirst = req.method === 'POST' && options.answerAtEdge !== undefined && state.ready && (path === graphqlPath || path === '/');
-    if (!edgeFirst) res.setHeader('x-request-id', requestId);
-    if (state.draining) res.setHeader('connection', 'close');
-
+    // Probes answer whoever asks: a load balancer's address is rarely on an allow list.
     if (path === '/health') {
+      res.setHeader('x-request-id', requestId);
       send(res, 200, health);
       return;
     }
     if (path === '/ready') {
+      res.setHeader('x-request-id', requestId);
       if (state.ready && !state.draining) send(res, 200, ready);
       else send(res, 503, JSON.stringify({ status: state.draining ? 'draining' : 'starting', ...options.info }));
       return;
+    }
+    const clientIp = addresses ? addresses.clientIp(req) : (req.socket.remoteAddress ?? '');
+    // Headers every answer of this request carries; an answer from the edge writes them with its own in one call.
+    const extra: string[] = [];
+    if (state.draining) extra.push('connection', 'close');
+    if (addresses && !addresses.allowed(clientIp)) {
+      res.setHeader('x-request-id', requestId);
+      setAll(res, extra);
+      sendError(res, 'FORBIDDEN', 'Requests from this address are not served');
+      return;
+    }
+    if (cors && req.headers.origin !== undefined) {
+      if (req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined) {
+        res.setHeader('x-request-id', requestId);
+        const preflight = cors.preflightHeaders(req);
+        if (!preflight) {
+          sendError(res, 'FORBIDDEN', 'This origin may not call the API from a browser');
+          return;
+        }
+        setAll(res, preflight);
+        res.statusCode = 204;
+        res.end();
+        return;
+      }
+      for (const header of cors.responseHeaders(req)) extra.push(header);
+    }
+    const graphql = path === graphqlPath || path === '/';
+    // A GraphQL POST may be answered at the edge, which writes every header in one call: set
+    // none here (Node merges set and written headers on a slower path).
+    const edgeFirst = req.method === 'POST' && options.answerAtEdge !== undefined && state.ready && graphql;
+    if (!edgeFirst) {
+      res.setHeader('x-request-id', requestId);
+      setAll(res, extra);
     }
     const route = options.routes?.[path];
     if (route && (req.method === 'GET' || req.method === 'HEAD')) {
@@ -180,30 +286,70 @@ export function createEdgeHandler<TContext extends BaseContext>(
       void handleAdmin(req, res, admin, logger).catch((error: unknown) => fail(req, res, requestId, logger, error));
       return;
     }
-    if (path !== graphqlPath && path !== '/') {
+    if (!graphql) {
       sendError(res, 'NOT_FOUND', `No route for ${req.method ?? 'GET'} ${path}`);
       return;
     }
+    if (req.method === 'OPTIONS') {
+      res.setHeader('allow', 'GET, POST, OPTIONS');
+      res.statusCode = 204;
+      res.end();
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'POST') {
-      res.setHeader('allow', 'GET, POST');
+      res.setHeader('allow', 'GET, POST, OPTIONS');
       sendError(res, 'METHOD_NOT_ALLOWED', `${req.method ?? 'This method'} is not supported; use GET or POST`);
       return;
     }
     if (!state.ready) {
+      if (edgeFirst) res.setHeader('x-request-id', requestId);
       sendError(res, 'NOT_READY', 'The server is not ready to serve requests');
       return;
     }
     // The request's logger is made when something logs: an answer from the edge often never does.
     let child: Logger | undefined;
     const logger = () => (child ??= options.logger.child({ requestId }));
-    void handleGraphQL(req, res, requestId, search, logger).catch((error: unknown) => fail(req, res, requestId, logger(), error));
+    const abort = new AbortController();
+    let deadline: NodeJS.Timeout | undefined;
+    if (options.requestDeadlineMs !== undefined) {
+      deadline = setTimeout(() => {
+        abort.abort(new EdgeError('DEADLINE_EXCEEDED', 'The request did not complete in time'));
+        if (res.headersSent || res.writableEnded) return;
+        res.setHeader('x-request-id', requestId);
+        if (edgeFirst) setAll(res, extra);
+        res.setHeader('connection', 'close');
+        logger().warn({ deadlineMs: options.requestDeadlineMs }, 'request deadline passed: answered 504');
+        sendError(res, 'DEADLINE_EXCEEDED', `The request did not complete within ${options.requestDeadlineMs} ms`);
+      }, options.requestDeadlineMs);
+      deadline.unref();
+    }
+    // A client that goes away cancels the work done for it.
+    res.once('close', () => {
+      if (deadline) clearTimeout(deadline);
+      if (!res.writableFinished) abort.abort(new EdgeError('BAD_REQUEST', 'The client closed the connection'));
+    });
+    const context = { requestId, clientIp, extra, edgeFirst, logger, signal: abort.signal };
+    void handleGraphQL(req, res, search, context).catch((error: unknown) => fail(req, res, requestId, logger(), error, edgeFirst ? extra : []));
   };
 
-  function fail(req: IncomingMessage, res: ServerResponse, requestId: string, logger: Logger, error: unknown): void {
-    if (!res.headersSent) res.setHeader('x-request-id', requestId);
+  function setAll(res: ServerResponse, flat: readonly string[]): void {
+    for (let i = 0; i < flat.length; i += 2) {
+      const name = flat[i]!;
+      const value = flat[i + 1]!;
+      const existing = name === 'vary' ? res.getHeader('vary') : undefined;
+      res.setHeader(name, existing ? `${String(existing)}, ${value}` : value);
+    }
+  }
+
+  function fail(req: IncomingMessage, res: ServerResponse, requestId: string, logger: Logger, error: unknown, extra: readonly string[] = []): void {
+    if (res.writableEnded) return; // the deadline answered already
+    if (!res.headersSent) {
+      res.setHeader('x-request-id', requestId);
+      if (!res.hasHeader('access-control-allow-origin')) setAll(res, extra);
+    }
     if (error instanceof EdgeRefusal) {
       for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
-      sendError(res, error.code, error.message);
+      sendError(res, error.code, error.message, error.extensions);
       return;
     }
     if (error instanceof EdgeError) {
@@ -234,60 +380,180 @@ export function createEdgeHandler<TContext extends BaseContext>(
     send(res, result.status ?? 200, JSON.stringify(result.body));
   }
 
-  async function handleGraphQL(
-    req: IncomingMessage,
-    res: ServerResponse,
-    requestId: string,
-    search: string,
-    logger: () => Logger,
-  ): Promise<void> {
+  interface Call {
+    requestId: string;
+    clientIp: string;
+    extra: string[];
+    edgeFirst: boolean;
+    logger: () => Logger;
+    signal: AbortSignal;
+  }
+
+  async function handleGraphQL(req: IncomingMessage, res: ServerResponse, search: string, call: Call): Promise<void> {
     const method = req.method === 'POST' ? 'POST' : 'GET';
     // Authenticate first: a present but invalid credential refuses the whole request.
     const verifying = options.authenticate?.(req);
     const identity = verifying instanceof Promise ? await verifying : verifying;
-    let body: unknown;
-    if (method === 'POST') {
-      const started = performance.now();
-      const text = await readBody(req, bodyLimitBytes);
-      const contentType = req.headers['content-type'] ?? '';
-      const json = JSON_TYPE.test(contentType);
-      if (!json) body = text;
-      else if (!options.answerAtEdge) body = parseJson(text);
-      else {
-        const request = new EdgeCall(text, req.headers, identity, requestId, logger);
-        const pending = options.answerAtEdge(request);
-        const answer = pending instanceof Promise ? await pending : pending;
-        if (answer) {
-          if (state.draining) res.setHeader('connection', 'close');
-          const head = ['x-request-id', requestId];
-          for (const part of answer.headers) head.push(part);
+    const started = performance.now();
+    if (method === 'GET') {
+      const params = new URLSearchParams(search);
+      const body = { query: params.get('query') ?? undefined, operationName: params.get('operationName') ?? undefined, variables: queryParam(params, 'variables'), extensions: queryParam(params, 'extensions') };
+      const request = new EdgeCall('GET', undefined, body, req.headers, identity, call.clientIp, call.requestId, call.logger);
+      if (options.admit) await admitted(request);
+      // A persisted document's text replaces the id the client sent.
+      const query = request.replaced ? searchOf(request.body as Record<string, unknown>) : search;
+      await write(req, res, call, await runApollo(req, 'GET', query, undefined, request, call));
+      return;
+    }
+    const text = await readBody(req, bodyLimitBytes);
+    if (!JSON_TYPE.test(req.headers['content-type'] ?? '')) {
+      // Apollo Server answers what it does not take (and its CSRF prevention) with its own 4xx.
+      await write(req, res, call, await runApollo(req, 'POST', search, text, undefined, call));
+      return;
+    }
+    if (firstNonSpace(text) === '[') {
+      await write(req, res, call, await runBatch(req, parseJson(text), identity, call));
+      return;
+    }
+    const request = new EdgeCall('POST', text, undefined, req.headers, identity, call.clientIp, call.requestId, call.logger);
+    if (options.admit) await admitted(request);
+    if (options.answerAtEdge && request.text !== undefined && request.responseExtensions === undefined) {
+      const pending = options.answerAtEdge(request);
+      const answer = pending instanceof Promise ? await pending : pending;
+      if (answer) {
+        if (res.writableEnded) return;
+        const head = ['x-request-id', call.requestId, ...call.extra];
+        for (let i = 0; i < answer.headers.length; i += 2) {
+          if (compressAbove !== undefined && answer.headers[i] === 'content-length') continue;
+          head.push(answer.headers[i]!, answer.headers[i + 1]!);
+        }
+        if (compressAbove === undefined) {
           res.writeHead(answer.status, head);
           res.end(answer.body);
-          options.didAnswerAtEdge?.(request, answer, performance.now() - started);
-          return;
-        }
-        body = request.body;
+        } else await write(req, res, call, { status: answer.status, headers: head, body: answer.body, reused: true }, true);
+        options.didAnswerAtEdge?.(request, answer, performance.now() - started);
+        return;
       }
     }
-    res.setHeader('x-request-id', requestId);
+    await write(req, res, call, await runApollo(req, 'POST', search, request.body, request, call));
+  }
+
+  /** Runs the admission hooks; they refuse by throwing. */
+  function admitted(request: EdgeCall): void | Promise<void> {
+    return options.admit!(request);
+  }
+
+  /** A JSON array of operations: each admitted and run on its own, the answers in one array. */
+  async function runBatch(req: IncomingMessage, batch: unknown, identity: Identity | undefined, call: Call): Promise<Answer> {
+    const items = batch as unknown[];
+    if (options.maxBatchOperations === undefined) throw new EdgeError('BAD_REQUEST', 'Batched requests are not accepted; send one operation per request');
+    if (items.length === 0) throw new EdgeError('BAD_REQUEST', 'The batch is empty');
+    if (items.length > options.maxBatchOperations) {
+      throw new EdgeError('BATCH_TOO_LARGE', `The batch has ${items.length} operations; at most ${options.maxBatchOperations} are accepted`);
+    }
+    const results = await Promise.all(
+      items.map(async (item): Promise<string> => {
+        if (item === null || typeof item !== 'object' || Array.isArray(item)) return errorBody('BAD_REQUEST', 'Each operation of a batch must be a JSON object');
+        const request = new EdgeCall('POST', undefined, item, req.headers, identity, call.clientIp, call.requestId, call.logger);
+        try {
+          if (options.admit) await admitted(request);
+        } catch (error) {
+          if (error instanceof EdgeRefusal || error instanceof EdgeError) return refusalResult(error);
+          throw error;
+        }
+        const answer = await runApollo(req, 'POST', '', request.body, request, call, true);
+        return String(answer.body).trimEnd();
+      }),
+    );
+    return { status: 200, headers: ['content-type', 'application/json; charset=utf-8', 'cache-control', 'no-store'], body: `[${results.join(',')}]` };
+  }
+
+  async function runApollo(
+    req: IncomingMessage,
+    method: 'GET' | 'POST',
+    search: string,
+    body: unknown,
+    request: EdgeCall | undefined,
+    call: Call,
+    inBatch = false,
+  ): Promise<Answer> {
     const headers = new HeaderMap();
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
     }
+    // An item of a batch is answered whole, never as an incremental stream.
+    if (inBatch) headers.set('accept', 'application/json');
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method, headers, search, body },
-      context: async () => options.context(req, requestId, logger(), identity),
+      context: async () =>
+        options.context(req, {
+          requestId: call.requestId,
+          logger: call.logger(),
+          identity: request?.identity,
+          clientIp: call.clientIp,
+          signal: call.signal,
+          responseExtensions: request?.responseExtensions,
+        }),
     });
-    res.statusCode = response.status ?? 200;
-    for (const [name, value] of response.headers) res.setHeader(name, value);
-    // A request that began before shutdown still gets its answer, on a connection that then closes.
-    if (state.draining) res.setHeader('connection', 'close');
-    if (response.body.kind === 'complete') {
-      res.setHeader('content-length', Buffer.byteLength(response.body.string));
-      res.end(response.body.string);
+    const flat: string[] = [];
+    for (const [name, value] of response.headers) flat.push(name, value);
+    if (response.body.kind === 'complete') return { status: response.status ?? 200, headers: flat, body: response.body.string };
+    // Incremental delivery streams as Apollo Server writes it (never compressed; never in a batch).
+    return { status: response.status ?? 200, headers: flat, body: response.body.asyncIterator };
+  }
+
+  /**
+   * Writes an answer, compressed when the client accepts it and it is large enough. `complete`:
+   * its headers already hold the request id and the request's extra headers.
+   */
+  async function write(req: IncomingMessage, res: ServerResponse, call: Call, answer: Answer, complete = false): Promise<void> {
+    if (res.writableEnded) return; // the deadline answered already
+    const headers = complete ? answer.headers : [...answer.headers];
+    if (!complete && call.edgeFirst) headers.unshift('x-request-id', call.requestId, ...call.extra);
+    if (typeof answer.body !== 'string' && !Buffer.isBuffer(answer.body)) {
+      res.statusCode = answer.status;
+      setAll(res, headers);
+      for await (const chunk of answer.body) res.write(chunk);
+      res.end();
       return;
     }
-    for await (const chunk of response.body.asyncIterator) res.write(chunk);
-    res.end();
+    let body = typeof answer.body === 'string' ? Buffer.from(answer.body) : answer.body;
+    if (compressAbove !== undefined && body.length >= compressAbove) {
+      headers.push('vary', 'accept-encoding');
+      const encoding = chooseEncoding(req.headers['accept-encoding']);
+      if (encoding) {
+        body = await compress(body, encoding, answer.reused === true);
+        headers.push('content-encoding', encoding);
+      }
+    }
+    if (res.writableEnded) return;
+    headers.push('content-length', String(body.length));
+    if (!complete && !call.edgeFirst) {
+      // Headers set before (request id, CORS) stay; these are added.
+      res.statusCode = answer.status;
+      setAll(res, headers);
+      res.end(body);
+      return;
+    }
+    res.writeHead(answer.status, headers);
+    res.end(body);
   }
+}
+
+function firstNonSpace(text: string): string {
+  for (let i = 0; i < text.length; i += 1) {
+    const char = text[i]!;
+    if (char !== ' ' && char !== '\n' && char !== '\r' && char !== '\t') return char;
+  }
+  return '';
+}
+
+/** The query string of a GET whose operation an admission hook replaced. */
+function searchOf(body: Record<string, unknown>): string {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(body)) {
+    if (value === undefined || value === null) continue;
+    params.set(name, typeof value === 'string' ? value : JSON.stringify(value));
+  }
+  return `?${params.toString()}`;
 }

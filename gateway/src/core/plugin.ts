@@ -68,21 +68,36 @@ export class EdgeRefusal extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly headers: Record<string, string> = {},
+    /** Extra extensions of the error beside its code (e.g. the limit exceeded). */
+    readonly extensions: Record<string, unknown> = {},
   ) {
     super(message);
   }
 }
 
-/** A GraphQL POST as the edge read it (authenticated, JSON body read), before Apollo Server runs. */
+/**
+ * One GraphQL operation as the edge read it (authenticated, body read), before Apollo Server runs:
+ * a JSON POST, one operation of a batched POST, or a GET.
+ */
 export interface EdgeRequest {
-  /** The body exactly as received. */
-  text: string;
-  /** The body parsed (on first read; a malformed body throws, and the edge answers it 400 BAD_REQUEST). */
+  method: 'GET' | 'POST';
+  /**
+   * The JSON text of this operation exactly as received (a POST of one operation), a key for
+   * what depends only on it; undefined for a GET, an item of a batch, or once `replaceBody` ran.
+   */
+  readonly text: string | undefined;
+  /** The operation (`query`, `operationName`, `variables`, `extensions`), parsed on first read; a malformed body throws 400 BAD_REQUEST. */
   readonly body: unknown;
+  /** Replaces the operation Apollo Server will run (a persisted document's text for its id). */
+  replaceBody(body: Record<string, unknown>): void;
   headers: IncomingHttpHeaders;
   identity?: Identity;
+  /** The client's address: the peer, or what trusted proxies forwarded (server.trustedProxies). */
+  clientIp: string;
   requestId: string;
   logger: Logger;
+  /** Extensions added to this operation's response (the estimated cost); set by admission hooks. */
+  responseExtensions?: Record<string, unknown>;
 }
 
 /** A complete answer written by the edge itself. */
@@ -120,6 +135,13 @@ export interface FrontdeskPlugin {
   routes?: Record<string, (req: IncomingMessage, res: ServerResponse) => void>;
   /** Authenticated JSON routes for operators, by exact path. */
   adminRoutes?: Record<string, AdminRoute>;
+  /**
+   * Admits one operation before the response cache, planning and any subgraph call (persisted
+   * documents, operation limits, later rate limits), in plugin order; throws EdgeRefusal to refuse
+   * it. Each operation of a batch is admitted on its own. Returns without a promise when it needs
+   * to wait for nothing.
+   */
+  admit?(request: EdgeRequest): void | Promise<void>;
   /**
    * Answers a GraphQL POST at the edge, without Apollo Server, or undefined to let it through
    * (the response cache's repeat hits). Runs after authentication; at most one plugin answers.

@@ -3,6 +3,7 @@ import type { FrontdeskPlugin, PluginContext } from '../core/plugin.js';
 import { createAccessLogPlugin } from './access-log/index.js';
 import { createAuthPlugin } from './auth/index.js';
 import { createAuthorizationPlugin } from './authorization/index.js';
+import { createLimitsPlugin } from './limits/index.js';
 import { createResponseCachePlugin } from './response-cache/index.js';
 
 /**
@@ -14,6 +15,8 @@ export function createPlugins(config: FrontdeskConfig, ctx: PluginContext): Fron
   const plugins: FrontdeskPlugin[] = [];
   // authenticate
   if (config.auth) plugins.push(createAuthPlugin(config.auth, ctx));
+  // admit: operation limits (before planning and before any subgraph call)
+  if (config.limits) plugins.push(createLimitsPlugin(config.limits, ctx));
   // authorize (before planning: nothing reaches a subgraph for a denied field)
   if (config.authorization) plugins.push(createAuthorizationPlugin(config.authorization, ctx));
   // response cache (after authorization: a caller only ever gets what it may fetch)

@@ -1,6 +1,7 @@
 import { accessLogOptionsSchema } from './access-log/options.js';
 import { authOptionsSchema } from './auth/options.js';
 import { authorizationOptionsSchema } from './authorization/options.js';
+import { limitsOptionsSchema } from './limits/options.js';
 import { responseCacheOptionsSchema } from './response-cache/options.js';
 
 /**
@@ -9,6 +10,7 @@ import { responseCacheOptionsSchema } from './response-cache/options.js';
  */
 export const pluginOptionsShape = {
   auth: authOptionsSchema.optional(),
+  limits: limitsOptionsSchema.optional(),
   authorization: authorizationOptionsSchema.optional(),
   responseCache: responseCacheOptionsSchema.optional(),
   accessLog: accessLogOptionsSchema.optional(),

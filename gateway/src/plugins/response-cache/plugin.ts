@@ -123,7 +123,7 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
    * purge count).
    */
   const answerAtEdge = (request: EdgeRequest): EdgeAnswer | undefined | Promise<EdgeAnswer | undefined> => {
-    if (!edge) return undefined;
+    if (!edge || request.text === undefined) return undefined;
     const headers = request.headers;
     const cacheControl = headers['cache-control'];
     const pragma = headers.pragma;
