@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
 import type { Logger } from '../../gateway/src/core/logger.js';
-import { FAILURE_BY_CODE, GRPC_STATUS, failureFromGrpcStatus, legacyError } from '../toolkit/errors.js';
+import { FAILURE_BY_CODE, GRPC_STATUS, failureFromGrpcStatus, legacyError, LEGACY_MAX_RESPONSE_BYTES } from '../toolkit/errors.js';
 import type { GeneratedMethod } from './generate.js';
 
 export interface GrpcTargetOptions {
@@ -29,7 +29,7 @@ export class GrpcTarget {
   private readonly client: grpc.Client;
 
   constructor(private readonly options: GrpcTargetOptions) {
-    const channelOptions: grpc.ChannelOptions = {};
+    const channelOptions: grpc.ChannelOptions = { 'grpc.max_receive_message_length': LEGACY_MAX_RESPONSE_BYTES };
     if (options.tls !== false && options.tls.serverName) channelOptions['grpc.ssl_target_name_override'] = options.tls.serverName;
     this.client = new grpc.Client(options.address, channelCredentials(options.tls), channelOptions);
   }

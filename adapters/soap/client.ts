@@ -3,7 +3,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import * as soap from 'soap';
 import type { Logger } from '../../gateway/src/core/logger.js';
-import { FAILURE_BY_CODE, failureFromHttpStatus, failureFromTransportError, legacyError, type LegacyFailure } from '../toolkit/errors.js';
+import { FAILURE_BY_CODE, failureFromHttpStatus, failureFromTransportError, legacyError, LEGACY_MAX_RESPONSE_BYTES, type LegacyFailure } from '../toolkit/errors.js';
 import { frontdeskError } from '../../gateway/src/core/errors.js';
 
 /** node-soap parses xsd:long with parseInt and xsd:decimal with Number; keep every primitive's text. */
@@ -91,7 +91,13 @@ export class SoapTarget {
   ): Promise<Record<string, unknown>> {
     const method = (this.client as unknown as Record<string, (args: object, options: object, headers: object) => Promise<[unknown]>>)[`${operation}Async`];
     if (!method) throw new Error(`no operation ${operation}`);
-    const options: Record<string, unknown> = { timeout: this.options.timeoutMs, httpAgent: this.agent, httpsAgent: this.agent };
+    const options: Record<string, unknown> = {
+      timeout: this.options.timeoutMs,
+      httpAgent: this.agent,
+      httpsAgent: this.agent,
+      // axios (node-soap's HTTP client) stops reading past it.
+      maxContentLength: LEGACY_MAX_RESPONSE_BYTES,
+    };
     // node-soap's SOAP headers belong to the client, shared by concurrent calls: a per-call
     // element (the caller) goes into this call's envelope only.
     if (envelopeHeader) options.postProcess = (xml: string) => withEnvelopeHeader(xml, envelopeHeader);
@@ -123,7 +129,9 @@ export class SoapTarget {
       else if (code === 'Client' || code === 'Sender') {
         // Client faults carry the service's explanation of what was wrong with the input.
         logger.info(entry, 'legacy call answered a client fault');
-        return frontdeskError('BAD_USER_INPUT', `${this.options.service} rejected the input: ${text}`, { service: this.options.service });
+        // In production the fault text stays in the log: it may quote stored values.
+        const why = process.env.NODE_ENV === 'production' ? ' as invalid' : `: ${text}`;
+        return frontdeskError('BAD_USER_INPUT', `${this.options.service} rejected the input${why}`, { service: this.options.service });
       } else failure = { kind: 'error', detail: `fault ${code}` };
     } else if (status !== undefined && status >= 400) {
       failure = failureFromHttpStatus(status);

@@ -75,10 +75,28 @@ const UNAVAILABLE_CODES = new Set([
 ]);
 
 /** A transport exception (no response) to a failure kind. */
+/**
+ * The most a legacy service's answer may weigh, in bytes, read by any adapter (HTTP body, SOAP
+ * envelope, gRPC message): past it the call fails as BAD_UPSTREAM_RESPONSE instead of filling the
+ * adapter's memory.
+ */
+export const LEGACY_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+
+/** A legacy answer over LEGACY_MAX_RESPONSE_BYTES. */
+export class LegacyResponseTooLarge extends Error {
+  override name = 'LegacyResponseTooLarge';
+  constructor(readonly limit: number) {
+    super(`the response exceeds ${limit} bytes`);
+  }
+}
+
 export function failureFromTransportError(error: unknown): LegacyFailure {
   const err = error as { name?: string; code?: string; cause?: { code?: string; name?: string } };
   const code = err.code ?? err.cause?.code;
   const name = err.name ?? '';
+  if (error instanceof LegacyResponseTooLarge || code === 'ERR_FR_MAX_CONTENT_LENGTH_EXCEEDED' || /maxContentLength/.test((error as Error).message ?? '')) {
+    return { kind: 'bad-response', reason: `the response exceeds ${LEGACY_MAX_RESPONSE_BYTES} bytes` };
+  }
   if (name === 'TimeoutError' || name === 'AbortError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'ETIMEDOUT') {
     return { kind: 'timeout' };
   }
@@ -122,6 +140,9 @@ export function failureFromGrpcStatus(code: number): LegacyFailure {
       return { kind: 'unavailable', detail: 'UNAVAILABLE' };
     case 'DEADLINE_EXCEEDED':
       return { kind: 'timeout' };
+    case 'RESOURCE_EXHAUSTED':
+      // Also what grpc-js reports for a message over grpc.max_receive_message_length.
+      return { kind: 'bad-response', reason: 'RESOURCE_EXHAUSTED' };
     default:
       return { kind: 'error', detail: GRPC_STATUS[code] ?? String(code) };
   }

@@ -1,6 +1,22 @@
 import { Agent, type Dispatcher } from 'undici';
 import type { Logger } from '../../gateway/src/core/logger.js';
-import { failureFromHttpStatus, failureFromTransportError, legacyError } from './errors.js';
+import { failureFromHttpStatus, failureFromTransportError, legacyError, LEGACY_MAX_RESPONSE_BYTES, LegacyResponseTooLarge } from './errors.js';
+
+/** Reads a body as text up to `limit` bytes; past it the connection is dropped. */
+async function readBounded(body: AsyncIterable<Buffer> & { destroy(error?: Error): unknown }, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > limit) {
+      const error = new LegacyResponseTooLarge(limit);
+      body.destroy(error);
+      throw error;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
+}
 import { parseJsonLossless, stringifyJsonLossless } from './json.js';
 
 export interface HttpTargetOptions {
@@ -76,7 +92,7 @@ export class HttpTarget {
       cacheControl = Array.isArray(cc) ? cc.join(', ') : cc;
       const varies = response.headers.vary;
       vary = Array.isArray(varies) ? varies.join(', ') : varies;
-      text = await response.body.text();
+      text = await readBounded(response.body, LEGACY_MAX_RESPONSE_BYTES);
     } catch (error) {
       const failure = failureFromTransportError(error);
       call.logger.warn({ service, url, method: call.method, err: error, failure: failure.kind }, 'legacy call failed');

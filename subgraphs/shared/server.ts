@@ -15,7 +15,7 @@ import { EdgeRefusal, type EdgeRequest } from '../../gateway/src/core/plugin.js'
 import { describeVerdict, OperationLimits } from '../../gateway/src/plugins/limits/operation-limits.js';
 import type { LimitSet } from '../../gateway/src/plugins/limits/options.js';
 import type { Identity } from '../../gateway/src/core/context.js';
-import { ERROR_CODES } from '../../gateway/src/core/errors.js';
+import { ERROR_CODES, withoutSuggestions } from '../../gateway/src/core/errors.js';
 import { createEdgeHandler } from '../../gateway/src/core/http.js';
 import { createLogger, type Logger } from '../../gateway/src/core/logger.js';
 import { createIdentityVerifier, type IdentityVerifierOptions } from '../../gateway/src/plugins/auth/index.js';
@@ -142,13 +142,15 @@ export async function startSubgraph<TContext extends SubgraphContext>(
     options.permissions.rules,
     options.permissions.source,
   );
+  const production = process.env.NODE_ENV === 'production';
   const apollo = new ApolloServer<TContext>({
     schema,
     csrfPrevention: true,
-    includeStacktraceInErrorResponses: process.env.NODE_ENV !== 'production',
+    includeStacktraceInErrorResponses: !production,
     // Coded errors (denials, legacy failures, bad input) are expected answers: no stack trace.
     formatError: (formatted) => {
       const code = formatted.extensions?.code;
+      if (production && code === 'GRAPHQL_VALIDATION_FAILED') formatted = { ...formatted, message: withoutSuggestions(formatted.message) };
       if (typeof code !== 'string' || !(code in ERROR_CODES) || code === 'INTERNAL_SERVER_ERROR' || !formatted.extensions) return formatted;
       const { stacktrace: _stacktrace, ...extensions } = formatted.extensions;
       return { ...formatted, extensions };

@@ -102,7 +102,7 @@ const serverSchema = z
       .int()
       .nonnegative()
       .default(60_000)
-      .describe('A GraphQL request not answered within this many ms gets 504 DEADLINE_EXCEEDED and its subgraph fetches are cancelled; 0 turns it off. Default 60000.'),
+      .describe('A GraphQL request not answered within this many ms gets 504 DEADLINE_EXCEEDED and stops waiting for its subgraph fetches (each ends by subgraphRequests.deadlineMs); 0 turns it off. Default 60000.'),
     cors: corsSchema.optional().describe('CORS for browser clients; absent: no CORS headers (browsers on other origins cannot read answers).'),
     tls: tlsSchema.optional().describe('Serve HTTPS with this certificate and key; absent: plain HTTP (TLS ends at a proxy).'),
     trustedProxies: z

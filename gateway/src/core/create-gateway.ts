@@ -15,7 +15,7 @@ import { normalizeSubgraphName, type FrontdeskConfig } from './config.js';
 import type { GatewayContext } from './context.js';
 import { FrontdeskDataSource } from './data-source.js';
 import { createSubgraphTransport } from './subgraph-transport.js';
-import { ERROR_CODES } from './errors.js';
+import { ERROR_CODES, withoutSuggestions } from './errors.js';
 import { createEdgeHandler, type EdgeState } from './http.js';
 import { AddressPolicy } from './edge/addresses.js';
 import { Cors } from './edge/cors.js';
@@ -54,6 +54,7 @@ function formatErrorFor(production: boolean, logger: Logger) {
     const httpStatus = (error as { extensions?: { http?: { status?: number } } })?.extensions?.http?.status;
     if (extensions.code === 'BAD_REQUEST' && httpStatus === 405) extensions.code = 'METHOD_NOT_ALLOWED';
     const code = String(extensions.code ?? 'INTERNAL_SERVER_ERROR');
+    if (production && code === 'GRAPHQL_VALIDATION_FAILED') return { ...formatted, message: withoutSuggestions(formatted.message), extensions };
     if (PUBLIC_CODES.has(code)) return { ...formatted, extensions };
     // Only unexpected errors keep a stack trace, and only for developers.
     if (!production) return { ...formatted, extensions: stacktrace ? { ...extensions, stacktrace } : extensions };

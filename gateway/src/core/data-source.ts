@@ -5,7 +5,26 @@ import { frontdeskError } from './errors.js';
 import { hintFromCacheControl } from './cache-hints.js';
 import type { Logger } from './logger.js';
 import type { SubgraphHooks } from './plugin.js';
-import { SubgraphHeaders, type SubgraphReply, type SubgraphTransport } from './subgraph-transport.js';
+import { ResponseTooLarge, SubgraphHeaders, type SubgraphReply, type SubgraphTransport } from './subgraph-transport.js';
+
+/** Waits for `pending` unless `signal` aborts first (then rejects with an AbortError). */
+function abortable<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(Object.assign(new Error('the client request ended'), { name: 'AbortError' }));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(Object.assign(new Error('the client request ended'), { name: 'AbortError' }));
+    signal.addEventListener('abort', onAbort, { once: true });
+    pending.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error as Error);
+      },
+    );
+  });
+}
 
 type GatewayResponse = Awaited<ReturnType<GraphQLDataSource['process']>>;
 
@@ -114,10 +133,11 @@ export class FrontdeskDataSource implements GraphQLDataSource<GatewayContext> {
         sent.then(forget, forget);
       }
     }
-    // Each waiter maps a failure to its own error (errors are per client request).
+    // Each waiter maps a failure to its own error (errors are per client request). A client request
+    // past its deadline stops waiting; the fetch, maybe shared, ends by its own deadline.
     let reply: SubgraphReply;
     try {
-      reply = await pending;
+      reply = await (context?.signal ? abortable(pending, context.signal) : pending);
     } catch (error) {
       throw this.failed(error as Error, undefined, context);
     }
@@ -136,6 +156,9 @@ export class FrontdeskDataSource implements GraphQLDataSource<GatewayContext> {
 
   private classify(error: Error, status: number | undefined): GraphQLError {
     const name = this.subgraph;
+    if (error instanceof ResponseTooLarge) {
+      return frontdeskError('BAD_UPSTREAM_RESPONSE', `Subgraph "${name}" answered more than ${error.limit} bytes`, { subgraph: name });
+    }
     if (status === undefined) {
       const code = (error as { code?: string }).code ?? (error as { errno?: string }).errno;
       if (code === 'ETIMEDOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || error.name === 'AbortError' || error.name === 'TimeoutError') {

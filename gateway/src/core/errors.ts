@@ -50,3 +50,12 @@ export function frontdeskError(
 export function errorBody(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): string {
   return JSON.stringify({ errors: [{ message, extensions: { ...extensions, code } }] });
 }
+
+/**
+ * A validation message without graphql-js's "Did you mean ...?" suggestions, which list the
+ * schema's field, type and argument names to anyone who guesses near them (what graphql-armor's
+ * block-field-suggestions removes). Production answers use it.
+ */
+export function withoutSuggestions(message: string): string {
+  return message.replace(/ Did you mean .+\?$/s, '');
+}

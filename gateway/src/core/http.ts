@@ -46,7 +46,7 @@ export interface EdgeOptions<TContext extends BaseContext> {
   compressAboveBytes?: number;
   /** Serve a JSON array of operations, up to this many; without it a batch is refused. */
   maxBatchOperations?: number;
-  /** A client request still unanswered after this many ms is answered 504 DEADLINE_EXCEEDED and its subgraph fetches are cancelled. */
+  /** A client request still unanswered after this many ms is answered 504 DEADLINE_EXCEEDED, and stops waiting for its subgraph fetches. */
   requestDeadlineMs?: number;
 }
 

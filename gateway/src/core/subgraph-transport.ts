@@ -54,7 +54,41 @@ export interface SubgraphTransport {
   close(): Promise<void>;
 }
 
-export function createSubgraphTransport(options: { connectionsPerOrigin: number; keepAliveTimeoutMs: number; timeoutMs: number }): SubgraphTransport {
+/** A subgraph answered more than the transport reads (subgraphRequests.maxResponseBytes). */
+export class ResponseTooLarge extends Error {
+  override name = 'ResponseTooLarge';
+  constructor(readonly limit: number) {
+    super(`the response exceeds ${limit} bytes`);
+  }
+}
+
+export interface TransportOptions {
+  connectionsPerOrigin: number;
+  keepAliveTimeoutMs: number;
+  /** Idle limit: for the headers, and between two chunks of the body. */
+  timeoutMs: number;
+  /** Total limit of one fetch, a trickling body included. */
+  deadlineMs: number;
+  maxResponseBytes: number;
+}
+
+/** Reads a body as text up to `limit` bytes; past it the connection is dropped and ResponseTooLarge thrown. */
+async function readBounded(body: AsyncIterable<Buffer> & { destroy(error?: Error): unknown }, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > limit) {
+      const error = new ResponseTooLarge(limit);
+      body.destroy(error);
+      throw error;
+    }
+    chunks.push(chunk);
+  }
+  return chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8');
+}
+
+export function createSubgraphTransport(options: TransportOptions): SubgraphTransport {
   const agent = new Agent({
     connections: options.connectionsPerOrigin,
     keepAliveTimeout: options.keepAliveTimeoutMs,
@@ -63,7 +97,7 @@ export function createSubgraphTransport(options: { connectionsPerOrigin: number;
   });
   return {
     async post(url, headers, body) {
-      const response = await request(url, { method: 'POST', headers: headers.toObject(), body, dispatcher: agent });
+      const response = await request(url, { method: 'POST', headers: headers.toObject(), body, dispatcher: agent, signal: AbortSignal.timeout(options.deadlineMs) });
       const received = response.headers;
       return {
         status: response.statusCode,
@@ -73,7 +107,7 @@ export function createSubgraphTransport(options: { connectionsPerOrigin: number;
             return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
           },
         },
-        text: await response.body.text(),
+        text: await readBounded(response.body, options.maxResponseBytes),
       };
     },
     close: () => agent.close(),
