@@ -207,6 +207,8 @@ export async function createGateway(
     gateway,
     introspection: config.graphql.introspection ?? !production,
     csrfPrevention: true,
+    // With persisted documents on, the edge resolves ids and hashes (in the shared store): Apollo Server only ever sees texts.
+    ...(config.persistedDocuments ? { persistedQueries: false as const } : {}),
     includeStacktraceInErrorResponses: !production,
     formatError: formatErrorFor(production, logger),
     stopOnTerminationSignals: false,

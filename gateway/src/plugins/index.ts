@@ -4,6 +4,7 @@ import { createAccessLogPlugin } from './access-log/index.js';
 import { createAuthPlugin } from './auth/index.js';
 import { createAuthorizationPlugin } from './authorization/index.js';
 import { createLimitsPlugin } from './limits/index.js';
+import { createPersistedDocumentsPlugin } from './persisted-documents/index.js';
 import { createResponseCachePlugin } from './response-cache/index.js';
 
 /**
@@ -15,6 +16,8 @@ export function createPlugins(config: FrontdeskConfig, ctx: PluginContext): Fron
   const plugins: FrontdeskPlugin[] = [];
   // authenticate
   if (config.auth) plugins.push(createAuthPlugin(config.auth, ctx));
+  // admit: persisted documents (an id becomes its text; enforcement refuses the rest)
+  if (config.persistedDocuments) plugins.push(createPersistedDocumentsPlugin(config.persistedDocuments, ctx));
   // admit: operation limits (before planning and before any subgraph call)
   if (config.limits) plugins.push(createLimitsPlugin(config.limits, ctx));
   // authorize (before planning: nothing reaches a subgraph for a denied field)

@@ -2,6 +2,7 @@ import { accessLogOptionsSchema } from './access-log/options.js';
 import { authOptionsSchema } from './auth/options.js';
 import { authorizationOptionsSchema } from './authorization/options.js';
 import { limitsOptionsSchema } from './limits/options.js';
+import { persistedDocumentsOptionsSchema } from './persisted-documents/options.js';
 import { responseCacheOptionsSchema } from './response-cache/options.js';
 
 /**
@@ -10,6 +11,7 @@ import { responseCacheOptionsSchema } from './response-cache/options.js';
  */
 export const pluginOptionsShape = {
   auth: authOptionsSchema.optional(),
+  persistedDocuments: persistedDocumentsOptionsSchema.optional(),
   limits: limitsOptionsSchema.optional(),
   authorization: authorizationOptionsSchema.optional(),
   responseCache: responseCacheOptionsSchema.optional(),
