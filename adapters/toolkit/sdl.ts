@@ -40,6 +40,19 @@ function describe(text: string | undefined, indent = ''): string {
   return `${indent}${JSON.stringify(text.replace(/\s+/g, ' ').trim())}\n`;
 }
 
+/** Argument names that bound how many items a list field returns, in the service descriptions seen in the wild. */
+const SLICING = new Set(['first', 'last', 'limit', 'pageSize', 'page_size', 'perPage', 'per_page', 'size', 'count', 'maxResults', 'max_results', 'top', 'take']);
+
+/**
+ * `@listSize` of a root field returning a list with an integer argument that bounds it: the
+ * gateway's cost estimate then counts the items the caller asked for instead of a default.
+ */
+function listSize(field: RootField): string {
+  if (field.type.kind !== 'list') return '';
+  const slicing = field.args.filter((a) => a.type.kind === 'scalar' && (a.type.scalar === 'Int' || a.type.scalar === 'Int64') && SLICING.has(a.name)).map((a) => JSON.stringify(a.name));
+  return slicing.length > 0 ? ` @listSize(slicingArguments: [${slicing.join(', ')}], requireOneSlicingArgument: false)` : '';
+}
+
 function hint(h: CacheHint | undefined): string {
   if (!h) return '';
   return ` @cacheControl(maxAge: ${h.maxAge}${h.scope ? `, scope: ${h.scope}` : ''})`;
@@ -62,9 +75,10 @@ export function renderSubgraphSdl(input: {
   imports?: string[];
 }): string {
   const out: string[] = [];
-  const imports = ['@key', '@shareable', ...(input.imports ?? [])].map((i) => JSON.stringify(i)).join(', ');
+  const sized = [...input.query, ...input.mutation].some((f) => listSize(f) !== '');
+  const imports = ['@key', '@shareable', ...(input.imports ?? []), ...(sized ? ['@listSize'] : [])].map((i) => JSON.stringify(i)).join(', ');
   out.push(
-    `extend schema\n  @link(url: "https://specs.apollo.dev/federation/v2.5", import: [${imports}])\n`,
+    `extend schema\n  @link(url: "https://specs.apollo.dev/federation/${sized ? 'v2.9' : 'v2.5'}", import: [${imports}])\n`,
     '"Cache hints read by Apollo Server\'s cache control; the gateway combines them from every subgraph."\n' +
       'directive @cacheControl(maxAge: Int, scope: CacheControlScope, inheritMaxAge: Boolean) on FIELD_DEFINITION | OBJECT | INTERFACE | UNION\n',
     'enum CacheControlScope {\n  PUBLIC\n  PRIVATE\n}\n',
@@ -76,7 +90,7 @@ export function renderSubgraphSdl(input: {
     if (fields.length === 0) return;
     const lines = fields.map((f) => {
       const args = f.args.length > 0 ? `(${f.args.map((a) => `${a.name}: ${typeRef(a.type)}`).join(', ')})` : '';
-      return `${describe(f.description, '  ')}  ${f.name}${args}: ${typeRef(f.type)}${hint(input.hints.get(`${name}.${f.name}`))}`;
+      return `${describe(f.description, '  ')}  ${f.name}${args}: ${typeRef(f.type)}${listSize(f)}${hint(input.hints.get(`${name}.${f.name}`))}`;
     });
     out.push(`type ${name} {\n${lines.join('\n')}\n}\n`);
   };

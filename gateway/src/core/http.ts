@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
@@ -177,7 +178,11 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
       chunks.push(chunk);
     });
     req.on('end', () => {
-      if (!failed) resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'));
+      if (failed) return;
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+      // Decoding would turn invalid bytes into U+FFFD silently: a client's encoding bug is its 400.
+      if (!isUtf8(body)) reject(new EdgeError('BAD_REQUEST', 'The request body is not valid UTF-8'));
+      else resolve(body.toString('utf8'));
     });
     req.on('error', (error) => {
       if (!failed) reject(error);

@@ -29,7 +29,7 @@ import {
 } from 'graphql';
 
 /** What is measured of an operation, each checked against its plan's maximum. */
-export const LIMIT_NAMES = ['tokens', 'depth', 'aliases', 'rootFields', 'directives', 'fields', 'cost'] as const;
+export const LIMIT_NAMES = ['tokens', 'depth', 'aliases', 'rootFields', 'directives', 'fields', 'introspectionLists', 'cost'] as const;
 export type LimitName = (typeof LIMIT_NAMES)[number];
 export type Limits = Partial<Record<LimitName, number>>;
 
@@ -42,6 +42,8 @@ export interface OperationShape {
   rootFields: number;
   directives: number;
   fields: number;
+  /** Introspection lists nested in one another (types → fields → args is 3, what every introspection query needs). */
+  introspectionLists: number;
 }
 
 /** A document parsed once and measured once: the memo of a query text. */
@@ -109,6 +111,7 @@ export function measureDocument(text: string, maxTokens: number): MeasuredDocume
       directives: directivesOf(operation) + (operation.directives?.length ?? 0),
       rootFields: counts.count(operation.selectionSet, false),
       fields: counts.count(operation.selectionSet, true),
+      introspectionLists: counts.introspectionLists(operation.selectionSet),
     })),
   };
 }
@@ -122,9 +125,44 @@ function countTokens(document: DocumentNode): number {
   return tokens;
 }
 
+/** Introspection fields that return lists: nested in one another, each multiplies the answer by the schema's size. */
+const INTROSPECTION_LISTS = new Set(['types', 'fields', 'args', 'inputFields', 'interfaces', 'possibleTypes', 'enumValues', 'directives']);
+
 /** Counts fields of a selection set (nested or only the first level), each fragment counted once and reused. */
 class FieldCounter {
-  private readonly memo = { nested: new Map<string, number>(), flat: new Map<string, number>() };
+  private readonly memo = { nested: new Map<string, number>(), flat: new Map<string, number>(), lists: new Map<string, number>() };
+
+  /**
+   * The most introspection lists nested on one path below `__schema` or `__type` (graphql-armor's
+   * depth leaves introspection out, so `types { fields { type { fields { ... } } } }` would not be
+   * bounded otherwise). Fragments are measured once.
+   */
+  introspectionLists(selectionSet: SelectionSetNode, inside = false): number {
+    let deepest = 0;
+    for (const selection of selectionSet.selections) {
+      if (selection.kind === Kind.FIELD) {
+        const name = selection.name.value;
+        const within = inside || name === '__schema' || name === '__type';
+        if (!selection.selectionSet) continue;
+        const below = this.introspectionLists(selection.selectionSet, within);
+        deepest = Math.max(deepest, below + (within && INTROSPECTION_LISTS.has(name) ? 1 : 0));
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        deepest = Math.max(deepest, this.introspectionLists(selection.selectionSet, inside));
+      } else {
+        // A fragment is measured once inside introspection and once outside.
+        const key = `${inside ? 'i' : 'o'}${selection.name.value}`;
+        let found = this.memo.lists.get(key);
+        if (found === undefined) {
+          this.memo.lists.set(key, 0);
+          const fragment = this.fragments.get(selection.name.value);
+          found = fragment ? this.introspectionLists(fragment.selectionSet, inside) : 0;
+          this.memo.lists.set(key, found);
+        }
+        deepest = Math.max(deepest, found);
+      }
+    }
+    return deepest;
+  }
 
   constructor(private readonly fragments: Map<string, FragmentDefinitionNode>) {}
 

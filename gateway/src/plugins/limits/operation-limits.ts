@@ -123,7 +123,7 @@ export class OperationLimits {
   }
 }
 
-const STRUCTURAL = ['depth', 'aliases', 'rootFields', 'directives', 'fields'] as const satisfies readonly LimitName[];
+const STRUCTURAL = ['depth', 'aliases', 'rootFields', 'directives', 'fields', 'introspectionLists'] as const satisfies readonly LimitName[];
 
 function defined(set: LimitSet): Partial<Resolved> {
   const out: Partial<Resolved> = {};
@@ -140,6 +140,7 @@ export function describeVerdict(verdict: LimitVerdict): string {
     rootFields: 'root fields',
     directives: 'directives',
     fields: 'fields',
+    introspectionLists: 'nested introspection lists',
     cost: 'estimated cost',
   };
   const measured = verdict.limit === 'tokens' && verdict.measured > verdict.max ? `more than ${verdict.max}` : String(Math.round(verdict.measured));

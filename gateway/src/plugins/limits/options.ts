@@ -10,13 +10,14 @@ export const limitSetSchema = z.strictObject({
   rootFields: limit('Most fields at the operation\'s root.'),
   directives: limit('Most directives used in the operation.'),
   fields: limit('Most fields in total, each fragment counted wherever it is spread (duplicate fields included).'),
+  introspectionLists: limit('Most introspection lists (types, fields, args...) nested in one another; a full introspection query needs 3.'),
   cost: limit('Highest estimated cost (demand control: @cost and @listSize of the supergraph).'),
 });
 
 export type LimitSet = z.infer<typeof limitSetSchema>;
 
 /** What `limits: {}` enforces: generous for hand-written queries, far below what hurts a subgraph. */
-export const DEFAULT_LIMITS = { tokens: 5000, depth: 12, aliases: 30, rootFields: 20, directives: 50, fields: 1500, cost: 10_000 } as const;
+export const DEFAULT_LIMITS = { tokens: 5000, depth: 12, aliases: 30, rootFields: 20, directives: 50, fields: 1500, introspectionLists: 3, cost: 10_000 } as const;
 
 export const limitsOptionsSchema = z
   .strictObject({
