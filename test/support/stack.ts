@@ -83,7 +83,7 @@ const SUBGRAPHS = ['accounts', 'reviews', 'products', 'inventory', 'orders'] as 
 type SubgraphName = (typeof SUBGRAPHS)[number];
 
 /** The gateway's subgraph URLs: the stack's own, or a replacement where one is given. */
-function subgraphUrls(running: Record<SubgraphName, { url: string }>, replaced: Partial<Record<SubgraphName, { url: string }>> = {}): Record<string, { url: string }> {
+export function subgraphUrls(running: Record<SubgraphName, { url: string }>, replaced: Partial<Record<SubgraphName, { url: string }>> = {}): Record<string, { url: string }> {
   return Object.fromEntries(SUBGRAPHS.map((name) => [name, { url: (replaced[name] ?? running[name]).url }]));
 }
 

@@ -112,7 +112,7 @@ class EdgeCall implements EdgeRequest {
   /** The parsed operation; throws the BAD_REQUEST EdgeError of a malformed body. */
   get body(): unknown {
     if (!this.parsed) {
-      this.value = parseJson(this.exact!);
+      this.value = checkedOperation(parseJson(this.exact!));
       this.parsed = true;
     }
     return this.value;
@@ -188,6 +188,31 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
       if (!failed) reject(error);
     });
   });
+}
+
+/** JSON nested deeper than this in variables or extensions is refused (serializing it for a subgraph would recurse that deep). */
+const MAX_JSON_DEPTH = 64;
+
+function deeperThan(value: unknown, limit: number): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (limit === 0) return true;
+  if (Array.isArray(value)) {
+    for (const item of value) if (deeperThan(item, limit - 1)) return true;
+    return false;
+  }
+  for (const key in value) if (deeperThan((value as Record<string, unknown>)[key], limit - 1)) return true;
+  return false;
+}
+
+/** An operation whose variables and extensions are within MAX_JSON_DEPTH. */
+function checkedOperation(operation: unknown): unknown {
+  if (operation !== null && typeof operation === 'object' && !Array.isArray(operation)) {
+    const { variables, extensions } = operation as { variables?: unknown; extensions?: unknown };
+    if (deeperThan(variables, MAX_JSON_DEPTH) || deeperThan(extensions, MAX_JSON_DEPTH)) {
+      throw new EdgeError('BAD_REQUEST', `Variables and extensions may nest at most ${MAX_JSON_DEPTH} levels`);
+    }
+  }
+  return operation;
 }
 
 function parseJson(text: string): unknown {
@@ -402,7 +427,7 @@ export function createEdgeHandler<TContext extends BaseContext>(
     const started = performance.now();
     if (method === 'GET') {
       const params = new URLSearchParams(search);
-      const body = { query: params.get('query') ?? undefined, operationName: params.get('operationName') ?? undefined, variables: queryParam(params, 'variables'), extensions: queryParam(params, 'extensions') };
+      const body = checkedOperation({ query: params.get('query') ?? undefined, operationName: params.get('operationName') ?? undefined, variables: queryParam(params, 'variables'), extensions: queryParam(params, 'extensions') });
       const request = new EdgeCall('GET', undefined, body, req.headers, identity, call.clientIp, call.requestId, call.logger);
       if (options.admit) await admitted(request);
       // A persisted document's text replaces the id the client sent.
@@ -459,6 +484,11 @@ export function createEdgeHandler<TContext extends BaseContext>(
     const results = await Promise.all(
       items.map(async (item): Promise<string> => {
         if (item === null || typeof item !== 'object' || Array.isArray(item)) return errorBody('BAD_REQUEST', 'Each operation of a batch must be a JSON object');
+        try {
+          checkedOperation(item);
+        } catch (error) {
+          return refusalResult(error as EdgeError);
+        }
         const request = new EdgeCall('POST', undefined, item, req.headers, identity, call.clientIp, call.requestId, call.logger);
         try {
           if (options.admit) await admitted(request);

@@ -72,7 +72,8 @@ export function measureDocument(text: string, maxTokens: number): MeasuredDocume
   try {
     document = parse(text, { maxTokens });
   } catch (error) {
-    if (/Document contains more than \d+ tokens/.test((error as Error).message)) throw new DocumentTooLarge(maxTokens);
+    // graphql-js 16 words it "more that N tokens".
+    if (/Document contains more th\w+ \d+ tokens/.test((error as Error).message)) throw new DocumentTooLarge(maxTokens);
     throw error;
   }
   const fragments = new Map<string, FragmentDefinitionNode>();
