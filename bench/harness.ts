@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { cpus } from 'node:os';
@@ -128,23 +128,31 @@ export interface LoadResult {
   rps: number;
   p50: number;
   p99: number;
+  /** Transport errors, timeouts and non-2xx answers together. */
   errors: number;
+  /** Answers with a status outside 2xx (a refusal is one). */
+  non2xx: number;
 }
 
 /** Runs autocannon in its own process (bench/load.ts) against one URL, POSTing one body; parses its JSON. */
 export async function load(options: LoadOptions): Promise<LoadResult> {
-  const args = [
-    projectPath('dist', 'bench', 'load.js'),
-    JSON.stringify({
-      url: options.url,
-      connections: options.connections,
-      duration: options.durationSeconds,
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...options.headers },
-      body: options.body,
-      idReplacement: options.idReplacement === true,
-    }),
-  ];
+  const json = JSON.stringify({
+    url: options.url,
+    connections: options.connections,
+    duration: options.durationSeconds,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...options.headers },
+    body: options.body,
+    idReplacement: options.idReplacement === true,
+  });
+  // Large bodies go through a file: one argument may hold 128 KiB at most.
+  let argument = json;
+  if (json.length > 64 * 1024) {
+    mkdirSync(BENCH_TMP, { recursive: true });
+    argument = `@${join(BENCH_TMP, `load-${process.pid}-${Date.now()}.json`)}`;
+    writeFileSync(argument.slice(1), json);
+  }
+  const args = [projectPath('dist', 'bench', 'load.js'), argument];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -166,6 +174,7 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: result.errors + result.timeouts + result.non2xx,
+    non2xx: result.non2xx,
   };
 }
 

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 /**
@@ -10,6 +11,8 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const autocannon = require('autocannon') as (options: Record<string, unknown>) => Promise<unknown>;
 
-const options = JSON.parse(process.argv[2] ?? '{}') as Record<string, unknown>;
+// The options as JSON, or `@FILE` holding them (bodies past the argument size limit).
+const argument = process.argv[2] ?? '{}';
+const options = JSON.parse(argument.startsWith('@') ? readFileSync(argument.slice(1), 'utf8') : argument) as Record<string, unknown>;
 const result = await autocannon(options);
 process.stdout.write(JSON.stringify(result));

@@ -25,10 +25,11 @@ import { BENCH_TMP, cpuMs, freePort, load, machine, median, peakRssMb, post, sta
  *               (cache off): requests per second and legacy calls per query.
  *   auth        authentication and authorization before planning, over accounts and reviews.
  *   cache       the response cache's hit and bypass paths on top of auth+authz.
+ *   hostile     the shipped config refusing each class of hostile request, against a trivial query.
  * `--profile` writes a V8 CPU profile of every Frontdesk process to bench/results/.tmp/profiles;
  * every process's output is in bench/results/.tmp/*.log.
  */
-const SCENARIOS = ['federation', 'cache-hit', 'features', 'legacy', 'auth', 'cache'] as const;
+const SCENARIOS = ['federation', 'cache-hit', 'features', 'legacy', 'auth', 'cache', 'hostile'] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 
 const { values } = parseArgs({
@@ -171,7 +172,93 @@ function federationSupergraph(): Promise<string> {
   return federation;
 }
 
-async function scenario(name: ScenarioName, token: string): Promise<Scenario> {
+/** One class of hostile request: its body and the code it must be refused with. */
+interface HostileClass {
+  name: string;
+  body: string;
+  code?: string;
+}
+
+function hostileClasses(): HostileClass[] {
+  let nested = 'id';
+  for (let i = 0; i < 6; i += 1) nested = `reviews { author { ${nested} } }`;
+  const chain = Array.from({ length: 40 }, (_, i) => `fragment F${i} on User { ...F${i + 1} ...F${i + 1} }`).join(' ');
+  const json = (value: unknown) => JSON.stringify(value);
+  return [
+    { name: 'trivial query', body: json({ query: '{ __typename }' }) },
+    { name: 'deep nesting', body: json({ query: `{ user(id: "u1") { ${nested} } }` }), code: 'QUERY_TOO_COMPLEX' },
+    { name: 'alias flood (5,000)', body: json({ query: `{ ${Array.from({ length: 5000 }, (_, i) => `a${i}: product(id: "p1") { name }`).join(' ')} }` }), code: 'QUERY_TOO_COMPLEX' },
+    { name: 'duplicate fields (20,000)', body: json({ query: `{ ${'__typename '.repeat(20_000)}}` }), code: 'QUERY_TOO_COMPLEX' },
+    { name: 'fragment chain (2^40)', body: json({ query: `{ user(id: "u1") { ...F0 } } ${chain} fragment F40 on User { name }` }), code: 'QUERY_TOO_COMPLEX' },
+    { name: 'directive flood', body: json({ query: `{ __typename ${'@skip(if: false) '.repeat(60)}}` }), code: 'QUERY_TOO_COMPLEX' },
+    { name: 'costly list', body: json({ query: '{ products(first: 100000) { name reviews { rating } } }' }), code: 'QUERY_TOO_COMPLEX' },
+    { name: 'batch over the limit', body: json(Array.from({ length: 11 }, () => ({ query: '{ __typename }' }))), code: 'BATCH_TOO_LARGE' },
+    { name: 'malformed JSON', body: '{"query": "{ __typename }"', code: 'BAD_REQUEST' },
+    { name: 'unknown operationName', body: json({ query: 'query A { __typename }', operationName: 'B' }), code: 'OPERATION_RESOLUTION_FAILURE' },
+  ];
+}
+
+/**
+ * The shipped frontdesk.config.yaml's admission and edge settings (limits, persisted documents,
+ * CORS, compression, batching, deadline) on the committed supergraph, in production mode.
+ */
+async function measureHostile(): Promise<void> {
+  const { loadConfig } = await import('../gateway/src/core/config.js');
+  const shipped = loadConfig({ cwd: projectPath(), env: {}, argv: ['--config', projectPath('frontdesk.config.yaml')] });
+  const { cors, compression, batching, requestDeadlineMs } = shipped.server;
+  const config = {
+    logging: { level: 'error' },
+    supergraph: { path: projectPath('schema', 'supergraph.graphql'), watch: false },
+    graphql: { landingPage: false },
+    server: { cors, compression, batching, requestDeadlineMs },
+    limits: shipped.limits,
+    persistedDocuments: { ...shipped.persistedDocuments, manifests: shipped.persistedDocuments?.manifests.map((m) => ({ ...m, path: projectPath(m.path) })) },
+  };
+  const classes = hostileClasses();
+  const rows: Row[] = [];
+  const port = await freePort();
+  const gateway = await frontdesk('shipped', config).start(port);
+  const url = `http://127.0.0.1:${port}/graphql`;
+  try {
+    for (const hostile of classes) {
+      const answer = await post(url, hostile.body, {});
+      const code = answer.status === 200 ? undefined : (JSON.parse(answer.text) as { errors?: { extensions?: { code?: string } }[] }).errors?.[0]?.extensions?.code;
+      if (hostile.code ? answer.status < 400 || answer.status >= 500 || code !== hostile.code : answer.status !== 200) {
+        throw new Error(`hostile: ${hostile.name} answered ${answer.status} ${answer.text.slice(0, 200)}`);
+      }
+    }
+    for (let round = 1; round <= rounds; round += 1) {
+      for (const hostile of classes) {
+        await load({ url, body: hostile.body, headers: {}, connections, durationSeconds: smoke ? 1 : 2 });
+        const cpuBefore = cpuMs(gateway.pid);
+        const result = await load({ url, body: hostile.body, headers: {}, connections, durationSeconds });
+        const cpu = cpuMs(gateway.pid) - cpuBefore;
+        // A refusal is the expected answer: only transport errors and timeouts count as errors here.
+        const errors = hostile.code ? result.errors - result.non2xx + (result.requests - result.non2xx) : result.errors;
+        const row: Row = { variant: hostile.name, round, rps: result.rps, p50: result.p50, p99: result.p99, errors, cpuMsPerRequest: result.requests > 0 ? cpu / result.requests : NaN, peakRssMb: peakRssMb(gateway.pid) };
+        rows.push(row);
+        process.stdout.write(`hostile round ${round} ${hostile.name}: ${row.rps.toFixed(0)} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms, ${row.errors} errors, ${row.cpuMsPerRequest.toFixed(3)} CPU ms/req\n`);
+      }
+    }
+  } finally {
+    await gateway.stop();
+  }
+  const summary = summarize(rows, 'trivial query');
+  const sizes = classes.map((c) => `- ${c.name}: ${c.body.length} bytes${c.code ? `, refused ${c.code}` : ''}`).join('\n');
+  const about = 'Frontdesk with the shipped config\'s limits, persisted documents and edge settings (production mode) refusing each class of hostile request, against a trivial query it answers. A ratio near or above 1 means refusing costs no more than answering `{ __typename }`; errors count only transport failures and requests that were not refused.';
+  const table = `${summary.table}\n\nRequest bodies:\n${sizes}`;
+  process.stdout.write(`\nhostile:\n${table}\n`);
+  if (!smoke) {
+    const report = `# Benchmark: hostile\n\n${about}\n\n${machine()}; ${connections} connections, ${durationSeconds} s per run, ${rounds} round(s) alternating classes.\n\n${table}\n\nReproduce: \`npm run build && npm run bench -- --scenario hostile\`.\n`;
+    writeFileSync(projectPath('bench', 'results', 'hostile.md'), report);
+    showInReadme('hostile', report.slice(report.indexOf('\n\n') + 2));
+    writeFileSync(projectPath('bench', 'results', 'hostile.json'), `${JSON.stringify({ machine: machine(), connections, durationSeconds, rounds, rows, medians: summary.medians }, null, 2)}\n`);
+  }
+  const failed = rows.filter((r) => r.errors > 0);
+  if (failed.length > 0) throw new Error(`hostile: errors under load: ${failed.map((r) => `${r.variant} round ${r.round}: ${r.errors}`).join(', ')}`);
+}
+
+async function scenario(name: Exclude<ScenarioName, 'hostile'>, token: string): Promise<Scenario> {
   const bearer = { authorization: `Bearer ${token}` };
   const onFederation = async () => {
     const path = await federationSupergraph();
@@ -258,6 +345,8 @@ async function scenario(name: ScenarioName, token: string): Promise<Scenario> {
           frontdesk('none', quiet),
           frontdesk('auth', { ...quiet, auth: AUTH }),
           frontdesk('authorization', { ...quiet, authorization: {} }),
+          // Operation limits at their defaults: parse with the token limit, measure, estimate the cost.
+          frontdesk('limits', { ...quiet, limits: {} }),
           // The fixtures send no cache hints: every request looks up, misses and stores nothing.
           frontdesk('cache miss', { ...quiet, responseCache: {} }),
           frontdesk('access log', { ...base, accessLog: {} }, { logLevel: 'info' }),
@@ -485,7 +574,10 @@ async function main(): Promise<void> {
   mkdirSync(TMP, { recursive: true });
   const token = await new SignJWT({ roles: ['admin'], scope: 'orders:read' }).setProtectedHeader({ alg: 'HS256' }).setSubject('u1').setExpirationTime('2h').sign(new TextEncoder().encode(SECRET));
   try {
-    for (const name of chosen as ScenarioName[]) await measure(await scenario(name, token));
+    for (const name of chosen as ScenarioName[]) {
+      if (name === 'hostile') await measureHostile();
+      else await measure(await scenario(name as Exclude<ScenarioName, 'hostile'>, token));
+    }
   } finally {
     for (const stop of stops.reverse()) await stop();
   }
