@@ -105,7 +105,7 @@ function privateWhenPlugin<TContext extends SubgraphContext>(reason: (context: T
  * the entity fetch's two levels, its cost with the entities actually fetched), far below what
  * exhausts the subgraph's memory.
  */
-export const SUBGRAPH_LIMITS = { tokens: 10_000, depth: 15, aliases: 200, rootFields: 50, directives: 100, fields: 3000, introspectionLists: 3, cost: 50_000 } as const;
+export const SUBGRAPH_LIMITS = { tokens: 10_000, depth: 20, aliases: 200, rootFields: 50, directives: 100, fields: 5000, introspectionLists: 3, cost: 200_000 } as const;
 
 /** Admission of a subgraph: its limits, on its own schema's costs; 400 QUERY_TOO_COMPLEX past one. */
 function admitWithin(limits: OperationLimits, schema: GraphQLSchema, sdl: string): (request: EdgeRequest) => void {

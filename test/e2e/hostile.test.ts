@@ -77,7 +77,7 @@ function hostileCases(): { name: string; body: string | Buffer; headers?: Record
   const json = (payload: unknown) => JSON.stringify(payload);
   return [
     { name: 'deep nesting', body: json({ query: NESTED }), status: 400, code: 'QUERY_TOO_COMPLEX', limit: ['depth'] },
-    { name: 'nesting within depth but too costly', body: json({ query: `{ user(id: "u1") { ${nested(3)} } }` }), status: 400, code: 'QUERY_TOO_COMPLEX', limit: ['cost'] },
+    { name: 'nesting within depth but too costly', body: json({ query: `{ user(id: "u1") { ${nested(5)} } }` }), status: 400, code: 'QUERY_TOO_COMPLEX', limit: ['cost'] },
     {
       name: 'alias flood',
       body: json({ query: `{ ${Array.from({ length: 5000 }, (_, i) => `a${i}: product(id: "p1") { name }`).join(' ')} }` }),
@@ -149,8 +149,8 @@ describe('hostile input', () => {
   it('names the limit, what was measured and the maximum of the caller\'s plan', async () => {
     const answer = await post(url, { query: NESTED });
     const error = (answer.json as { errors: { message: string; extensions: Record<string, unknown> }[] }).errors[0]!;
-    expect(error.message).toBe('The operation exceeds the depth limit: 14, at most 10 allowed.');
-    expect(error.extensions).toEqual({ code: 'QUERY_TOO_COMPLEX', limits: { limit: 'depth', measured: 14, max: 10, plan: 'anonymous' } });
+    expect(error.message).toBe('The operation exceeds the depth limit: 14, at most 12 allowed.');
+    expect(error.extensions).toEqual({ code: 'QUERY_TOO_COMPLEX', limits: { limit: 'depth', measured: 14, max: 12, plan: 'anonymous' } });
   });
 
   it('answers a GET with the same limits as a POST', async () => {
@@ -194,7 +194,7 @@ describe('hostile input', () => {
     });
 
     it('the reviews subgraph refuses what is within its depth but would exhaust it', async () => {
-      const answer = await post(stack.reviews.url, entities(`${nested(4)}`));
+      const answer = await post(stack.reviews.url, entities(`${nested(5)}`));
       expect(answer.status).toBe(400);
       expect(limitOf(answer)).toBe('cost');
     });

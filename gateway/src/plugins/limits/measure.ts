@@ -95,7 +95,8 @@ export function measureDocument(text: string, maxTokens: number): MeasuredDocume
     };
   };
   const accept = (into: keyof typeof measured) => [(_: unknown, { n }: { n: number }) => void (measured[into] = n)];
-  const depthOf = armor(maxDepthRule({ n: Infinity, ignoreIntrospection: true, onAccept: accept('depth'), propagateOnRejection: false }), 'depth');
+  const depthOf = armor(maxDepthRule({ n: Infinity, ignoreIntrospection: true, flattenFragments: true, onAccept: accept('depth'), propagateOnRejection: false }), 'depth');
+  // Depth is the nesting of fields: a fragment spread adds no level of its own.
   // Every alias counts, __typename's too: 5,000 aliased __typename still make 5,000 result fields.
   const aliasesOf = armor(maxAliasesRule({ n: Infinity, allowList: [], onAccept: accept('aliases'), propagateOnRejection: false }), 'aliases');
   const directivesOf = armor(maxDirectivesRule({ n: Infinity, onAccept: accept('directives'), propagateOnRejection: false }), 'directives');

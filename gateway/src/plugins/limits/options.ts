@@ -5,7 +5,7 @@ const limit = (what: string) => z.number().int().positive().optional().describe(
 /** One set of maxima; a limit left out falls back to `all`, then to the built-in default. */
 export const limitSetSchema = z.strictObject({
   tokens: limit('Most lexical tokens in the document (names, punctuation, values); parsing stops past it.'),
-  depth: limit('Deepest field nesting (fragments count where they are spread; introspection\'s __schema is not counted).'),
+  depth: limit('Deepest field nesting (a fragment\'s fields count where it is spread; introspection\'s __schema is not counted).'),
   aliases: limit('Most aliased fields, __typename included.'),
   rootFields: limit('Most fields at the operation\'s root.'),
   directives: limit('Most directives used in the operation.'),
@@ -17,7 +17,7 @@ export const limitSetSchema = z.strictObject({
 export type LimitSet = z.infer<typeof limitSetSchema>;
 
 /** What `limits: {}` enforces: generous for hand-written queries, far below what hurts a subgraph. */
-export const DEFAULT_LIMITS = { tokens: 5000, depth: 12, aliases: 30, rootFields: 20, directives: 50, fields: 1500, introspectionLists: 3, cost: 10_000 } as const;
+export const DEFAULT_LIMITS = { tokens: 5000, depth: 12, aliases: 30, rootFields: 20, directives: 50, fields: 1500, introspectionLists: 3, cost: 50_000 } as const;
 
 export const limitsOptionsSchema = z
   .strictObject({
