@@ -2,7 +2,6 @@ import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo
 import type { GraphQLError } from 'graphql';
 import type { GatewayContext } from './context.js';
 import { frontdeskError } from './errors.js';
-import { hintFromCacheControl } from './cache-hints.js';
 import type { Logger } from './logger.js';
 import type { SubgraphHooks } from './plugin.js';
 import { ResponseTooLarge, SubgraphHeaders, type SubgraphReply, type SubgraphTransport } from './subgraph-transport.js';
@@ -72,8 +71,7 @@ export class FrontdeskDataSource implements GraphQLDataSource<GatewayContext> {
     for (const hook of this.hooks) await hook.willSendSubgraphRequest?.({ ...options, subgraph: this.subgraph });
     if (!request.query || !planned) throw new Error('Missing query');
     const query = !MUTATION.test(planned);
-    const policy = incoming?.incomingRequestContext.overallCachePolicy;
-    let reply = await this.fetch(request, headers, query, context, policy);
+    let reply = await this.fetch(request, headers, query, context);
     if (!context) return reply.response;
     let resend = false;
     for (const hook of this.hooks) {
@@ -81,19 +79,18 @@ export class FrontdeskDataSource implements GraphQLDataSource<GatewayContext> {
     }
     if (resend && query && request.query !== planned) {
       request.query = planned;
-      reply = await this.fetch(request, headers, query, context, policy);
+      reply = await this.fetch(request, headers, query, context);
       for (const hook of this.hooks) hook.didReceiveSubgraphResponse?.({ subgraph: this.subgraph, context, headers: reply.headers, request, body: reply.response, resent: true });
     }
     return reply.response;
   }
 
-  /** Sends the request as it is now and reads its answer; the cache policy learns the subgraph's hint. */
+  /** Sends the request as it is now and reads its answer (a JSON object, or a coded error). */
   private async fetch(
     request: GraphQLDataSourceProcessOptions<GatewayContext>['request'],
     headers: SubgraphHeaders,
     query: boolean,
     context: GatewayContext | undefined,
-    policy: { restrict?(hint: { maxAge?: number; scope?: 'PUBLIC' | 'PRIVATE' }): void } | undefined,
   ): Promise<{ response: GatewayResponse; headers: SubgraphReply['headers'] }> {
     const { http: _http, ...payload } = request;
     const body = JSON.stringify(payload);
@@ -107,8 +104,6 @@ export class FrontdeskDataSource implements GraphQLDataSource<GatewayContext> {
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
       throw this.failed(new Error('the subgraph answered something that is not a JSON object'), reply, context);
     }
-    // Apollo's honorSubgraphCacheControlHeader: a response without the header is uncacheable.
-    if (policy && 'restrict' in policy) policy.restrict!(hintFromCacheControl(reply.headers.get('cache-control')) ?? { maxAge: 0 });
     const response = { ...(parsed as GatewayResponse), http: { headers: reply.headers, status: reply.status } as unknown as GatewayResponse['http'] };
     return { response, headers: reply.headers };
   }

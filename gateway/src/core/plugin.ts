@@ -111,8 +111,8 @@ export interface EdgeAnswer {
   body: Buffer;
   /** The operation answered, for observers (the access log). */
   operationName: string | null;
-  /** The response cache's verdict (`x-cache`), for observers. */
-  cache: 'HIT';
+  /** What the answering plugin tells observers (the access log), e.g. the response cache's `{ cache: 'HIT' }`. */
+  observed: Readonly<Record<string, string>>;
 }
 
 /** One gateway feature: Apollo Server hooks, subgraph fetch hooks, edge hooks. */

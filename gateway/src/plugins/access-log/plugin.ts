@@ -13,7 +13,7 @@ export function createAccessLogPlugin(options: AccessLogOptions, ctx: PluginCont
         operationType: 'query',
         status: answer.status,
         durationMs: Math.round(durationMs * 100) / 100,
-        cache: answer.cache,
+        ...answer.observed,
         query: typeof query === 'string' ? query : undefined,
       };
       // The root logger with the request id: no child logger to make for an answer this cheap.

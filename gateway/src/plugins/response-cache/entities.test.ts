@@ -4,7 +4,7 @@ import { composeSubgraphs } from '../../../../schema/composition.js';
 import { forGateway } from '../../core/supergraph.js';
 import { Supergraph } from '@apollo/federation-internals';
 import { EntityCatalog, entityKeysOf, entityTag, isReservedError, tagResponse, typesOf } from './entities.js';
-import { hintFromCacheControl } from '../../core/cache-hints.js';
+import { hintFromCacheControl } from './hints.js';
 
 const LINK = (imports: string) => `extend schema @link(url: "https://specs.apollo.dev/federation/v2.5", import: [${imports}])`;
 const outcome = composeSubgraphs([

@@ -3,7 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { HeaderMap } from '@apollo/server';
 import type { GraphQLSchema } from 'graphql';
 import { z } from 'zod';
-import { hintFromCacheControl, type CacheHint } from '../../core/cache-hints.js';
+import { hintFromCacheControl, type CacheHint } from './hints.js';
 import type { GatewayContext, Identity } from '../../core/context.js';
 import { EdgeRefusal, type AdminRoute, type EdgeAnswer, type EdgeRequest, type FrontdeskPlugin, type PluginContext } from '../../core/plugin.js';
 import { EdgeIndex, edgeHeaders, edgeKey, type EdgeEntry } from './edge.js';
@@ -91,6 +91,9 @@ export interface ResponseCacheCounters {
  * entries belong to one identity; entries carry entity and type tags that mutations and the admin
  * route purge; entries outlive max-age by a grace period to answer when backends fail.
  */
+/** What the access log records of an edge hit. */
+const HIT = { cache: 'HIT' } as const;
+
 export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: PluginContext, store?: CacheStore): FrontdeskPlugin {
   const kind = options.store ?? (ctx.redisUrl ? 'redis' : 'memory');
   const graceMs = options.staleIfErrorSeconds * 1000;
@@ -159,7 +162,7 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
   const hitAtEdge = (entry: EdgeEntry, now: number): EdgeAnswer => {
     counters.hits += 1;
     counters.edgeHits += 1;
-    return { status: 200, headers: edgeHeaders(entry, Math.floor((now - entry.fetchedAt) / 1000)), body: entry.body, operationName: entry.operationName, cache: 'HIT' };
+    return { status: 200, headers: edgeHeaders(entry, Math.floor((now - entry.fetchedAt) / 1000)), body: entry.body, operationName: entry.operationName, observed: HIT };
   };
   /**
    * After a hit or a store through the full pipeline, the same caller's next request with the
