@@ -110,7 +110,7 @@ export function measureDocument(text: string, maxTokens: number): MeasuredDocume
       operation,
       depth: depthOf(operation),
       aliases: aliasesOf(operation),
-      directives: directivesOf(operation) + (operation.directives?.length ?? 0),
+      directives: directivesOf(operation),
       rootFields: counts.count(operation.selectionSet, false),
       fields: counts.count(operation.selectionSet, true),
       introspectionLists: counts.introspectionLists(operation.selectionSet),
