@@ -139,6 +139,18 @@ describe('CORS', () => {
     expect((await preflight('http://localhost.evil.net')).status).toBe(403);
   });
 
+  it('allows development origins outside production only', async () => {
+    const cors = { origins: ['https://app.example.com'], developmentOrigins: ['http://localhost:*'] };
+    const preflight = (url: string, origin: string) => raw(url, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' } });
+    const development = await gatewayWith({ server: { cors } });
+    expect((await preflight(development.url, 'http://localhost:3000')).status).toBe(204);
+    const { startTestGateway, COMMITTED_SUPERGRAPH } = await import('../support/servers.js');
+    const production = await startTestGateway({ supergraph: { path: COMMITTED_SUPERGRAPH, watch: false }, subgraphs: subgraphUrls(stack), server: { cors } }, { production: true });
+    gateways.push(production);
+    expect((await preflight(production.url, 'http://localhost:3000')).status).toBe(403);
+    expect((await preflight(production.url, 'https://app.example.com')).status).toBe(204);
+  });
+
   it('marks answers to an allowed origin and leaves a refused origin\'s without CORS headers', async () => {
     const gateway = await gatewayWith({ server: { cors: { origins: ['http://localhost:3000'] } } });
     const body = JSON.stringify({ query: '{ __typename }' });

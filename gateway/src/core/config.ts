@@ -35,11 +35,17 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 
 const cidr = z.string().refine(isCidr, 'an IPv4 or IPv6 address or CIDR (10.0.0.0/8, fd00::/8)');
 
+const origin = z.string().regex(/^(?:\*|https?:\/\/[^/\s]+)$/, 'an origin like https://app.example.com, http://localhost:*, https://*.example.com or *');
+
 const corsSchema = z.strictObject({
   origins: z
-    .array(z.string().regex(/^(?:\*|https?:\/\/[^/\s]+)$/, 'an origin like https://app.example.com, http://localhost:*, https://*.example.com or *'))
-    .min(1)
+    .array(origin)
+    .default([])
     .describe('Origins browsers may call from: exact, `*` for any, `*` in the host (https://*.example.com) or as the port (http://localhost:*).'),
+  developmentOrigins: z
+    .array(origin)
+    .default([])
+    .describe('Origins allowed too outside production (NODE_ENV is not production): front-end dev servers such as http://localhost:*.'),
   credentials: z.boolean().default(false).describe('Let browsers send cookies and Authorization (Access-Control-Allow-Credentials). Default false.'),
   maxAgeSeconds: z.number().int().nonnegative().default(600).describe('How long browsers keep a preflight answer. Default 600.'),
   allowHeaders: z

@@ -235,7 +235,7 @@ export async function createGateway(
       }),
       authenticate: authenticator,
       ...(admitters.length > 0 ? { admit } : {}),
-      ...(edge.cors ? { cors: new Cors(edge.cors) } : {}),
+      ...(edge.cors ? { cors: new Cors({ ...edge.cors, origins: production ? edge.cors.origins : [...edge.cors.origins, ...edge.cors.developmentOrigins] }) } : {}),
       ...(edge.trustedProxies.length + edge.ipAllow.length + edge.ipDeny.length > 0
         ? { addresses: new AddressPolicy({ trustedProxies: edge.trustedProxies, allow: edge.ipAllow, deny: edge.ipDeny }) }
         : {}),

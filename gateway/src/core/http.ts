@@ -453,14 +453,20 @@ export function createEdgeHandler<TContext extends BaseContext>(
       if (answer) {
         if (res.writableEnded) return;
         const head = ['x-request-id', call.requestId, ...call.extra];
-        for (let i = 0; i < answer.headers.length; i += 2) {
-          if (compressAbove !== undefined && answer.headers[i] === 'content-length') continue;
-          head.push(answer.headers[i]!, answer.headers[i + 1]!);
-        }
-        if (compressAbove === undefined) {
+        const large = compressAbove !== undefined && answer.body.length >= compressAbove;
+        const encoding = large ? chooseEncoding(req.headers['accept-encoding']) : undefined;
+        if (encoding === undefined) {
+          // The usual hit: every header in one call, the stored bytes as they are.
+          for (const part of answer.headers) head.push(part);
+          if (large) head.push('vary', 'accept-encoding');
           res.writeHead(answer.status, head);
           res.end(answer.body);
-        } else await write(req, res, call, { status: answer.status, headers: head, body: answer.body, reused: true }, true);
+        } else {
+          for (let i = 0; i < answer.headers.length; i += 2) {
+            if (answer.headers[i] !== 'content-length') head.push(answer.headers[i]!, answer.headers[i + 1]!);
+          }
+          await write(req, res, call, { status: answer.status, headers: head, body: answer.body, reused: true }, true);
+        }
         options.didAnswerAtEdge?.(request, answer, performance.now() - started);
         return;
       }
