@@ -173,6 +173,11 @@ describe('automatic persisted queries shared by replicas through Redis', () => {
     }
     expect(byHash.status).toBe(200);
     expect(byHash.body).toEqual(registered.body);
+    // Apollo Client sends hashed queries as GETs (CDN-friendly): the same lookup.
+    const extensions = encodeURIComponent(JSON.stringify({ persistedQuery: { version: 1, sha256Hash: hash } }));
+    const get = await fetch(`${second.url}?extensions=${extensions}`, { headers: { 'apollo-require-preflight': 'true' } });
+    expect(get.status).toBe(200);
+    expect(await get.json()).toEqual(registered.body);
     await deleteKeys(SHARED_REDIS_URL, `${prefix}${hash}`);
   });
 });
