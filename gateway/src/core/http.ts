@@ -339,26 +339,35 @@ export function createEdgeHandler<TContext extends BaseContext>(
     // The request's logger is made when something logs: an answer from the edge often never does.
     let child: Logger | undefined;
     const logger = () => (child ??= options.logger.child({ requestId }));
-    const abort = new AbortController();
-    let deadline: NodeJS.Timeout | undefined;
-    if (options.requestDeadlineMs !== undefined) {
-      deadline = setTimeout(() => {
-        abort.abort(new EdgeError('DEADLINE_EXCEEDED', 'The request did not complete in time'));
-        if (res.headersSent || res.writableEnded) return;
-        res.setHeader('x-request-id', requestId);
-        if (edgeFirst) setAll(res, extra);
-        res.setHeader('connection', 'close');
-        logger().warn({ deadlineMs: options.requestDeadlineMs }, 'request deadline passed: answered 504');
-        sendError(res, 'DEADLINE_EXCEEDED', `The request did not complete within ${options.requestDeadlineMs} ms`);
-      }, options.requestDeadlineMs);
-      deadline.unref();
-    }
-    // A client that goes away cancels the work done for it.
-    res.once('close', () => {
-      if (deadline) clearTimeout(deadline);
-      if (!res.writableFinished) abort.abort(new EdgeError('BAD_REQUEST', 'The client closed the connection'));
-    });
-    const context = { requestId, clientIp, extra, edgeFirst, logger, signal: abort.signal };
+    // The deadline and the cancellation signal are armed when Apollo Server gets the request: an
+    // answer from the edge (a cache hit) finishes long before and pays for neither.
+    const arrived = performance.now();
+    let abort: AbortController | undefined;
+    const signal = (): AbortSignal => {
+      if (abort) return abort.signal;
+      const controller = (abort = new AbortController());
+      let deadline: NodeJS.Timeout | undefined;
+      if (options.requestDeadlineMs !== undefined) {
+        const remaining = Math.max(0, options.requestDeadlineMs - (performance.now() - arrived));
+        deadline = setTimeout(() => {
+          controller.abort(new EdgeError('DEADLINE_EXCEEDED', 'The request did not complete in time'));
+          if (res.headersSent || res.writableEnded) return;
+          res.setHeader('x-request-id', requestId);
+          if (edgeFirst) setAll(res, extra);
+          res.setHeader('connection', 'close');
+          logger().warn({ deadlineMs: options.requestDeadlineMs }, 'request deadline passed: answered 504');
+          sendError(res, 'DEADLINE_EXCEEDED', `The request did not complete within ${options.requestDeadlineMs} ms`);
+        }, remaining);
+        deadline.unref();
+      }
+      // A client that goes away stops the waiting done for it.
+      res.once('close', () => {
+        if (deadline) clearTimeout(deadline);
+        if (!res.writableFinished) controller.abort(new EdgeError('BAD_REQUEST', 'The client closed the connection'));
+      });
+      return controller.signal;
+    };
+    const context = { requestId, clientIp, extra, edgeFirst, logger, signal };
     void handleGraphQL(req, res, search, context).catch((error: unknown) => fail(req, res, requestId, logger(), error, edgeFirst ? extra : []));
   };
 
@@ -416,7 +425,8 @@ export function createEdgeHandler<TContext extends BaseContext>(
     extra: string[];
     edgeFirst: boolean;
     logger: () => Logger;
-    signal: AbortSignal;
+    /** Arms the request's deadline (once) and returns the signal that ends its waiting. */
+    signal: () => AbortSignal;
   }
 
   async function handleGraphQL(req: IncomingMessage, res: ServerResponse, search: string, call: Call): Promise<void> {
@@ -532,7 +542,7 @@ export function createEdgeHandler<TContext extends BaseContext>(
           logger: call.logger(),
           identity: request?.identity,
           clientIp: call.clientIp,
-          signal: call.signal,
+          signal: call.signal(),
           responseExtensions: request?.responseExtensions,
         }),
     });
