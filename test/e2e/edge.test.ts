@@ -236,6 +236,21 @@ describe('deadlines and bounds', () => {
   });
 });
 
+describe('production messages', () => {
+  it('leaves graphql-js\'s suggestions (schema names) out of validation errors in production', async () => {
+    const { startTestGateway, COMMITTED_SUPERGRAPH } = await import('../support/servers.js');
+    const production = await startTestGateway({ supergraph: { path: COMMITTED_SUPERGRAPH, watch: false }, subgraphs: subgraphUrls(stack) }, { production: true });
+    gateways.push(production);
+    const development = await gatewayWith({});
+    const body = JSON.stringify({ query: '{ user(id: "u1") { nme } }' });
+    const dev = json(await raw(development.url, { body }));
+    expect(dev.errors?.[0]?.message).toBe('Cannot query field "nme" on type "User". Did you mean "name"?');
+    const prod = await raw(production.url, { body });
+    expect(prod.status).toBe(400);
+    expect(json(prod).errors?.[0]).toMatchObject({ message: 'Cannot query field "nme" on type "User".', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
+  });
+});
+
 describe('TLS', () => {
   function certificate(dir: string, name: string): { cert: string; key: string } {
     const cert = join(dir, `${name}.crt`);
