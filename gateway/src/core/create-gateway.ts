@@ -219,36 +219,36 @@ export async function createGateway(
   const state: EdgeState = { ready: false, draining: false };
   const edge = config.server;
   const handler = createEdgeHandler<GatewayContext>({
-      apollo,
-      state,
-      logger,
-      graphqlPath: edge.graphqlPath,
-      bodyLimitBytes: edge.bodyLimitBytes,
-      context: (req, call) => ({
-        requestId: call.requestId,
-        logger: call.logger,
-        headers: req.headers,
-        identity: call.identity,
-        clientIp: call.clientIp,
-        signal: call.signal,
-        ...(call.responseExtensions ? { responseExtensions: call.responseExtensions } : {}),
-      }),
-      authenticate: authenticator,
-      ...(admitters.length > 0 ? { admit } : {}),
-      ...(edge.cors ? { cors: new Cors({ ...edge.cors, origins: production ? edge.cors.origins : [...edge.cors.origins, ...edge.cors.developmentOrigins] }) } : {}),
-      ...(edge.trustedProxies.length + edge.ipAllow.length + edge.ipDeny.length > 0
-        ? { addresses: new AddressPolicy({ trustedProxies: edge.trustedProxies, allow: edge.ipAllow, deny: edge.ipDeny }) }
-        : {}),
-      ...(edge.compression.enabled ? { compressAboveBytes: edge.compression.thresholdBytes } : {}),
-      ...(edge.batching.enabled ? { maxBatchOperations: edge.batching.maxOperations } : {}),
-      ...(edge.requestDeadlineMs > 0 ? { requestDeadlineMs: edge.requestDeadlineMs } : {}),
-      routes: Object.assign({}, ...plugins.map((p) => p.routes ?? {})),
-      adminRoutes: Object.assign({}, ...plugins.map((p) => p.adminRoutes ?? {})),
-      ...(edgeAnswerer ? { answerAtEdge: edgeAnswerer.answerAtEdge!.bind(edgeAnswerer) } : {}),
-      didAnswerAtEdge: (request, answer, durationMs) => {
-        for (const plugin of edgeObservers) plugin.didAnswerAtEdge!(request, answer, durationMs);
-      },
-    });
+    apollo,
+    state,
+    logger,
+    graphqlPath: edge.graphqlPath,
+    bodyLimitBytes: edge.bodyLimitBytes,
+    context: (req, call) => ({
+      requestId: call.requestId,
+      logger: call.logger,
+      headers: req.headers,
+      identity: call.identity,
+      clientIp: call.clientIp,
+      signal: call.signal,
+      ...(call.responseExtensions ? { responseExtensions: call.responseExtensions } : {}),
+    }),
+    authenticate: authenticator,
+    ...(admitters.length > 0 ? { admit } : {}),
+    ...(edge.cors ? { cors: new Cors({ ...edge.cors, origins: production ? edge.cors.origins : [...edge.cors.origins, ...edge.cors.developmentOrigins] }) } : {}),
+    ...(edge.trustedProxies.length + edge.ipAllow.length + edge.ipDeny.length > 0
+      ? { addresses: new AddressPolicy({ trustedProxies: edge.trustedProxies, allow: edge.ipAllow, deny: edge.ipDeny }) }
+      : {}),
+    ...(edge.compression.enabled ? { compressAboveBytes: edge.compression.thresholdBytes } : {}),
+    ...(edge.batching.enabled ? { maxBatchOperations: edge.batching.maxOperations } : {}),
+    ...(edge.requestDeadlineMs > 0 ? { requestDeadlineMs: edge.requestDeadlineMs } : {}),
+    routes: Object.assign({}, ...plugins.map((p) => p.routes ?? {})),
+    adminRoutes: Object.assign({}, ...plugins.map((p) => p.adminRoutes ?? {})),
+    ...(edgeAnswerer ? { answerAtEdge: edgeAnswerer.answerAtEdge!.bind(edgeAnswerer) } : {}),
+    didAnswerAtEdge: (request, answer, durationMs) => {
+      for (const plugin of edgeObservers) plugin.didAnswerAtEdge!(request, answer, durationMs);
+    },
+  });
   const serverOptions = { keepAliveTimeout: edge.keepAliveTimeoutMs, requestTimeout: edge.requestTimeoutMs };
   const tls = edge.tls ? new TlsFiles(edge.tls, logger) : undefined;
   const server: Server = tls ? createHttpsServer({ ...serverOptions, ...tls.serverOptions() }, handler) : createServer(serverOptions, handler);
