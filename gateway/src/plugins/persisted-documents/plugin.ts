@@ -95,14 +95,14 @@ export function createPersistedDocumentsPlugin(options: PersistedDocumentsOption
       };
       if (typeof body.query === 'string') {
         const query = body.query;
-        if (hash !== undefined) {
-          if (sha256(query) !== hash) throw new EdgeRefusal('BAD_REQUEST', 'The persisted query hash does not match the query text.');
-          if (apq && Buffer.byteLength(query) <= options.apq.maxQueryBytes) {
-            apq.set(hash, query, options.apq.ttlSeconds).catch((error: unknown) => request.logger.warn({ err: (error as Error).message }, 'APQ store unavailable: the text was not registered'));
-          }
-        }
+        if (hash !== undefined && sha256(query) !== hash) throw new EdgeRefusal('BAD_REQUEST', 'The persisted query hash does not match the query text.');
+        // Refused before it is registered: enforcement leaves nothing behind in the store.
         if (options.enforcement !== 'off' && !trustedText(query, allowed)) notAllowed(request, 'text');
-        if (hash !== undefined) run(query);
+        if (hash === undefined) return;
+        if (apq && Buffer.byteLength(query) <= options.apq.maxQueryBytes) {
+          apq.set(hash, query, options.apq.ttlSeconds).catch((error: unknown) => request.logger.warn({ err: (error as Error).message }, 'APQ store unavailable: the text was not registered'));
+        }
+        run(query);
         return;
       }
       const id = documentId ?? hash;
