@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { ApolloServer } from '@apollo/server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../gateway/src/core/create-gateway.js';
@@ -132,6 +132,42 @@ describe('hot reload', () => {
     await new Promise((resolve) => setTimeout(resolve, 400));
     expect(g.supergraph().hash).toBe(goodHash);
     expect((await gql(g.url, '{ added }')).status).toBe(200);
+  });
+
+  it('starts on the last good copy of a broken supergraph file, says so, and leaves it when the file is fixed', async () => {
+    const path = echoSupergraph({ withAdded: true });
+    const good = readFileSync(path, 'utf8');
+    const first = await gateway(path);
+    expect(readFileSync(`${path}.last-good`, 'utf8')).toBe(good);
+    await first.stop();
+
+    writeFileSync(path, 'type Query {');
+    const g = await gateway(path);
+    expect((await gql(g.url, '{ added }')).body).toEqual({ data: { added: 'the new field' } });
+    const base = g.url.replace('/graphql', '');
+    const health = (await (await fetch(`${base}/health`)).json()) as { status: string; degraded?: string[] };
+    expect(health.status).toBe('ok');
+    expect(health.degraded?.[0]).toMatch(/^Invalid supergraph .*supergraph\.graphql: .*; serving the last good copy .*supergraph\.graphql\.last-good$/);
+    const ready = await fetch(`${base}/ready`);
+    expect(ready.status).toBe(200);
+    expect(((await ready.json()) as { degraded?: string[] }).degraded).toHaveLength(1);
+    // The broken file never replaces the copy.
+    expect(readFileSync(`${path}.last-good`, 'utf8')).toBe(good);
+
+    composeToFile(path, [{ name: 'echo', url: echo.url, sdl: echoSdl({ withAdded: false }) }]);
+    await eventually(async () => ((await (await fetch(`${base}/health`)).json()) as { degraded?: string[] }).degraded === undefined);
+    expect((await gql(g.url, '{ added }')).status).toBe(400);
+    expect(readFileSync(`${path}.last-good`, 'utf8')).toBe(readFileSync(path, 'utf8'));
+  });
+
+  it('does not start on a broken file without a last good copy, nor with keepLastGood off', async () => {
+    const path = join(tempDir(), 'supergraph.graphql');
+    writeFileSync(path, 'type Query {');
+    await expect(startTestGateway({ supergraph: { path } })).rejects.toThrow(/Invalid supergraph/);
+    const withCopy = echoSupergraph({ withAdded: false });
+    await (await gateway(withCopy)).stop();
+    writeFileSync(withCopy, 'type Query {');
+    await expect(startTestGateway({ supergraph: { path: withCopy, keepLastGood: false } })).rejects.toThrow(/Invalid supergraph/);
   });
 
   it('lets a request that started on the old supergraph finish after a swap', async () => {

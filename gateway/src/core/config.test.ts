@@ -33,7 +33,7 @@ describe('parseConfig', () => {
     expect(config.limits).toBeUndefined();
     expect(config.subgraphRequests.deadlineMs).toBe(30_000);
     expect(config.subgraphRequests.maxResponseBytes).toBe(32 * 1024 * 1024);
-    expect(config.supergraph).toEqual({ path: 'schema/supergraph.graphql', watch: true, watchDebounceMs: 100 });
+    expect(config.supergraph).toEqual({ path: 'schema/supergraph.graphql', watch: true, watchDebounceMs: 100, keepLastGood: true });
     expect(config.logging.level).toBe('info');
     expect(config.subgraphs).toEqual({});
     expect(config.headers.propagate).toEqual(['accept-language']);

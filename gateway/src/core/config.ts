@@ -140,6 +140,10 @@ const supergraphSchema = z
       .default('schema/supergraph.graphql')
       .describe('Supergraph SDL file, relative to the working directory. Default schema/supergraph.graphql. Env SUPERGRAPH_PATH.'),
     watch: z.boolean().default(true).describe('Hot-reload the supergraph when the file changes. Default true.'),
+    keepLastGood: z
+      .boolean()
+      .default(true)
+      .describe('Keep each supergraph that loaded beside the file (<path>.last-good); a start on a missing or invalid file then serves that copy, degraded. Default true.'),
     watchDebounceMs: z
       .number()
       .int()

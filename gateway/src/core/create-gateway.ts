@@ -23,7 +23,7 @@ import { TlsFiles } from './edge/tls.js';
 import { createLogger, endLogger, type Logger } from './logger.js';
 import { createSharedRedis } from './redis.js';
 import type { EdgeRequest, SubgraphHooks } from './plugin.js';
-import { readSupergraph, watchSupergraph, type LoadedSupergraph } from './supergraph.js';
+import { keepLastGood, readSupergraphOrLastGood, watchSupergraph, type LoadedSupergraph } from './supergraph.js';
 
 export interface RunningGateway {
   server: Server;
@@ -113,7 +113,14 @@ export async function createGateway(
   const logger = options.logger ?? createLogger(config.logging.level, {}, { async: true });
   const production = config.production;
 
-  let current = readSupergraph(config.supergraph.path);
+  const start = readSupergraphOrLastGood(config.supergraph.path, config.supergraph.keepLastGood);
+  let current = start.loaded;
+  /** What is degraded, for /health and /ready (a supergraph served from its last good copy). */
+  const degraded = new Map<string, string>();
+  if (start.degraded) {
+    degraded.set('supergraph', start.degraded);
+    logger.error({ path: config.supergraph.path }, `supergraph invalid at start-up: ${start.degraded}`);
+  } else if (config.supergraph.keepLastGood) keepLastGood(config.supergraph.path, current, logger);
   const known = new Set(current.subgraphs.map((s) => normalizeSubgraphName(s.name)));
   for (const name of Object.keys(config.subgraphs)) {
     if (!known.has(normalizeSubgraphName(name))) {
@@ -176,6 +183,8 @@ export async function createGateway(
               for (const plugin of plugins) plugin.validateSupergraph?.(loaded);
               update(loaded.sdl);
               current = loaded;
+              if (config.supergraph.keepLastGood) keepLastGood(config.supergraph.path, loaded, logger);
+              if (degraded.delete('supergraph')) logger.info({ path: config.supergraph.path }, 'supergraph file valid again: no longer serving the last good copy');
               logger.info(
                 { path: config.supergraph.path, hash: loaded.hash.slice(0, 12), subgraphs: loaded.subgraphs.map((s) => s.name) },
                 'supergraph reloaded',
@@ -216,7 +225,7 @@ export async function createGateway(
     plugins: apolloPlugins,
   });
 
-  const state: EdgeState = { ready: false, draining: false };
+  const state: EdgeState = { ready: false, draining: false, degraded: () => [...degraded.values()] };
   const edge = config.server;
   const handler = createEdgeHandler<GatewayContext>({
     apollo,

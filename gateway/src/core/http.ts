@@ -14,6 +14,8 @@ import { EdgeRefusal, type AdminRoute, type EdgeAnswer, type EdgeRequest } from 
 export interface EdgeState {
   ready: boolean;
   draining: boolean;
+  /** What works in a degraded way (e.g. the supergraph served from its last good copy), shown by /health and /ready. */
+  degraded?: () => string[];
 }
 
 export interface EdgeOptions<TContext extends BaseContext> {
@@ -258,12 +260,15 @@ export function createEdgeHandler<TContext extends BaseContext>(
     // Probes answer whoever asks: a load balancer's address is rarely on an allow list.
     if (path === '/health') {
       res.setHeader('x-request-id', requestId);
-      send(res, 200, health);
+      const degraded = state.degraded?.() ?? [];
+      send(res, 200, degraded.length === 0 ? health : JSON.stringify({ status: 'ok', degraded, ...options.info }));
       return;
     }
     if (path === '/ready') {
       res.setHeader('x-request-id', requestId);
-      if (state.ready && !state.draining) send(res, 200, ready);
+      const degraded = state.ready && !state.draining ? (state.degraded?.() ?? []) : [];
+      if (degraded.length > 0) send(res, 200, JSON.stringify({ status: 'ready', degraded, ...options.info }));
+      else if (state.ready && !state.draining) send(res, 200, ready);
       else send(res, 503, JSON.stringify({ status: state.draining ? 'draining' : 'starting', ...options.info }));
       return;
     }

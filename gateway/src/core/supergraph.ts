@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { existsSync, readFileSync, renameSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { Supergraph } from '@apollo/federation-internals';
 import type { Logger } from './logger.js';
@@ -102,4 +102,45 @@ export function watchSupergraph(
     if (timer) clearTimeout(timer);
     watcher.close();
   };
+}
+
+/** Where the last supergraph that loaded is kept: beside the file, `<file>.last-good`. */
+export function lastGoodPath(path: string): string {
+  return `${path}.last-good`;
+}
+
+/**
+ * Keeps a supergraph that loaded beside its file (written whole, then renamed into place), so a
+ * later start on a broken file can serve it. A failure to write is logged, never fatal.
+ */
+export function keepLastGood(path: string, loaded: LoadedSupergraph, logger: Logger): void {
+  const target = lastGoodPath(path);
+  try {
+    if (existsSync(target) && readFileSync(target, 'utf8') === loaded.originalSdl) return;
+    const temporary = `${target}.tmp-${process.pid}-${Date.now()}`;
+    writeFileSync(temporary, loaded.originalSdl);
+    renameSync(temporary, target);
+  } catch (error) {
+    logger.warn({ path: target, err: (error as Error).message }, 'could not keep a copy of the last good supergraph');
+  }
+}
+
+/**
+ * The supergraph to start on: the file, or, when it is missing or invalid and a last good copy
+ * loads, that copy, with why (the gateway serves it degraded until the file is fixed).
+ */
+export function readSupergraphOrLastGood(path: string, useLastGood: boolean): { loaded: LoadedSupergraph; degraded?: string } {
+  try {
+    return { loaded: readSupergraph(path) };
+  } catch (error) {
+    const fallback = lastGoodPath(path);
+    if (!useLastGood || !existsSync(fallback)) throw error;
+    let loaded: LoadedSupergraph;
+    try {
+      loaded = readSupergraph(fallback);
+    } catch {
+      throw error;
+    }
+    return { loaded, degraded: `${(error as Error).message}; serving the last good copy ${fallback}` };
+  }
 }
