@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { createServer as createNetServer } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
@@ -220,6 +221,27 @@ describe('deadlines and bounds', () => {
     expect(result.data?.user).toEqual({ name: 'Ada McCarthy' });
     expect(result.errors?.[0]?.extensions?.code).toBe('BAD_UPSTREAM_RESPONSE');
     expect(result.errors?.[0]?.message).toBe('Subgraph "products" answered more than 2000 bytes');
+  });
+
+  it('answers a hung subgraph with UPSTREAM_TIMEOUT at its own deadline while the others are served', async () => {
+    // A subgraph that accepts connections and never answers (a process stopped with SIGSTOP looks the same).
+    const hung = createNetServer(() => undefined);
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    try {
+      const urls = subgraphUrls(stack);
+      const hungUrl = `http://127.0.0.1:${(hung.address() as { port: number }).port}/graphql`;
+      const gateway = await gatewayWith({ subgraphs: { ...urls, reviews: { url: hungUrl, deadlineMs: 400 } }, subgraphRequests: { timeoutMs: 30_000, deadlineMs: 30_000 } });
+      const started = Date.now();
+      const answer = await raw(gateway.url, { body: JSON.stringify({ query: '{ user(id: "u1") { name } review(id: "r1") { rating } }' }) });
+      const elapsed = Date.now() - started;
+      const result = json(answer);
+      expect(result.data).toEqual({ user: { name: 'Ada McCarthy' }, review: null });
+      expect(result.errors?.[0]).toMatchObject({ message: 'Subgraph "reviews" did not answer in time', extensions: { code: 'UPSTREAM_TIMEOUT' } });
+      expect(elapsed).toBeGreaterThanOrEqual(350);
+      expect(elapsed).toBeLessThan(5_000);
+    } finally {
+      hung.close();
+    }
   });
 
   it('bounds each subgraph fetch by its total deadline', async () => {

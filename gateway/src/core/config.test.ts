@@ -56,6 +56,8 @@ describe('parseConfig', () => {
     expect(() => parseConfig({ limits: { plans: { free: { depth: 0 } } } })).toThrow(/limits\.plans\.free\.depth/);
     expect(() => parseConfig({ limits: { all: { height: 3 } } })).toThrow(/limits\.all: Unrecognized key.*height/);
     expect(parseConfig({ server: { ipAllow: ['10.0.0.0/8', '::1', 'fd00::/8'] } }).server.ipAllow).toHaveLength(3);
+    expect(parseConfig({ subgraphs: { reviews: { timeoutMs: 2000, deadlineMs: 3000 } } }).subgraphs.reviews).toEqual({ timeoutMs: 2000, deadlineMs: 3000 });
+    expect(() => parseConfig({ subgraphs: { reviews: { deadlineMs: 0 } } })).toThrow(/subgraphs\.reviews\.deadlineMs/);
   });
 
   it('rejects wrong types and ranges with the key path and what was expected', () => {

@@ -252,6 +252,14 @@ const subgraphSchema = z.strictObject({
     .url({ protocol: /^https?$/ })
     .optional()
     .describe('Overrides the routing URL composed into the supergraph. Env SUBGRAPH_<NAME>_URL.'),
+  timeoutMs: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe('This subgraph\'s wait for response headers and between body chunks, in ms. Default subgraphRequests.timeoutMs.'),
+  deadlineMs: z.number().int().positive().optional().describe('This subgraph\'s total time per fetch, in ms. Default subgraphRequests.deadlineMs.'),
+  maxResponseBytes: z.number().int().positive().optional().describe('The most of this subgraph\'s answer read, in bytes. Default subgraphRequests.maxResponseBytes.'),
 });
 
 export const configSchema = z

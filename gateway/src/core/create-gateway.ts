@@ -127,12 +127,20 @@ export async function createGateway(
       logger.warn({ subgraph: name }, 'config names a subgraph that is not in the supergraph');
     }
   }
-  const urlOverride = (name: string): string | undefined => {
+  const settingsOf = (name: string) => {
     const wanted = normalizeSubgraphName(name);
-    for (const [key, value] of Object.entries(config.subgraphs)) {
-      if (normalizeSubgraphName(key) === wanted && value.url) return value.url;
-    }
-    return undefined;
+    return Object.entries(config.subgraphs).find(([key]) => normalizeSubgraphName(key) === wanted)?.[1];
+  };
+  const urlOverride = (name: string): string | undefined => settingsOf(name)?.url;
+  /** A subgraph's own timeouts and bound over subgraphRequests'. */
+  const boundsOf = (name: string) => {
+    const own = settingsOf(name);
+    const all = config.subgraphRequests;
+    return {
+      timeoutMs: own?.timeoutMs ?? all.timeoutMs,
+      deadlineMs: own?.deadlineMs ?? all.deadlineMs,
+      maxResponseBytes: own?.maxResponseBytes ?? all.maxResponseBytes,
+    };
   };
 
   const redis = config.redis.url ? createSharedRedis(config.redis.url, logger) : undefined;
@@ -197,7 +205,7 @@ export async function createGateway(
     buildService: ({ name, url }) => {
       const target = urlOverride(name) ?? url;
       if (!target) throw new Error(`Subgraph "${name}" has no routing URL in the supergraph or the config`);
-      return new FrontdeskDataSource(name, target, hooks, logger, transport, config.headers.propagate, config.subgraphRequests.dedupe);
+      return new FrontdeskDataSource(name, target, hooks, logger, transport, config.headers.propagate, config.subgraphRequests.dedupe, boundsOf(name));
     },
   });
 

@@ -4,7 +4,7 @@ import type { GatewayContext } from './context.js';
 import { frontdeskError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { SubgraphHooks } from './plugin.js';
-import { ResponseTooLarge, SubgraphHeaders, type SubgraphReply, type SubgraphTransport } from './subgraph-transport.js';
+import { ResponseTooLarge, SubgraphHeaders, type FetchBounds, type SubgraphReply, type SubgraphTransport } from './subgraph-transport.js';
 
 /** Waits for `pending` unless `signal` aborts first (then rejects with an AbortError). */
 function abortable<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
@@ -50,6 +50,8 @@ export class FrontdeskDataSource implements GraphQLDataSource<GatewayContext> {
     private readonly transport: SubgraphTransport,
     private readonly propagate: readonly string[] = [],
     private readonly dedupe = true,
+    /** This subgraph's timeouts and response bound; undefined: the transport's defaults. */
+    private readonly bounds?: FetchBounds,
   ) {}
 
   async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayResponse> {
@@ -117,7 +119,7 @@ export class FrontdeskDataSource implements GraphQLDataSource<GatewayContext> {
       pending = this.inFlight.get(key);
     }
     if (!pending) {
-      const sent = this.transport.post(this.url, headers, body);
+      const sent = this.transport.post(this.url, headers, body, this.bounds);
       pending = sent;
       if (key !== undefined) {
         const shared = key;

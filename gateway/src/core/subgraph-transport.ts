@@ -49,8 +49,15 @@ export interface SubgraphReply {
  * HTTP to the subgraphs on undici with keep-alive connections per origin, shared by every data
  * source; much cheaper per fetch than the node-fetch stack of RemoteGraphQLDataSource.
  */
+/** What one subgraph's fetches may take (its own settings over subgraphRequests). */
+export interface FetchBounds {
+  timeoutMs: number;
+  deadlineMs: number;
+  maxResponseBytes: number;
+}
+
 export interface SubgraphTransport {
-  post(url: string, headers: SubgraphHeaders, body: string): Promise<SubgraphReply>;
+  post(url: string, headers: SubgraphHeaders, body: string, bounds?: FetchBounds): Promise<SubgraphReply>;
   close(): Promise<void>;
 }
 
@@ -96,8 +103,16 @@ export function createSubgraphTransport(options: TransportOptions): SubgraphTran
     bodyTimeout: options.timeoutMs,
   });
   return {
-    async post(url, headers, body) {
-      const response = await request(url, { method: 'POST', headers: headers.toObject(), body, dispatcher: agent, signal: AbortSignal.timeout(options.deadlineMs) });
+    async post(url, headers, body, bounds = options) {
+      const response = await request(url, {
+        method: 'POST',
+        headers: headers.toObject(),
+        body,
+        dispatcher: agent,
+        headersTimeout: bounds.timeoutMs,
+        bodyTimeout: bounds.timeoutMs,
+        signal: AbortSignal.timeout(bounds.deadlineMs),
+      });
       const received = response.headers;
       return {
         status: response.statusCode,
@@ -107,7 +122,7 @@ export function createSubgraphTransport(options: TransportOptions): SubgraphTran
             return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
           },
         },
-        text: await readBounded(response.body, options.maxResponseBytes),
+        text: await readBounded(response.body, bounds.maxResponseBytes),
       };
     },
     close: () => agent.close(),
