@@ -41,6 +41,7 @@ const MUTATION = /^\s*mutation\b/;
  */
 export class FrontdeskDataSource implements GraphQLDataSource<GatewayContext> {
   private readonly inFlight = new Map<string, Promise<SubgraphReply>>();
+  private readonly wrappers: readonly SubgraphHooks[];
 
   constructor(
     readonly subgraph: string,
@@ -52,7 +53,9 @@ export class FrontdeskDataSource implements GraphQLDataSource<GatewayContext> {
     private readonly dedupe = true,
     /** This subgraph's timeouts and response bound; undefined: the transport's defaults. */
     private readonly bounds?: FetchBounds,
-  ) {}
+  ) {
+    this.wrappers = hooks.filter((hook) => hook.wrapFetch);
+  }
 
   async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayResponse> {
     const { request } = options;
@@ -110,6 +113,19 @@ export class FrontdeskDataSource implements GraphQLDataSource<GatewayContext> {
     return { response, headers: reply.headers };
   }
 
+  /** The HTTP exchange, inside the plugins' fetch wrappers (the first registered outermost). */
+  private exchange(headers: SubgraphHeaders, body: string, query: boolean): Promise<SubgraphReply> {
+    let send = (): Promise<SubgraphReply> => this.transport.post(this.url, headers, body, this.bounds);
+    if (this.wrappers.length === 0) return send();
+    const fetch = { subgraph: this.subgraph, url: this.url, query };
+    for (let i = this.wrappers.length - 1; i >= 0; i -= 1) {
+      const wrap = this.wrappers[i]!;
+      const inner = send;
+      send = () => wrap.wrapFetch!(inner, fetch);
+    }
+    return send();
+  }
+
   private async send(headers: SubgraphHeaders, body: string, query: boolean, context: GatewayContext | undefined): Promise<SubgraphReply> {
     let key: string | undefined;
     let pending: Promise<SubgraphReply> | undefined;
@@ -119,7 +135,7 @@ export class FrontdeskDataSource implements GraphQLDataSource<GatewayContext> {
       pending = this.inFlight.get(key);
     }
     if (!pending) {
-      const sent = this.transport.post(this.url, headers, body, this.bounds);
+      const sent = this.exchange(headers, body, query);
       pending = sent;
       if (key !== undefined) {
         const shared = key;

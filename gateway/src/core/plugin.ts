@@ -6,6 +6,9 @@ import type { ErrorCode } from './errors.js';
 import type { Logger } from './logger.js';
 import type { LoadedSupergraph } from './supergraph.js';
 import type { SharedRedis } from './redis.js';
+import type { SubgraphReply } from './subgraph-transport.js';
+
+export type { SubgraphReply };
 
 /** What a plugin is given when it is created: shared services, never the environment. */
 export interface PluginContext {
@@ -44,7 +47,21 @@ export interface SubgraphResponseInfo {
  */
 export interface SubgraphHooks {
   willSendSubgraphRequest?(options: SubgraphRequestOptions): void | Promise<void>;
+  /**
+   * Wraps the HTTP exchange of one fetch (below the sharing of identical fetches: a shared fetch
+   * is wrapped once): retries, breakers, bulkheads. `send` may be called again for a query, never
+   * for a mutation. Wrappers nest in registration order, the first outermost.
+   */
+  wrapFetch?(send: () => Promise<SubgraphReply>, fetch: FetchInfo): Promise<SubgraphReply>;
   didReceiveSubgraphResponse?(info: SubgraphResponseInfo): void | 'resend-as-planned';
+}
+
+/** The fetch a wrapFetch hook wraps. */
+export interface FetchInfo {
+  subgraph: string;
+  url: string;
+  /** A query: may be sent again; a mutation never is. */
+  query: boolean;
 }
 
 /** A request to an operator route of a plugin, after the edge authenticated it and parsed its JSON body. */

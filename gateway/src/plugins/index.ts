@@ -5,6 +5,7 @@ import { createAuthPlugin } from './auth/index.js';
 import { createAuthorizationPlugin } from './authorization/index.js';
 import { createLimitsPlugin } from './limits/index.js';
 import { createPersistedDocumentsPlugin } from './persisted-documents/index.js';
+import { createResiliencePlugin } from './resilience/index.js';
 import { createResponseCachePlugin } from './response-cache/index.js';
 
 /**
@@ -24,6 +25,8 @@ export function createPlugins(config: FrontdeskConfig, ctx: PluginContext): Fron
   if (config.authorization) plugins.push(createAuthorizationPlugin(config.authorization, ctx));
   // response cache (after authorization: a caller only ever gets what it may fetch)
   if (config.responseCache) plugins.push(createResponseCachePlugin(config.responseCache, ctx));
+  // around each subgraph fetch: retries (their wrappers apply below the sharing of identical fetches)
+  if (config.resilience) plugins.push(createResiliencePlugin(config.resilience, ctx));
   // observe
   if (config.accessLog) plugins.push(createAccessLogPlugin(config.accessLog, ctx));
   return plugins;

@@ -3,6 +3,7 @@ import { authOptionsSchema } from './auth/options.js';
 import { authorizationOptionsSchema } from './authorization/options.js';
 import { limitsOptionsSchema } from './limits/options.js';
 import { persistedDocumentsOptionsSchema } from './persisted-documents/options.js';
+import { resilienceOptionsSchema } from './resilience/options.js';
 import { responseCacheOptionsSchema } from './response-cache/options.js';
 
 /**
@@ -16,4 +17,5 @@ export const pluginOptionsShape = {
   authorization: authorizationOptionsSchema.optional(),
   responseCache: responseCacheOptionsSchema.optional(),
   accessLog: accessLogOptionsSchema.optional(),
+  resilience: resilienceOptionsSchema.optional(),
 };

@@ -1,0 +1,2 @@
+export { createResiliencePlugin } from './plugin.js';
+export { resilienceOptionsSchema, type ResilienceOptions } from './options.js';

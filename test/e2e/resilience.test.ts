@@ -1,0 +1,115 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningGateway } from '../../gateway/src/core/create-gateway.js';
+import { gql } from '../support/servers.js';
+import { as, startStack, startStackGateway, subgraphUrls, type Stack } from '../support/stack.js';
+
+/**
+ * A proxy in front of a real subgraph that fails on purpose: `failFirst` answers 503 to the first
+ * attempt of each fetch (same request id and body) and passes the second on; `failAll` answers
+ * every request 503. It counts what reaches it.
+ */
+class FlakyProxy {
+  mode: 'failFirst' | 'failAll' = 'failFirst';
+  readonly seen = new Set<string>();
+  requests: { body: string }[] = [];
+  private server!: Server;
+  url = '';
+
+  constructor(private readonly target: string) {}
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => void this.handle(req, Buffer.concat(chunks).toString('utf8'), res));
+    });
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/graphql`;
+  }
+
+  private async handle(req: IncomingMessage, body: string, res: import('node:http').ServerResponse): Promise<void> {
+    this.requests.push({ body });
+    const key = `${String(req.headers['x-request-id'])}\u0000${body}`;
+    if (this.mode === 'failAll' || !this.seen.has(key)) {
+      this.seen.add(key);
+      res.writeHead(503, { 'content-type': 'text/plain' }).end('try again');
+      return;
+    }
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string' && name !== 'host' && name !== 'content-length') headers[name] = value;
+    const answer = await fetch(this.target, { method: 'POST', headers, body });
+    res.writeHead(answer.status, { 'content-type': 'application/json', 'cache-control': answer.headers.get('cache-control') ?? 'no-store' }).end(await answer.text());
+  }
+
+  stop(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+let stack: Stack;
+let accounts: FlakyProxy;
+let reviews: FlakyProxy;
+const gateways: RunningGateway[] = [];
+
+beforeAll(async () => {
+  stack = await startStack();
+  accounts = new FlakyProxy(stack.accounts.url);
+  reviews = new FlakyProxy(stack.reviews.url);
+  await Promise.all([accounts.start(), reviews.start()]);
+}, 30_000);
+afterAll(async () => {
+  await Promise.all(gateways.map((g) => g.stop()));
+  await Promise.all([accounts?.stop(), reviews?.stop()]);
+  await stack?.stop();
+});
+
+async function gatewayWith(extra: Parameters<typeof startStackGateway>[1]): Promise<RunningGateway> {
+  const gateway = await startStackGateway({ ...subgraphUrls(stack), accounts: { url: accounts.url }, reviews: { url: reviews.url } }, extra);
+  gateways.push(gateway);
+  return gateway;
+}
+
+describe('retries', () => {
+  it('a subgraph that fails the first attempt of each query answers every query', async () => {
+    accounts.mode = 'failFirst';
+    const bare = await gatewayWith({});
+    const unretried = await gql(bare.url, '{ user(id: "u1") { name } }');
+    expect(unretried.body.errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
+
+    const gateway = await gatewayWith({ resilience: { all: { retry: { maxRetries: 1, initialDelayMs: 5 } } } });
+    accounts.requests = [];
+    for (let i = 0; i < 20; i += 1) {
+      const { body } = await gql(gateway.url, `{ user(id: "u${(i % 5) + 1}") { id } }`);
+      expect(body).toEqual({ data: { user: { id: `u${(i % 5) + 1}` } } });
+    }
+    expect(accounts.requests).toHaveLength(40);
+  });
+
+  it('never sends a mutation twice', async () => {
+    reviews.mode = 'failFirst';
+    const gateway = await gatewayWith({ resilience: { all: { retry: { maxRetries: 3, initialDelayMs: 5 } } } });
+    reviews.requests = [];
+    const { body } = await gql(gateway.url, 'mutation { addReview(input: { productId: "p1", authorId: "u1", rating: 5, body: "Sturdy." }) { id } }', {
+      headers: await as('u1', { scopes: ['reviews:write'] }),
+    });
+    expect(body.errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
+    expect(reviews.requests.filter((r) => r.body.includes('mutation'))).toHaveLength(1);
+  });
+
+  it('keeps retries within the budget when everything fails', async () => {
+    accounts.mode = 'failAll';
+    try {
+      const gateway = await gatewayWith({ resilience: { all: { retry: { maxRetries: 3, initialDelayMs: 1, maxDelayMs: 5 } }, retryBudget: { percent: 0, minPerSecond: 1 } } });
+      accounts.requests = [];
+      for (let i = 0; i < 30; i += 1) await gql(gateway.url, `{ user(id: "u${i}") { id } }`);
+      const retries = accounts.requests.length - 30;
+      // 1 per second over the 10 s window at most: without the budget, 90.
+      expect(retries).toBeGreaterThanOrEqual(1);
+      expect(retries).toBeLessThanOrEqual(10);
+    } finally {
+      accounts.mode = 'failFirst';
+    }
+  });
+});
