@@ -11,7 +11,7 @@ import { as, startStack, startStackGateway, subgraphUrls, type Stack } from '../
  * every request 503. It counts what reaches it.
  */
 class FlakyProxy {
-  mode: 'failFirst' | 'failAll' = 'failFirst';
+  mode: 'failFirst' | 'failAll' | 'pass' = 'failFirst';
   readonly seen = new Set<string>();
   requests: { body: string }[] = [];
   private server!: Server;
@@ -32,7 +32,7 @@ class FlakyProxy {
   private async handle(req: IncomingMessage, body: string, res: import('node:http').ServerResponse): Promise<void> {
     this.requests.push({ body });
     const key = `${String(req.headers['x-request-id'])}\u0000${body}`;
-    if (this.mode === 'failAll' || !this.seen.has(key)) {
+    if (this.mode === 'failAll' || (this.mode === 'failFirst' && !this.seen.has(key))) {
       this.seen.add(key);
       res.writeHead(503, { 'content-type': 'text/plain' }).end('try again');
       return;
@@ -78,7 +78,7 @@ describe('retries', () => {
     const unretried = await gql(bare.url, '{ user(id: "u1") { name } }');
     expect(unretried.body.errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
 
-    const gateway = await gatewayWith({ resilience: { all: { retry: { maxRetries: 1, initialDelayMs: 5 } } } });
+    const gateway = await gatewayWith({ resilience: { all: { retry: { maxRetries: 1, initialDelayMs: 5 }, circuitBreaker: { enabled: false } } } });
     accounts.requests = [];
     for (let i = 0; i < 20; i += 1) {
       const { body } = await gql(gateway.url, `{ user(id: "u${(i % 5) + 1}") { id } }`);
@@ -89,7 +89,7 @@ describe('retries', () => {
 
   it('never sends a mutation twice', async () => {
     reviews.mode = 'failFirst';
-    const gateway = await gatewayWith({ resilience: { all: { retry: { maxRetries: 3, initialDelayMs: 5 } } } });
+    const gateway = await gatewayWith({ resilience: { all: { retry: { maxRetries: 3, initialDelayMs: 5 }, circuitBreaker: { enabled: false } } } });
     reviews.requests = [];
     const { body } = await gql(gateway.url, 'mutation { addReview(input: { productId: "p1", authorId: "u1", rating: 5, body: "Sturdy." }) { id } }', {
       headers: await as('u1', { scopes: ['reviews:write'] }),
@@ -101,7 +101,9 @@ describe('retries', () => {
   it('keeps retries within the budget when everything fails', async () => {
     accounts.mode = 'failAll';
     try {
-      const gateway = await gatewayWith({ resilience: { all: { retry: { maxRetries: 3, initialDelayMs: 1, maxDelayMs: 5 } }, retryBudget: { percent: 0, minPerSecond: 1 } } });
+      const gateway = await gatewayWith({
+        resilience: { all: { retry: { maxRetries: 3, initialDelayMs: 1, maxDelayMs: 5 }, circuitBreaker: { enabled: false } }, retryBudget: { percent: 0, minPerSecond: 1 } },
+      });
       accounts.requests = [];
       for (let i = 0; i < 30; i += 1) await gql(gateway.url, `{ user(id: "u${i}") { id } }`);
       const retries = accounts.requests.length - 30;
@@ -109,6 +111,46 @@ describe('retries', () => {
       expect(retries).toBeGreaterThanOrEqual(1);
       expect(retries).toBeLessThanOrEqual(10);
     } finally {
+      accounts.mode = 'failFirst';
+    }
+  });
+});
+
+describe('circuit breaker', () => {
+  it('opens on failures: the subgraph\'s fields are CIRCUIT_OPEN and nothing reaches it; a probe closes it again', async () => {
+    reviews.mode = 'failAll';
+    accounts.mode = 'pass';
+    try {
+      const gateway = await gatewayWith({
+        resilience: { all: { retry: { maxRetries: 0 }, circuitBreaker: { failureRatePercent: 50, windowMs: 2000, minimumPerSecond: 1, halfOpenAfterMs: 400 } } },
+      });
+      const query = '{ user(id: "u1") { name } review(id: "r1") { rating } }';
+      const codes: string[] = [];
+      for (let i = 0; i < 8; i += 1) {
+        const { body } = await gql(gateway.url, query);
+        expect(body.data).toEqual({ user: { name: 'Ada McCarthy' }, review: null });
+        codes.push(String(body.errors?.[0]?.extensions?.code));
+      }
+      expect(codes[0]).toBe('UPSTREAM_UNAVAILABLE');
+      expect(codes.at(-1)).toBe('CIRCUIT_OPEN');
+      // Open: nothing reaches the subgraph.
+      const before = reviews.requests.length;
+      for (let i = 0; i < 5; i += 1) {
+        const { body } = await gql(gateway.url, query);
+        expect(body.data).toEqual({ user: { name: 'Ada McCarthy' }, review: null });
+        expect(body.errors?.[0]).toMatchObject({ message: 'Subgraph "reviews" is unavailable (circuit open)', extensions: { code: 'CIRCUIT_OPEN' } });
+      }
+      expect(reviews.requests.length).toBe(before);
+      const admin = await fetch(gateway.url.replace('/graphql', '/admin/resilience'), { headers: await as('admin-1', { roles: ['admin'] }) });
+      expect(((await admin.json()) as { subgraphs: Record<string, { circuit: string }> }).subgraphs.reviews?.circuit).toBe('open');
+      // The subgraph recovers: after halfOpenAfterMs one probe goes through and closes the circuit.
+      reviews.mode = 'pass';
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const { body } = await gql(gateway.url, query);
+      expect(body.errors).toBeUndefined();
+      expect(body.data?.review).toMatchObject({ rating: expect.any(Number) });
+    } finally {
+      reviews.mode = 'failFirst';
       accounts.mode = 'failFirst';
     }
   });

@@ -4,7 +4,7 @@ import type { GatewayContext } from './context.js';
 import { frontdeskError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { SubgraphHooks } from './plugin.js';
-import { ResponseTooLarge, SubgraphHeaders, type FetchBounds, type SubgraphReply, type SubgraphTransport } from './subgraph-transport.js';
+import { FetchRefused, ResponseTooLarge, SubgraphHeaders, type FetchBounds, type SubgraphReply, type SubgraphTransport } from './subgraph-transport.js';
 
 /** Waits for `pending` unless `signal` aborts first (then rejects with an AbortError). */
 function abortable<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
@@ -169,6 +169,7 @@ export class FrontdeskDataSource implements GraphQLDataSource<GatewayContext> {
 
   private classify(error: Error, status: number | undefined): GraphQLError {
     const name = this.subgraph;
+    if (error instanceof FetchRefused) return frontdeskError(error.code, error.message, { subgraph: name });
     if (error instanceof ResponseTooLarge) {
       return frontdeskError('BAD_UPSTREAM_RESPONSE', `Subgraph "${name}" answered more than ${error.limit} bytes`, { subgraph: name });
     }

@@ -61,6 +61,20 @@ export interface SubgraphTransport {
   close(): Promise<void>;
 }
 
+/**
+ * A fetch wrapper (a circuit breaker, a bulkhead) refused to send: the data source answers the
+ * subgraph's fields with this code and message.
+ */
+export class FetchRefused extends Error {
+  override name = 'FetchRefused';
+  constructor(
+    readonly code: 'CIRCUIT_OPEN' | 'UPSTREAM_UNAVAILABLE',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** A subgraph answered more than the transport reads (subgraphRequests.maxResponseBytes). */
 export class ResponseTooLarge extends Error {
   override name = 'ResponseTooLarge';

@@ -6,8 +6,17 @@ const retrySchema = z.strictObject({
   maxDelayMs: z.number().int().nonnegative().optional().describe('Longest backoff; a Retry-After asking for longer gives up instead. Default 1000.'),
 });
 
+const breakerSchema = z.strictObject({
+  enabled: z.boolean().optional().describe('Default true.'),
+  failureRatePercent: z.number().min(1).max(100).optional().describe('Opens when this share of fetches failed over the window. Default 50.'),
+  windowMs: z.number().int().positive().optional().describe('The rolling window the failure rate is measured over, in ms. Default 10000.'),
+  minimumPerSecond: z.number().positive().optional().describe('Fetches per second the window needs before it may open (the minimum volume). Default 2.'),
+  halfOpenAfterMs: z.number().int().positive().optional().describe('How long it stays open before one probe fetch decides, in ms. Default 5000.'),
+});
+
 const policySchema = z.strictObject({
   retry: retrySchema.optional().describe('Retries of query fetches on connection errors and 429, 502, 503, 504 answers.'),
+  circuitBreaker: breakerSchema.optional().describe('A breaker per subgraph: failures are connection errors, timeouts and 5xx answers.'),
 });
 
 export const resilienceOptionsSchema = z
@@ -22,9 +31,12 @@ export const resilienceOptionsSchema = z
       .prefault({})
       .describe('One budget per subgraph: when everything fails, retries do not multiply the load.'),
   })
-  .describe('Policies around each subgraph fetch (retries; later breakers and bulkheads).');
+  .describe('Policies around each subgraph fetch: retries and circuit breakers.');
 
 export type ResilienceOptions = z.infer<typeof resilienceOptionsSchema>;
 export type RetryPolicy = Required<z.infer<typeof retrySchema>>;
 
 export const DEFAULT_RETRY: RetryPolicy = { maxRetries: 1, initialDelayMs: 25, maxDelayMs: 1000 };
+
+export type BreakerPolicy = Required<z.infer<typeof breakerSchema>>;
+export const DEFAULT_BREAKER: BreakerPolicy = { enabled: true, failureRatePercent: 50, windowMs: 10_000, minimumPerSecond: 2, halfOpenAfterMs: 5000 };
