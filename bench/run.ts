@@ -347,6 +347,8 @@ async function scenario(name: Exclude<ScenarioName, 'hostile'>, token: string): 
           frontdesk('authorization', { ...quiet, authorization: {} }),
           // Operation limits at their defaults: parse with the token limit, measure, estimate the cost.
           frontdesk('limits', { ...quiet, limits: {} }),
+          // Retries and a circuit breaker around every fetch (none trips: every fetch succeeds).
+          frontdesk('resilience', { ...quiet, resilience: {} }),
           // The fixtures send no cache hints: every request looks up, misses and stores nothing.
           frontdesk('cache miss', { ...quiet, responseCache: {} }),
           frontdesk('access log', { ...base, accessLog: {} }, { logLevel: 'info' }),
