@@ -155,3 +155,22 @@ describe('circuit breaker', () => {
     }
   });
 });
+
+describe('bulkhead', () => {
+  it('sheds fetches past the concurrent and queued bound at once, and serves the rest', async () => {
+    const gateway = await gatewayWith({ resilience: { subgraphs: { products: { bulkhead: { maxConcurrent: 1, maxQueued: 1 } } } } });
+    stack.catalog.setFaults({ latencyMs: 300 });
+    try {
+      const started = Date.now();
+      const answers = await Promise.all(['p1', 'p2', 'p3', 'p4', 'p5'].map((id) => gql(gateway.url, `{ product(id: "${id}") { id } }`)));
+      const served = answers.filter((a) => a.body.data?.product);
+      const shed = answers.filter((a) => a.body.errors?.[0]?.message === 'Subgraph "products" is overloaded: too many fetches in flight');
+      expect(served).toHaveLength(2);
+      expect(shed).toHaveLength(3);
+      expect(shed.every((a) => a.body.errors?.[0]?.extensions?.code === 'UPSTREAM_UNAVAILABLE')).toBe(true);
+      expect(Date.now() - started).toBeLessThan(3_000);
+    } finally {
+      stack.catalog.setFaults({ latencyMs: 0 });
+    }
+  });
+});

@@ -14,7 +14,13 @@ const breakerSchema = z.strictObject({
   halfOpenAfterMs: z.number().int().positive().optional().describe('How long it stays open before one probe fetch decides, in ms. Default 5000.'),
 });
 
+const bulkheadSchema = z.strictObject({
+  maxConcurrent: z.number().int().positive().optional().describe('Fetches in flight to the subgraph at most. Default 256.'),
+  maxQueued: z.number().int().nonnegative().optional().describe('Fetches waiting for a slot at most; more are shed at once with UPSTREAM_UNAVAILABLE. Default 1024.'),
+});
+
 const policySchema = z.strictObject({
+  bulkhead: bulkheadSchema.optional().describe('Bounds what one subgraph can hold: concurrent fetches and a bounded queue.'),
   retry: retrySchema.optional().describe('Retries of query fetches on connection errors and 429, 502, 503, 504 answers.'),
   circuitBreaker: breakerSchema.optional().describe('A breaker per subgraph: failures are connection errors, timeouts and 5xx answers.'),
 });
@@ -31,12 +37,15 @@ export const resilienceOptionsSchema = z
       .prefault({})
       .describe('One budget per subgraph: when everything fails, retries do not multiply the load.'),
   })
-  .describe('Policies around each subgraph fetch: retries and circuit breakers.');
+  .describe('Policies around each subgraph fetch: bulkheads, retries and circuit breakers.');
 
 export type ResilienceOptions = z.infer<typeof resilienceOptionsSchema>;
 export type RetryPolicy = Required<z.infer<typeof retrySchema>>;
 
 export const DEFAULT_RETRY: RetryPolicy = { maxRetries: 1, initialDelayMs: 25, maxDelayMs: 1000 };
+
+export type BulkheadPolicy = Required<z.infer<typeof bulkheadSchema>>;
+export const DEFAULT_BULKHEAD: BulkheadPolicy = { maxConcurrent: 256, maxQueued: 1024 };
 
 export type BreakerPolicy = Required<z.infer<typeof breakerSchema>>;
 export const DEFAULT_BREAKER: BreakerPolicy = { enabled: true, failureRatePercent: 50, windowMs: 10_000, minimumPerSecond: 2, halfOpenAfterMs: 5000 };

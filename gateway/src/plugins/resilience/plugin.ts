@@ -1,9 +1,9 @@
-import { BrokenCircuitError, CircuitState, circuitBreaker, handleAll, SamplingBreaker, type CircuitBreakerPolicy } from 'cockatiel';
+import { BrokenCircuitError, bulkhead, BulkheadRejectedError, CircuitState, circuitBreaker, handleAll, SamplingBreaker, type BulkheadPolicy as Bulkhead, type CircuitBreakerPolicy } from 'cockatiel';
 import type { Identity } from '../../core/context.js';
 import { normalizeSubgraphName } from '../../core/config.js';
 import { EdgeRefusal, type AdminRoute, type FrontdeskPlugin, type PluginContext } from '../../core/plugin.js';
 import { FetchRefused, type SubgraphReply } from '../../core/subgraph-transport.js';
-import { DEFAULT_BREAKER, DEFAULT_RETRY, type BreakerPolicy, type ResilienceOptions, type RetryPolicy } from './options.js';
+import { DEFAULT_BREAKER, DEFAULT_BULKHEAD, DEFAULT_RETRY, type BreakerPolicy, type BulkheadPolicy, type ResilienceOptions, type RetryPolicy } from './options.js';
 import { RetryBudget, withRetries } from './retry.js';
 
 /** A 5xx answer, thrown inside the breaker so that it counts as a failure, and unwrapped after. */
@@ -21,6 +21,8 @@ const STATES: Record<CircuitState, string> = {
 };
 
 interface Guard {
+  bulkhead: Bulkhead;
+  limits: BulkheadPolicy;
   retry: RetryPolicy;
   budget: RetryBudget;
   breaker?: CircuitBreakerPolicy;
@@ -54,7 +56,8 @@ export function createResiliencePlugin(options: ResilienceOptions, ctx: PluginCo
         log({ subgraph, state: STATES[state] }, `circuit breaker of subgraph ${subgraph} is ${STATES[state]}`);
       });
     }
-    guard = { retry, budget: new RetryBudget(options.retryBudget.percent, options.retryBudget.minPerSecond), ...(breaker ? { breaker } : {}) };
+    const limits: BulkheadPolicy = { ...DEFAULT_BULKHEAD, ...options.all.bulkhead, ...own?.bulkhead };
+    guard = { bulkhead: bulkhead(limits.maxConcurrent, limits.maxQueued), limits, retry, budget: new RetryBudget(options.retryBudget.percent, options.retryBudget.minPerSecond), ...(breaker ? { breaker } : {}) };
     guards.set(subgraph, guard);
     return guard;
   };
@@ -81,7 +84,12 @@ export function createResiliencePlugin(options: ResilienceOptions, ctx: PluginCo
       methods: ['GET'],
       async handle({ identity }) {
         adminAllowed(identity);
-        const subgraphs = Object.fromEntries([...guards].map(([name, guard]) => [name, { circuit: guard.breaker ? STATES[guard.breaker.state] : 'off', retry: guard.retry }]));
+        const subgraphs = Object.fromEntries(
+          [...guards].map(([name, guard]) => [
+            name,
+            { circuit: guard.breaker ? STATES[guard.breaker.state] : 'off', inFlight: guard.limits.maxConcurrent - guard.bulkhead.executionSlots, queued: guard.limits.maxQueued - guard.bulkhead.queueSlots, retry: guard.retry },
+          ]),
+        );
         return { body: { subgraphs } };
       },
     },
@@ -90,11 +98,20 @@ export function createResiliencePlugin(options: ResilienceOptions, ctx: PluginCo
     name: 'resilience',
     adminRoutes,
     subgraph: {
-      wrapFetch(send, fetch) {
+      async wrapFetch(send, fetch) {
         const guard = guardOf(fetch.subgraph);
         const once = guard.breaker ? () => attempt(send, fetch.subgraph, guard.breaker!) : send;
-        if (!fetch.query || guard.retry.maxRetries === 0) return once();
-        return withRetries(once, guard.retry, guard.budget, (n, why) => ctx.logger.warn({ subgraph: fetch.subgraph, attempt: n, why }, 'subgraph fetch failed: retrying'));
+        const guarded =
+          !fetch.query || guard.retry.maxRetries === 0
+            ? once
+            : () => withRetries(once, guard.retry, guard.budget, (n, why) => ctx.logger.warn({ subgraph: fetch.subgraph, attempt: n, why }, 'subgraph fetch failed: retrying'));
+        try {
+          return await guard.bulkhead.execute(guarded);
+        } catch (error) {
+          if (!(error instanceof BulkheadRejectedError)) throw error;
+          ctx.logger.warn({ subgraph: fetch.subgraph, ...guard.limits }, 'subgraph bulkhead full: fetch shed');
+          throw new FetchRefused('UPSTREAM_UNAVAILABLE', `Subgraph "${fetch.subgraph}" is overloaded: too many fetches in flight`);
+        }
       },
     },
   };
