@@ -226,6 +226,7 @@ const subgraphRequestsSchema = z
       .describe('Identical query fetches in flight at once (same subgraph, body and headers but the request id) share one HTTP request. Default true.'),
     connectionsPerOrigin: z.number().int().positive().default(128).describe('Keep-alive connections to each subgraph at most. Default 128.'),
     keepAliveTimeoutMs: z.number().int().positive().default(30_000).describe('How long an idle connection to a subgraph is kept, in ms. Default 30000.'),
+    connectTimeoutMs: z.number().int().positive().default(10_000).describe('Longest wait for a TCP (and TLS) connection to a subgraph, in ms; past it the instance counts as unreachable. Default 10000.'),
     timeoutMs: z
       .number()
       .int()
@@ -247,11 +248,29 @@ const subgraphRequestsSchema = z
   })
   .prefault({});
 
+const discoverySchema = z.strictObject({
+  name: z.string().min(1).describe('The DNS name: a host whose A/AAAA records are the instances (a Kubernetes headless service), or an SRV name.'),
+  record: z.enum(['A', 'AAAA', 'A+AAAA', 'SRV']).default('A+AAAA').describe('Records read. Default A+AAAA.'),
+  port: z.number().int().min(1).max(65535).optional().describe('Port of each address (A/AAAA); SRV records carry their own. Default 80, or 443 for https.'),
+  scheme: z.enum(['http', 'https']).default('http').describe('Default http.'),
+  path: z.string().startsWith('/').default('/graphql').describe('Path of the GraphQL endpoint on each instance. Default /graphql.'),
+  servers: z.array(z.string().min(1)).optional().describe('DNS servers to ask (ip or ip:port). Default the system resolver configuration.'),
+  minRefreshMs: z.number().int().positive().default(1000).describe('Shortest time between two resolutions, in ms (also the retry period after a failure). Default 1000.'),
+  maxRefreshMs: z.number().int().positive().default(60_000).describe('Longest time between two resolutions, in ms; otherwise the records\' TTL decides. Default 60000.'),
+});
+
 const subgraphSchema = z.strictObject({
   url: z
     .url({ protocol: /^https?$/ })
     .optional()
     .describe('Overrides the routing URL composed into the supergraph. Env SUBGRAPH_<NAME>_URL.'),
+  urls: z
+    .array(z.url({ protocol: /^https?$/ }))
+    .min(1)
+    .optional()
+    .describe('Several instances of the subgraph, balanced by the resilience plugin (round robin without it); hot reloaded with the supergraph and on a change of this file. Env SUBGRAPH_<NAME>_URL with URLs separated by commas.'),
+  discovery: discoverySchema.optional().describe('Instances found in DNS (A/AAAA or SRV), re-resolved on the records\' TTL.'),
+  connectTimeoutMs: z.number().int().positive().optional().describe('This subgraph\'s connect timeout, in ms. Default subgraphRequests.connectTimeoutMs.'),
   timeoutMs: z
     .number()
     .int()
@@ -260,7 +279,7 @@ const subgraphSchema = z.strictObject({
     .describe('This subgraph\'s wait for response headers and between body chunks, in ms. Default subgraphRequests.timeoutMs.'),
   deadlineMs: z.number().int().positive().optional().describe('This subgraph\'s total time per fetch, in ms. Default subgraphRequests.deadlineMs.'),
   maxResponseBytes: z.number().int().positive().optional().describe('The most of this subgraph\'s answer read, in bytes. Default subgraphRequests.maxResponseBytes.'),
-});
+}).refine((s) => [s.url, s.urls, s.discovery].filter((v) => v !== undefined).length <= 1, { message: 'set one of url, urls and discovery' });
 
 export const configSchema = z
   .strictObject({
@@ -285,6 +304,8 @@ export type FrontdeskConfig = z.output<typeof configSchema> & {
   production: boolean;
   /** Where the configuration came from, for the start-up log. */
   source: string;
+  /** Reads the configuration again the same way (the file, the environment, the flags): hot reload of instance lists. */
+  reload?: () => FrontdeskConfig;
 };
 
 export class ConfigError extends Error {
@@ -435,12 +456,17 @@ export function loadConfig(options: LoadConfigOptions = {}): FrontdeskConfig {
     const wanted = match[1]!.toLowerCase();
     const existing = raw.subgraphs && typeof raw.subgraphs === 'object' ? Object.keys(raw.subgraphs) : [];
     const name = existing.find((candidate) => normalizeSubgraphName(candidate) === wanted) ?? wanted;
-    setPath(raw, ['subgraphs', name, 'url'], value);
+    // Several URLs separated by commas are several instances.
+    const urls = value.split(',').map((url) => url.trim()).filter((url) => url !== '');
+    const entry = (raw.subgraphs as Record<string, Record<string, unknown>> | undefined)?.[name];
+    if (entry) for (const key of ['url', 'urls', 'discovery']) delete entry[key];
+    setPath(raw, ['subgraphs', name, urls.length > 1 ? 'urls' : 'url'], urls.length > 1 ? urls : value);
   }
   if (flags.port !== undefined) setPath(raw, ['server', 'port'], toPort(flags.port, '--port'));
   if (flags.supergraph !== undefined) setPath(raw, ['supergraph', 'path'], flags.supergraph);
 
   const config = parseConfig(raw, { production: env.NODE_ENV === 'production', source });
   config.supergraph.path = resolve(cwd, config.supergraph.path);
+  if (source !== 'defaults') config.reload = () => loadConfig(options);
   return config;
 }

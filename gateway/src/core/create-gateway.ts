@@ -14,6 +14,8 @@ import { createPlugins } from '../plugins/index.js';
 import { normalizeSubgraphName, type FrontdeskConfig } from './config.js';
 import type { GatewayContext } from './context.js';
 import { FrontdeskDataSource } from './data-source.js';
+import { SubgraphInstances } from './instances.js';
+import { watchFile } from './supergraph.js';
 import { createSubgraphTransport } from './subgraph-transport.js';
 import { ERROR_CODES, withoutSuggestions } from './errors.js';
 import { createEdgeHandler, type EdgeState } from './http.js';
@@ -127,16 +129,51 @@ export async function createGateway(
       logger.warn({ subgraph: name }, 'config names a subgraph that is not in the supergraph');
     }
   }
+  /** Per-subgraph settings; their instance lists are hot reloaded (the rest applies at start). */
+  let subgraphSettings = config.subgraphs;
   const settingsOf = (name: string) => {
     const wanted = normalizeSubgraphName(name);
-    return Object.entries(config.subgraphs).find(([key]) => normalizeSubgraphName(key) === wanted)?.[1];
+    return Object.entries(subgraphSettings).find(([key]) => normalizeSubgraphName(key) === wanted)?.[1];
   };
-  const urlOverride = (name: string): string | undefined => settingsOf(name)?.url;
+  /** The instances of each subgraph by normalised name, and the routing URL the supergraph gives it. */
+  const instances = new Map<string, { instances: SubgraphInstances; routingUrl: string | undefined }>();
+  const configureInstances = (name: string): void => {
+    const entry = instances.get(normalizeSubgraphName(name))!;
+    const own = settingsOf(name);
+    if (own?.discovery) entry.instances.configure({ discovery: own.discovery });
+    else if (own?.urls) entry.instances.configure({ urls: own.urls });
+    else {
+      const url = own?.url ?? entry.routingUrl;
+      if (!url) throw new Error(`Subgraph "${name}" has no routing URL in the supergraph or the config`);
+      entry.instances.configure({ urls: [url] });
+    }
+  };
+  /** Reads the configuration again and applies its instance lists (on a change of its file, and with each supergraph reload). */
+  const reloadInstanceLists = (): void => {
+    if (!config.reload) return;
+    let next: FrontdeskConfig;
+    try {
+      next = config.reload();
+    } catch (error) {
+      logger.error({ config: config.source }, `configuration reload rejected, keeping the instance lists in service: ${(error as Error).message}`);
+      return;
+    }
+    subgraphSettings = next.subgraphs;
+    for (const entry of instances.values()) {
+      try {
+        configureInstances(entry.instances.subgraph);
+      } catch (error) {
+        logger.error({ subgraph: entry.instances.subgraph }, (error as Error).message);
+      }
+    }
+  };
+  const stopWatchingConfig = config.reload && config.supergraph.watch ? watchFile(config.source, config.supergraph.watchDebounceMs, reloadInstanceLists, logger) : () => {};
   /** A subgraph's own timeouts and bound over subgraphRequests'. */
   const boundsOf = (name: string) => {
     const own = settingsOf(name);
     const all = config.subgraphRequests;
     return {
+      connectTimeoutMs: own?.connectTimeoutMs ?? all.connectTimeoutMs,
       timeoutMs: own?.timeoutMs ?? all.timeoutMs,
       deadlineMs: own?.deadlineMs ?? all.deadlineMs,
       maxResponseBytes: own?.maxResponseBytes ?? all.maxResponseBytes,
@@ -189,6 +226,7 @@ export async function createGateway(
             logger,
             onChange: (loaded) => {
               for (const plugin of plugins) plugin.validateSupergraph?.(loaded);
+              reloadInstanceLists();
               update(loaded.sdl);
               current = loaded;
               if (config.supergraph.keepLastGood) keepLastGood(config.supergraph.path, loaded, logger);
@@ -203,9 +241,14 @@ export async function createGateway(
       return { supergraphSdl: current.sdl, cleanup: async () => stopWatching() };
     },
     buildService: ({ name, url }) => {
-      const target = urlOverride(name) ?? url;
-      if (!target) throw new Error(`Subgraph "${name}" has no routing URL in the supergraph or the config`);
-      return new FrontdeskDataSource(name, target, hooks, logger, transport, config.headers.propagate, config.subgraphRequests.dedupe, boundsOf(name));
+      const key = normalizeSubgraphName(name);
+      let entry = instances.get(key);
+      if (entry) entry.routingUrl = url;
+      else instances.set(key, (entry = { instances: new SubgraphInstances(name, logger), routingUrl: url }));
+      configureInstances(name);
+      const own = settingsOf(name);
+      const primary = own?.url ?? own?.urls?.[0] ?? url ?? `${own?.discovery?.scheme ?? 'http'}://${own?.discovery?.name ?? name}${own?.discovery?.path ?? ''}`;
+      return new FrontdeskDataSource(name, primary, entry.instances, hooks, logger, transport, config.headers.propagate, config.subgraphRequests.dedupe, boundsOf(name));
     },
   });
 
@@ -317,7 +360,10 @@ export async function createGateway(
         await closed;
       }
       tls?.close();
+      stopWatchingConfig();
       await apollo.stop();
+      for (const entry of instances.values()) entry.instances.close();
+      for (const plugin of plugins) await plugin.close?.();
       await transport.close();
       await redis?.close();
       logger.info('gateway stopped');

@@ -4,6 +4,7 @@ import type { GatewayContext } from './context.js';
 import { frontdeskError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { SubgraphHooks } from './plugin.js';
+import type { SubgraphInstances } from './instances.js';
 import { FetchRefused, ResponseTooLarge, SubgraphHeaders, type FetchBounds, type SubgraphReply, type SubgraphTransport } from './subgraph-transport.js';
 
 /** Waits for `pending` unless `signal` aborts first (then rejects with an AbortError). */
@@ -46,6 +47,8 @@ export class FrontdeskDataSource implements GraphQLDataSource<GatewayContext> {
   constructor(
     readonly subgraph: string,
     readonly url: string,
+    /** Where the fetches go: the instances' URLs (one: `url`), balanced by a fetch wrapper or in turn. */
+    private readonly instances: SubgraphInstances,
     private readonly hooks: readonly SubgraphHooks[],
     private readonly logger: Logger,
     private readonly transport: SubgraphTransport,
@@ -114,14 +117,22 @@ export class FrontdeskDataSource implements GraphQLDataSource<GatewayContext> {
   }
 
   /** The HTTP exchange, inside the plugins' fetch wrappers (the first registered outermost). */
-  private exchange(headers: SubgraphHeaders, body: string, query: boolean): Promise<SubgraphReply> {
-    let send = (): Promise<SubgraphReply> => this.transport.post(this.url, headers, body, this.bounds);
-    if (this.wrappers.length === 0) return send();
-    const fetch = { subgraph: this.subgraph, url: this.url, query };
+  private async exchange(headers: SubgraphHeaders, body: string, query: boolean): Promise<SubgraphReply> {
+    const discovering = this.instances.ready();
+    if (discovering) await discovering;
+    const post = (url?: string): Promise<SubgraphReply> => {
+      const target = url ?? this.instances.next();
+      if (target === undefined) return Promise.reject(new FetchRefused('UPSTREAM_UNAVAILABLE', `Subgraph "${this.subgraph}" has no instance`));
+      return this.transport.post(target, headers, body, this.bounds);
+    };
+    if (this.wrappers.length === 0) return post();
+    const fetch = { subgraph: this.subgraph, url: this.url, instances: this.instances.current(), query };
+    let send: (url?: string) => Promise<SubgraphReply> = post;
     for (let i = this.wrappers.length - 1; i >= 0; i -= 1) {
       const wrap = this.wrappers[i]!;
       const inner = send;
-      send = () => wrap.wrapFetch!(inner, fetch);
+      // An outer wrapper's choice of instance reaches the transport through the inner ones.
+      send = (url?: string) => wrap.wrapFetch!((chosen?: string) => inner(chosen ?? url), fetch);
     }
     return send();
   }

@@ -49,17 +49,22 @@ export interface SubgraphHooks {
   willSendSubgraphRequest?(options: SubgraphRequestOptions): void | Promise<void>;
   /**
    * Wraps the HTTP exchange of one fetch (below the sharing of identical fetches: a shared fetch
-   * is wrapped once): retries, breakers, bulkheads. `send` may be called again for a query, never
-   * for a mutation. Wrappers nest in registration order, the first outermost.
+   * is wrapped once): load balancing, retries, breakers, bulkheads. `send(url)` sends to one of
+   * `fetch.instances` (without a URL: the next one in turn). `send` may be called again for a
+   * query, never for a mutation unless the first call failed to connect. Wrappers nest in
+   * registration order, the first outermost.
    */
-  wrapFetch?(send: () => Promise<SubgraphReply>, fetch: FetchInfo): Promise<SubgraphReply>;
+  wrapFetch?(send: (url?: string) => Promise<SubgraphReply>, fetch: FetchInfo): Promise<SubgraphReply>;
   didReceiveSubgraphResponse?(info: SubgraphResponseInfo): void | 'resend-as-planned';
 }
 
 /** The fetch a wrapFetch hook wraps. */
 export interface FetchInfo {
   subgraph: string;
+  /** The subgraph's routing URL (its first instance). */
   url: string;
+  /** Its instance URLs now (configured or discovered); the same array while the list is unchanged. */
+  instances: readonly string[];
   /** A query: may be sent again; a mutation never is. */
   query: boolean;
 }
@@ -167,4 +172,6 @@ export interface FrontdeskPlugin {
   answerAtEdge?(request: EdgeRequest): EdgeAnswer | undefined | Promise<EdgeAnswer | undefined>;
   /** Sees every request answered at the edge (the access log). */
   didAnswerAtEdge?(request: EdgeRequest, answer: EdgeAnswer, durationMs: number): void;
+  /** Stops the plugin's timers and connections when the gateway stops. */
+  close?(): void | Promise<void>;
 }

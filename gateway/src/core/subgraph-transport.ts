@@ -51,6 +51,7 @@ export interface SubgraphReply {
  */
 /** What one subgraph's fetches may take (its own settings over subgraphRequests). */
 export interface FetchBounds {
+  connectTimeoutMs: number;
   timeoutMs: number;
   deadlineMs: number;
   maxResponseBytes: number;
@@ -86,6 +87,7 @@ export class ResponseTooLarge extends Error {
 export interface TransportOptions {
   connectionsPerOrigin: number;
   keepAliveTimeoutMs: number;
+  connectTimeoutMs: number;
   /** Idle limit: for the headers, and between two chunks of the body. */
   timeoutMs: number;
   /** Total limit of one fetch, a trickling body included. */
@@ -110,14 +112,26 @@ async function readBounded(body: AsyncIterable<Buffer> & { destroy(error?: Error
 }
 
 export function createSubgraphTransport(options: TransportOptions): SubgraphTransport {
-  const agent = new Agent({
-    connections: options.connectionsPerOrigin,
-    keepAliveTimeout: options.keepAliveTimeoutMs,
-    headersTimeout: options.timeoutMs,
-    bodyTimeout: options.timeoutMs,
-  });
+  /** One agent per connect timeout (undici sets it per agent): usually one. */
+  const agents = new Map<number, Agent>();
+  const agentFor = (connectTimeoutMs: number): Agent => {
+    let agent = agents.get(connectTimeoutMs);
+    if (!agent) {
+      agent = new Agent({
+        connections: options.connectionsPerOrigin,
+        keepAliveTimeout: options.keepAliveTimeoutMs,
+        headersTimeout: options.timeoutMs,
+        bodyTimeout: options.timeoutMs,
+        connect: { timeout: connectTimeoutMs },
+      });
+      agents.set(connectTimeoutMs, agent);
+    }
+    return agent;
+  };
+  const defaultAgent = agentFor(options.connectTimeoutMs);
   return {
     async post(url, headers, body, bounds = options) {
+      const agent = bounds.connectTimeoutMs === options.connectTimeoutMs ? defaultAgent : agentFor(bounds.connectTimeoutMs);
       const response = await request(url, {
         method: 'POST',
         headers: headers.toObject(),
@@ -139,6 +153,8 @@ export function createSubgraphTransport(options: TransportOptions): SubgraphTran
         text: await readBounded(response.body, bounds.maxResponseBytes),
       };
     },
-    close: () => agent.close(),
+    close: async () => {
+      await Promise.all([...agents.values()].map((agent) => agent.close()));
+    },
   };
 }

@@ -72,11 +72,8 @@ export function watchSupergraph(
   path: string,
   options: { debounceMs: number; initialHash: string; logger: Logger; onChange: (loaded: LoadedSupergraph) => void },
 ): () => void {
-  const file = basename(path);
   let lastHash = options.initialHash;
-  let timer: NodeJS.Timeout | undefined;
   const reload = (): void => {
-    timer = undefined;
     let loaded: LoadedSupergraph;
     try {
       loaded = readSupergraph(path);
@@ -92,12 +89,25 @@ export function watchSupergraph(
       options.logger.error({ path }, `supergraph reload rejected, keeping the last good one: ${describe(error)}`);
     }
   };
+  return watchFile(path, options.debounceMs, reload, options.logger);
+}
+
+/**
+ * Calls `onChange` after a quiet period when `path` changes (its directory is watched: editors
+ * replace files by rename).
+ */
+export function watchFile(path: string, debounceMs: number, onChange: () => void, logger: Logger): () => void {
+  const file = basename(path);
+  let timer: NodeJS.Timeout | undefined;
   const watcher: FSWatcher = watch(dirname(path), { persistent: false }, (_event, changed) => {
     if (changed !== null && changed !== file) return;
     if (timer) clearTimeout(timer);
-    timer = setTimeout(reload, options.debounceMs);
+    timer = setTimeout(() => {
+      timer = undefined;
+      onChange();
+    }, debounceMs);
   });
-  watcher.on('error', (error) => options.logger.error({ path, err: error }, 'supergraph watcher failed'));
+  watcher.on('error', (error) => logger.error({ path, err: error }, 'file watcher failed'));
   return () => {
     if (timer) clearTimeout(timer);
     watcher.close();

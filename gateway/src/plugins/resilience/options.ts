@@ -19,10 +19,30 @@ const bulkheadSchema = z.strictObject({
   maxQueued: z.number().int().nonnegative().optional().describe('Fetches waiting for a slot at most; more are shed at once with UPSTREAM_UNAVAILABLE. Default 1024.'),
 });
 
+const ejectionSchema = z.strictObject({
+  enabled: z.boolean().optional().describe('Default true.'),
+  consecutiveFailures: z.number().int().positive().optional().describe('Failures in a row (connection errors, timeouts, 5xx) that eject an instance. Default 5.'),
+  baseMs: z.number().int().positive().optional().describe('First ejection, in ms; each further one of the same instance doubles it. Default 10000.'),
+  maxMs: z.number().int().positive().optional().describe('Longest ejection, in ms. Default 300000.'),
+  maxEjectedPercent: z.number().min(0).max(100).optional().describe('Never more than this share of the instances ejected at once. Default 50.'),
+});
+
+const healthCheckSchema = z.strictObject({
+  enabled: z.boolean().optional().describe('Default true.'),
+  path: z.string().startsWith('/').optional().describe("Path asked on each instance's origin with GET; any answer below 500 passes. Default /ready."),
+  intervalMs: z.number().int().positive().optional().describe('Time between two checks of every instance, in ms. Default 5000.'),
+  timeoutMs: z.number().int().positive().optional().describe('A check not answered in this many ms fails. Default 1000.'),
+  unhealthyThreshold: z.number().int().positive().optional().describe('Failed checks in a row that take an instance out. Default 2.'),
+  healthyThreshold: z.number().int().positive().optional().describe('Passed checks in a row that bring it back (ending an ejection early). Default 1.'),
+  singleInstance: z.boolean().optional().describe('Check a subgraph that has one instance too (it is still called when all are down). Default false.'),
+});
+
 const policySchema = z.strictObject({
   bulkhead: bulkheadSchema.optional().describe('Bounds what one subgraph can hold: concurrent fetches and a bounded queue.'),
   retry: retrySchema.optional().describe('Retries of query fetches on connection errors and 429, 502, 503, 504 answers.'),
-  circuitBreaker: breakerSchema.optional().describe('A breaker per subgraph: failures are connection errors, timeouts and 5xx answers.'),
+  circuitBreaker: breakerSchema.optional().describe('A breaker per instance: failures are connection errors, timeouts and 5xx answers.'),
+  outlierEjection: ejectionSchema.optional().describe('Passive ejection of an instance that fails several times in a row.'),
+  healthCheck: healthCheckSchema.optional().describe('Active health checks of each instance, when a subgraph has several.'),
 });
 
 export const resilienceOptionsSchema = z
@@ -37,7 +57,7 @@ export const resilienceOptionsSchema = z
       .prefault({})
       .describe('One budget per subgraph: when everything fails, retries do not multiply the load.'),
   })
-  .describe('Policies around each subgraph fetch: bulkheads, retries and circuit breakers.');
+  .describe('Policies around each subgraph fetch: load balancing over instances, bulkheads, retries, circuit breakers, outlier ejection, health checks.');
 
 export type ResilienceOptions = z.infer<typeof resilienceOptionsSchema>;
 export type RetryPolicy = Required<z.infer<typeof retrySchema>>;
@@ -49,3 +69,31 @@ export const DEFAULT_BULKHEAD: BulkheadPolicy = { maxConcurrent: 256, maxQueued:
 
 export type BreakerPolicy = Required<z.infer<typeof breakerSchema>>;
 export const DEFAULT_BREAKER: BreakerPolicy = { enabled: true, failureRatePercent: 50, windowMs: 10_000, minimumPerSecond: 2, halfOpenAfterMs: 5000 };
+
+export type EjectionPolicy = Required<z.infer<typeof ejectionSchema>>;
+export const DEFAULT_EJECTION: EjectionPolicy = { enabled: true, consecutiveFailures: 5, baseMs: 10_000, maxMs: 300_000, maxEjectedPercent: 50 };
+
+export type HealthCheckPolicy = Required<z.infer<typeof healthCheckSchema>>;
+export const DEFAULT_HEALTH_CHECK: HealthCheckPolicy = { enabled: true, path: '/ready', intervalMs: 5000, timeoutMs: 1000, unhealthyThreshold: 2, healthyThreshold: 1, singleInstance: false };
+
+/** The policy of one upstream: the defaults, then `all`, then its own entry. */
+export type UpstreamPolicy = z.infer<typeof policySchema>;
+export interface ResolvedPolicy {
+  retry: RetryPolicy;
+  bulkhead: BulkheadPolicy;
+  breaker: BreakerPolicy;
+  ejection: EjectionPolicy;
+  healthCheck: HealthCheckPolicy;
+}
+
+export function resolvePolicy(all: UpstreamPolicy | undefined, own: UpstreamPolicy | undefined): ResolvedPolicy {
+  return {
+    retry: { ...DEFAULT_RETRY, ...all?.retry, ...own?.retry },
+    bulkhead: { ...DEFAULT_BULKHEAD, ...all?.bulkhead, ...own?.bulkhead },
+    breaker: { ...DEFAULT_BREAKER, ...all?.circuitBreaker, ...own?.circuitBreaker },
+    ejection: { ...DEFAULT_EJECTION, ...all?.outlierEjection, ...own?.outlierEjection },
+    healthCheck: { ...DEFAULT_HEALTH_CHECK, ...all?.healthCheck, ...own?.healthCheck },
+  };
+}
+
+export { policySchema as upstreamPolicySchema };

@@ -1,41 +1,43 @@
-import { BrokenCircuitError, bulkhead, BulkheadRejectedError, CircuitState, circuitBreaker, handleAll, SamplingBreaker, type BulkheadPolicy as Bulkhead, type CircuitBreakerPolicy } from 'cockatiel';
+import { request } from 'undici';
+import { bulkhead, BulkheadRejectedError, type BulkheadPolicy as Bulkhead } from 'cockatiel';
 import type { Identity } from '../../core/context.js';
 import { normalizeSubgraphName } from '../../core/config.js';
 import { EdgeRefusal, type AdminRoute, type FrontdeskPlugin, type PluginContext } from '../../core/plugin.js';
-import { FetchRefused, type SubgraphReply } from '../../core/subgraph-transport.js';
-import { DEFAULT_BREAKER, DEFAULT_BULKHEAD, DEFAULT_RETRY, type BreakerPolicy, type BulkheadPolicy, type ResilienceOptions, type RetryPolicy } from './options.js';
+import { FetchRefused, ResponseTooLarge, type SubgraphReply } from '../../core/subgraph-transport.js';
+import { resolvePolicy, type ResilienceOptions, type ResolvedPolicy } from './options.js';
+import { InstancePool, NoInstanceAvailable, type Instance } from './pool.js';
 import { RetryBudget, withRetries } from './retry.js';
-
-/** A 5xx answer, thrown inside the breaker so that it counts as a failure, and unwrapped after. */
-class FailedAnswer extends Error {
-  constructor(readonly reply: SubgraphReply) {
-    super(`HTTP ${reply.status}`);
-  }
-}
-
-const STATES: Record<CircuitState, string> = {
-  [CircuitState.Closed]: 'closed',
-  [CircuitState.Open]: 'open',
-  [CircuitState.HalfOpen]: 'half-open',
-  [CircuitState.Isolated]: 'isolated',
-};
 
 interface Guard {
   bulkhead: Bulkhead;
-  limits: BulkheadPolicy;
-  retry: RetryPolicy;
+  policy: ResolvedPolicy;
   budget: RetryBudget;
-  breaker?: CircuitBreakerPolicy;
+  pool: InstancePool;
 }
+
+/** GET `path` on the instance's origin: up when it answers below 500 within the timeout. */
+export function httpProbe(path: string, timeoutMs: number): (url: string) => Promise<boolean> {
+  return async (url) => {
+    const response = await request(new URL(path, url), { method: 'GET', signal: AbortSignal.timeout(timeoutMs), headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+    await response.body.dump();
+    return response.statusCode < 500;
+  };
+}
+
+/** An instance failed when it answered 5xx, or could not be reached or answer in time (a too large answer is the query's fault). */
+export const replyFailed = (reply: SubgraphReply): boolean => reply.status >= 500;
+export const errorFailed = (error: unknown): boolean => !(error instanceof ResponseTooLarge);
 
 /**
  * Policies around each subgraph fetch, `all` merged with the subgraph's own:
- * - a circuit breaker per subgraph (cockatiel's SamplingBreaker: a failure rate over a rolling
- *   window with a minimum volume; open, no fetch is sent and the subgraph's fields are null with
- *   CIRCUIT_OPEN; after halfOpenAfterMs one probe decides);
- * - retries of queries (never mutations) on connection errors and 429/502/503/504, each attempt
- *   through the breaker, with backoff, Retry-After and a retry budget per subgraph.
- * `GET /admin/resilience` (role admin) shows every breaker's state.
+ * - load balancing over the subgraph's instances (power of two choices on outstanding fetches),
+ *   a circuit breaker per instance (open: nothing sent; all open: the fields are null with
+ *   CIRCUIT_OPEN), outlier ejection and active health checks (see InstancePool);
+ * - retries of queries (never mutations, unless nothing was sent) on connection errors and
+ *   429/502/503/504, on another instance when there is one, with backoff, Retry-After and a retry
+ *   budget per subgraph;
+ * - a bulkhead per subgraph: fetches past maxConcurrent and maxQueued are shed at once.
+ * `GET /admin/resilience` (role admin) shows every subgraph's instances and their state.
  */
 export function createResiliencePlugin(options: ResilienceOptions, ctx: PluginContext): FrontdeskPlugin {
   const guards = new Map<string, Guard>();
@@ -43,37 +45,16 @@ export function createResiliencePlugin(options: ResilienceOptions, ctx: PluginCo
     let guard = guards.get(subgraph);
     if (guard) return guard;
     const own = Object.entries(options.subgraphs).find(([name]) => normalizeSubgraphName(name) === normalizeSubgraphName(subgraph))?.[1];
-    const retry: RetryPolicy = { ...DEFAULT_RETRY, ...options.all.retry, ...own?.retry };
-    const policy: BreakerPolicy = { ...DEFAULT_BREAKER, ...options.all.circuitBreaker, ...own?.circuitBreaker };
-    let breaker: CircuitBreakerPolicy | undefined;
-    if (policy.enabled) {
-      breaker = circuitBreaker(handleAll, {
-        halfOpenAfter: policy.halfOpenAfterMs,
-        breaker: new SamplingBreaker({ threshold: policy.failureRatePercent / 100, duration: policy.windowMs, minimumRps: policy.minimumPerSecond }),
-      });
-      breaker.onStateChange((state) => {
-        const log = state === CircuitState.Open ? ctx.logger.error.bind(ctx.logger) : ctx.logger.warn.bind(ctx.logger);
-        log({ subgraph, state: STATES[state] }, `circuit breaker of subgraph ${subgraph} is ${STATES[state]}`);
-      });
-    }
-    const limits: BulkheadPolicy = { ...DEFAULT_BULKHEAD, ...options.all.bulkhead, ...own?.bulkhead };
-    guard = { bulkhead: bulkhead(limits.maxConcurrent, limits.maxQueued), limits, retry, budget: new RetryBudget(options.retryBudget.percent, options.retryBudget.minPerSecond), ...(breaker ? { breaker } : {}) };
+    const policy = resolvePolicy(options.all, own);
+    const probe = httpProbe(policy.healthCheck.path, policy.healthCheck.timeoutMs);
+    guard = {
+      bulkhead: bulkhead(policy.bulkhead.maxConcurrent, policy.bulkhead.maxQueued),
+      policy,
+      budget: new RetryBudget(options.retryBudget.percent, options.retryBudget.minPerSecond),
+      pool: new InstancePool(`subgraph ${subgraph}`, policy, ctx.logger, probe),
+    };
     guards.set(subgraph, guard);
     return guard;
-  };
-  /** One attempt through the breaker: a 5xx answer counts as a failure but reaches the caller as the answer it is. */
-  const attempt = async (send: () => Promise<SubgraphReply>, subgraph: string, breaker: CircuitBreakerPolicy): Promise<SubgraphReply> => {
-    try {
-      return await breaker.execute(async () => {
-        const reply = await send();
-        if (reply.status >= 500) throw new FailedAnswer(reply);
-        return reply;
-      });
-    } catch (error) {
-      if (error instanceof FailedAnswer) return error.reply;
-      if (error instanceof BrokenCircuitError) throw new FetchRefused('CIRCUIT_OPEN', `Subgraph "${subgraph}" is unavailable (circuit open)`);
-      throw error;
-    }
   };
   const adminAllowed = (identity: Identity | undefined): void => {
     if (!identity) throw new EdgeRefusal('UNAUTHENTICATED', 'The resilience admin route needs credentials', { 'www-authenticate': 'Bearer' });
@@ -85,10 +66,20 @@ export function createResiliencePlugin(options: ResilienceOptions, ctx: PluginCo
       async handle({ identity }) {
         adminAllowed(identity);
         const subgraphs = Object.fromEntries(
-          [...guards].map(([name, guard]) => [
-            name,
-            { circuit: guard.breaker ? STATES[guard.breaker.state] : 'off', inFlight: guard.limits.maxConcurrent - guard.bulkhead.executionSlots, queued: guard.limits.maxQueued - guard.bulkhead.queueSlots, retry: guard.retry },
-          ]),
+          [...guards].map(([name, guard]) => {
+            const instances = guard.pool.snapshot();
+            const open = instances.every((i) => i.circuit === 'open');
+            return [
+              name,
+              {
+                circuit: instances.length === 0 ? 'off' : open ? 'open' : instances.some((i) => i.circuit !== 'closed') ? 'partly-open' : instances[0]!.circuit === 'off' ? 'off' : 'closed',
+                instances,
+                inFlight: guard.policy.bulkhead.maxConcurrent - guard.bulkhead.executionSlots,
+                queued: guard.policy.bulkhead.maxQueued - guard.bulkhead.queueSlots,
+                retry: guard.policy.retry,
+              },
+            ];
+          }),
         );
         return { body: { subgraphs } };
       },
@@ -97,19 +88,37 @@ export function createResiliencePlugin(options: ResilienceOptions, ctx: PluginCo
   return {
     name: 'resilience',
     adminRoutes,
+    close() {
+      for (const guard of guards.values()) guard.pool.close();
+    },
     subgraph: {
       async wrapFetch(send, fetch) {
         const guard = guardOf(fetch.subgraph);
-        const once = guard.breaker ? () => attempt(send, fetch.subgraph, guard.breaker!) : send;
+        guard.pool.sync(fetch.instances);
+        const tried = new Set<Instance>();
+        const once = async (): Promise<SubgraphReply> => {
+          try {
+            return await guard.pool.call(send, replyFailed, errorFailed, tried);
+          } catch (error) {
+            if (!(error instanceof NoInstanceAvailable)) throw error;
+            if (error.reason === 'no-instances') throw new FetchRefused('UPSTREAM_UNAVAILABLE', `Subgraph "${fetch.subgraph}" has no instance`);
+            throw new FetchRefused('CIRCUIT_OPEN', `Subgraph "${fetch.subgraph}" is unavailable (circuit open)`);
+          }
+        };
         const guarded =
-          !fetch.query || guard.retry.maxRetries === 0
+          guard.policy.retry.maxRetries === 0
             ? once
-            : () => withRetries(once, guard.retry, guard.budget, (n, why) => ctx.logger.warn({ subgraph: fetch.subgraph, attempt: n, why }, 'subgraph fetch failed: retrying'));
+            : () =>
+                withRetries(once, guard.policy.retry, guard.budget, (n, why) => ctx.logger.warn({ subgraph: fetch.subgraph, attempt: n, why }, 'subgraph fetch failed: retrying'), {
+                  unsentOnly: !fetch.query,
+                  status: (reply) => reply.status,
+                  retryAfter: (reply) => reply.headers.get('retry-after'),
+                });
         try {
           return await guard.bulkhead.execute(guarded);
         } catch (error) {
           if (!(error instanceof BulkheadRejectedError)) throw error;
-          ctx.logger.warn({ subgraph: fetch.subgraph, ...guard.limits }, 'subgraph bulkhead full: fetch shed');
+          ctx.logger.warn({ subgraph: fetch.subgraph, ...guard.policy.bulkhead }, 'subgraph bulkhead full: fetch shed');
           throw new FetchRefused('UPSTREAM_UNAVAILABLE', `Subgraph "${fetch.subgraph}" is overloaded: too many fetches in flight`);
         }
       },

@@ -6,10 +6,24 @@ const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 /** Failures before any answer that another attempt may not meet (not timeouts: a hung subgraph is not asked twice). */
 const RETRYABLE_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_CONNECT_TIMEOUT']);
 
+/** Failures before anything was sent: safe to try elsewhere even for a mutation. */
+const UNSENT_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND', 'UND_ERR_CONNECT_TIMEOUT']);
+
+function errorCode(error: unknown): string | undefined {
+  const err = error as { code?: unknown; cause?: { code?: unknown } };
+  const code = typeof err.code === 'string' ? err.code : err.cause?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
 export function retryableError(error: unknown): boolean {
-  const err = error as { code?: string; cause?: { code?: string } };
-  const code = err.code ?? err.cause?.code;
+  const code = errorCode(error);
   return code !== undefined && RETRYABLE_ERRORS.has(code);
+}
+
+/** The call failed to connect: nothing reached the upstream. */
+export function unsentError(error: unknown): boolean {
+  const code = errorCode(error);
+  return code !== undefined && UNSENT_ERRORS.has(code);
 }
 
 /** Retry-After as milliseconds (seconds or an HTTP date); undefined without a usable one. */
@@ -65,33 +79,53 @@ export class RetryBudget {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** What the retry loop needs to know of an answer: its status and Retry-After (a subgraph reply by default). */
+export interface RetryRules<T> {
+  /** A call that is not idempotent (a mutation): retried only when it failed to connect. */
+  unsentOnly?: boolean;
+  status?(value: T): number;
+  retryAfter?(value: T): string | null;
+}
+
+const REPLY_RULES: RetryRules<SubgraphReply> = { status: (reply) => reply.status, retryAfter: (reply) => reply.headers.get('retry-after') };
+
 /**
  * Sends, and sends a query again on a retryable failure: up to `maxRetries` times, after a
- * full-jitter exponential backoff or the subgraph's Retry-After (giving up when it asks for longer
- * than `maxDelayMs`), while the budget allows.
+ * full-jitter exponential backoff or the upstream's Retry-After (giving up when it asks for longer
+ * than `maxDelayMs`), while the budget allows. With `unsentOnly` (a mutation), only failures to
+ * connect are tried again: nothing was sent.
  */
-export async function withRetries(send: () => Promise<SubgraphReply>, policy: RetryPolicy, budget: RetryBudget, onRetry: (attempt: number, why: string) => void): Promise<SubgraphReply> {
+export async function withRetries<T = SubgraphReply>(
+  send: () => Promise<T>,
+  policy: RetryPolicy,
+  budget: RetryBudget,
+  onRetry: (attempt: number, why: string) => void,
+  rules: RetryRules<T> = REPLY_RULES as RetryRules<T>,
+): Promise<T> {
   budget.request();
   for (let attempt = 0; ; attempt += 1) {
-    let reply: SubgraphReply | undefined;
+    let reply: T | undefined;
+    let answered = false;
     let failure: unknown;
     try {
       reply = await send();
-      if (!RETRYABLE_STATUS.has(reply.status)) return reply;
+      answered = true;
+      const status = rules.status?.(reply);
+      if (rules.unsentOnly || status === undefined || !RETRYABLE_STATUS.has(status)) return reply;
     } catch (error) {
-      if (!retryableError(error)) throw error;
+      if (!(rules.unsentOnly ? unsentError(error) : retryableError(error))) throw error;
       failure = error;
     }
-    const giveUp = (): SubgraphReply => {
-      if (reply) return reply;
+    const giveUp = (): T => {
+      if (answered) return reply as T;
       throw failure;
     };
     if (attempt >= policy.maxRetries) return giveUp();
-    const asked = reply ? retryAfterMs(reply.headers.get('retry-after')) : undefined;
+    const asked = answered && rules.retryAfter ? retryAfterMs(rules.retryAfter(reply as T)) : undefined;
     if (asked !== undefined && asked > policy.maxDelayMs) return giveUp();
     if (!budget.tryRetry()) return giveUp();
     const backoff = Math.random() * Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** attempt);
-    onRetry(attempt + 1, reply ? `HTTP ${reply.status}` : String((failure as { code?: string }).code ?? (failure as Error).message));
+    onRetry(attempt + 1, answered ? `status ${rules.status?.(reply as T)}` : (errorCode(failure) ?? (failure as Error).message));
     await sleep(Math.max(backoff, asked ?? 0));
   }
 }
