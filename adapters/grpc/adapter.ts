@@ -2,7 +2,7 @@ import { dirname, resolve } from 'node:path';
 import type protobuf from 'protobufjs';
 import { createLogger } from '../../gateway/src/core/logger.js';
 import type { RunningSubgraph } from '../../subgraphs/shared/server.js';
-import { interpolateHeaders, loadMappingFile } from '../toolkit/mapping.js';
+import { interpolateHeaders, loadMappingFile, urlList } from '../toolkit/mapping.js';
 import { startAdapterSubgraph, type AdapterServerOptions } from '../toolkit/server.js';
 import { channelCredentials, GrpcTarget } from './client.js';
 import { generateGrpcSubgraph, type GeneratedGrpcSubgraph } from './generate.js';
@@ -16,12 +16,19 @@ export interface LoadedGrpcAdapter {
   root: protobuf.Root;
 }
 
+/** The instances: TARGET_ADDRESS (several separated by commas), else target.addresses or target.address. */
+export function addressesOf(mapping: GrpcMapping, override?: string): string[] {
+  if (override) return urlList(override);
+  return mapping.target.addresses ?? (mapping.target.address ? [mapping.target.address] : []);
+}
+
 /** Reads a gRPC mapping and its .proto files (or, without files, the server's reflection) and generates the subgraph. */
 export async function loadGrpcAdapter(mappingPath: string, address?: string): Promise<LoadedGrpcAdapter> {
   const mapping = loadMappingFile(mappingPath, grpcMappingSchema);
   const base = dirname(mappingPath);
   if (mapping.target.tls !== false && mapping.target.tls.ca) mapping.target.tls.ca = resolve(base, mapping.target.tls.ca);
-  const target = address ?? mapping.target.address;
+  // Reflection asks the first instance.
+  const target = addressesOf(mapping, address)[0]!;
   const root =
     mapping.protos.length > 0
       ? await loadProtoFiles(
@@ -44,10 +51,13 @@ export type RunningGrpcAdapter = RunningSubgraph & { generated: GeneratedGrpcSub
 export async function startGrpcAdapter(options: GrpcAdapterOptions): Promise<RunningGrpcAdapter> {
   const env = options.env ?? process.env;
   const { mapping, generated } = await loadGrpcAdapter(options.mappingPath, options.address);
-  createLogger(options.logLevel ?? 'info', { service: mapping.subgraph }).debug({ address: options.address ?? mapping.target.address }, 'gRPC adapter loaded');
+  const logger = createLogger(options.logLevel ?? 'info', { service: mapping.subgraph });
+  logger.debug({ addresses: addressesOf(mapping, options.address) }, 'gRPC adapter loaded');
   const target = new GrpcTarget({
     service: mapping.service,
-    address: options.address ?? mapping.target.address,
+    addresses: addressesOf(mapping, options.address),
+    resilience: mapping.target.resilience,
+    logger,
     deadlineMs: mapping.target.deadlineMs,
     tls: mapping.target.tls,
     metadata: interpolateHeaders(mapping.target.metadata, env),

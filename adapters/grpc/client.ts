@@ -1,14 +1,22 @@
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
+import { GraphQLError } from 'graphql';
 import type protobuf from 'protobufjs';
 import type { Logger } from '../../gateway/src/core/logger.js';
 import { FAILURE_BY_CODE, GRPC_STATUS, failureFromGrpcStatus, legacyError, LEGACY_MAX_RESPONSE_BYTES } from '../toolkit/errors.js';
 import type { GeneratedMethod } from './generate.js';
+import { LegacyGuard, type LegacyResilience } from '../toolkit/resilience.js';
+
+/** Statuses that are the instance's failure (not the request's): unreachable, too slow, broken. */
+const INSTANCE_FAILURES = new Set([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED, grpc.status.INTERNAL]);
 
 export interface GrpcTargetOptions {
   service: string;
-  address: string;
+  /** host:port of each instance of the service (one or more), balanced by the guard. */
+  addresses: readonly string[];
   deadlineMs: number;
+  resilience: LegacyResilience;
+  logger: Logger;
   tls: false | { ca?: string; serverName?: string };
   metadata: Record<string, string>;
   maxStreamItems: number;
@@ -26,12 +34,26 @@ export function channelCredentials(tls: GrpcTargetOptions['tls']): grpc.ChannelC
  * logged, never its details).
  */
 export class GrpcTarget {
-  private readonly client: grpc.Client;
+  private readonly clients = new Map<string, grpc.Client>();
+  private readonly guard: LegacyGuard;
 
   constructor(private readonly options: GrpcTargetOptions) {
     const channelOptions: grpc.ChannelOptions = { 'grpc.max_receive_message_length': LEGACY_MAX_RESPONSE_BYTES };
     if (options.tls !== false && options.tls.serverName) channelOptions['grpc.ssl_target_name_override'] = options.tls.serverName;
-    this.client = new grpc.Client(options.address, channelCredentials(options.tls), channelOptions);
+    for (const address of options.addresses) this.clients.set(address, new grpc.Client(address, channelCredentials(options.tls), channelOptions));
+    this.guard = new LegacyGuard(options.service, options.addresses, options.resilience, options.logger, false);
+  }
+
+  /** A call through the guard: idempotent calls (queries, lookups) are retried on UNAVAILABLE; a mutation only when it never connected. */
+  private guarded<T>(idempotent: boolean, send: (client: grpc.Client) => Promise<T>): Promise<T> {
+    const code = (error: unknown) => (error as grpc.ServiceError).code;
+    return this.guard.run({
+      idempotent,
+      send: (address) => send(this.clients.get(address)!),
+      instanceFailed: (error) => INSTANCE_FAILURES.has(code(error)),
+      retryable: (error) => code(error) === grpc.status.UNAVAILABLE,
+      unsent: (error) => code(error) === grpc.status.UNAVAILABLE && /ECONNREFUSED|No connection established|connect/i.test((error as grpc.ServiceError).details ?? ''),
+    });
   }
 
   private metadata(headers: Record<string, string>): grpc.Metadata {
@@ -60,28 +82,40 @@ export class GrpcTarget {
     return legacyError(this.options.service, failure);
   }
 
-  unary(method: GeneratedMethod, request: object, headers: Record<string, string>, logger: Logger): Promise<Record<string, unknown>> {
+  async unary(method: GeneratedMethod, request: object, headers: Record<string, string>, logger: Logger, idempotent = false): Promise<Record<string, unknown>> {
     const { serialize, deserialize } = this.codec(method);
-    return new Promise((resolve, reject) => {
-      this.client.makeUnaryRequest(
-        method.path,
-        serialize,
-        deserialize,
-        request,
-        this.metadata(headers),
-        { deadline: Date.now() + this.options.deadlineMs },
-        (error, value) => (error ? reject(this.fail(method, error, logger)) : resolve(value as Record<string, unknown>)),
+    try {
+      return await this.guarded(
+        idempotent,
+        (client) =>
+          new Promise<Record<string, unknown>>((resolve, reject) => {
+            client.makeUnaryRequest(method.path, serialize, deserialize, request, this.metadata(headers), { deadline: Date.now() + this.options.deadlineMs }, (error, value) =>
+              error ? reject(error) : resolve(value as Record<string, unknown>),
+            );
+          }),
       );
-    });
+    } catch (error) {
+      if (error instanceof GraphQLError) throw error;
+      throw this.fail(method, error as grpc.ServiceError, logger);
+    }
   }
 
   /** Collects a server stream up to maxStreamItems, then cancels it. */
-  stream(method: GeneratedMethod, request: object, headers: Record<string, string>, logger: Logger): Promise<Record<string, unknown>[]> {
+  async stream(method: GeneratedMethod, request: object, headers: Record<string, string>, logger: Logger, idempotent = false): Promise<Record<string, unknown>[]> {
+    try {
+      return await this.guarded(idempotent, (client) => this.collect(client, method, request, headers, logger));
+    } catch (error) {
+      if (error instanceof GraphQLError) throw error;
+      throw this.fail(method, error as grpc.ServiceError, logger);
+    }
+  }
+
+  private collect(client: grpc.Client, method: GeneratedMethod, request: object, headers: Record<string, string>, logger: Logger): Promise<Record<string, unknown>[]> {
     const { serialize, deserialize } = this.codec(method);
     return new Promise((resolve, reject) => {
       const items: Record<string, unknown>[] = [];
       let done = false;
-      const call = this.client.makeServerStreamRequest(method.path, serialize, deserialize, request, this.metadata(headers), {
+      const call = client.makeServerStreamRequest(method.path, serialize, deserialize, request, this.metadata(headers), {
         deadline: Date.now() + this.options.deadlineMs,
       });
       call.on('data', (item: Record<string, unknown>) => {
@@ -97,7 +131,7 @@ export class GrpcTarget {
       call.on('error', (error: grpc.ServiceError) => {
         if (done) return;
         done = true;
-        reject(this.fail(method, error, logger));
+        reject(error);
       });
       call.on('end', () => {
         if (done) return;
@@ -107,7 +141,12 @@ export class GrpcTarget {
     });
   }
 
+  instances(): Record<string, unknown>[] {
+    return this.guard.snapshot();
+  }
+
   close(): void {
-    this.client.close();
+    this.guard.close();
+    for (const client of this.clients.values()) client.close();
   }
 }

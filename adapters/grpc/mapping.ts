@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { FAILURE_BY_CODE } from '../toolkit/errors.js';
-import { cacheHintSchema, callerIndependentSchema, forwardHeadersSchema, identityHeadersSchema, permissionsFileSchema } from '../toolkit/mapping.js';
+import { cacheHintSchema, callerIndependentSchema, forwardHeadersSchema, identityHeadersSchema, legacyResilienceSchema, permissionsFileSchema } from '../toolkit/mapping.js';
 
 const graphqlName = z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*$/, 'a GraphQL name');
 const methodName = z.string().regex(/^[\w.]+\.\w+$/, 'a fully qualified method, e.g. pkg.v1.Service.Method');
@@ -24,7 +24,9 @@ export const grpcMappingSchema = z
     protos: z.array(z.string().min(1)).default([]).describe('.proto files relative to this file; empty: use server reflection.'),
     includeDirs: z.array(z.string()).default([]).describe('Import paths for the .proto files, relative to this file.'),
     target: z.strictObject({
-      address: z.string().regex(/^[\w.-]+:\d+$/, 'host:port').describe('The gRPC server; env TARGET_ADDRESS overrides it.'),
+      address: z.string().regex(/^[\w.-]+:\d+$/, 'host:port').optional().describe('The gRPC server; env TARGET_ADDRESS overrides it (several separated by commas).'),
+      addresses: z.array(z.string().regex(/^[\w.-]+:\d+$/, 'host:port')).min(1).optional().describe('Several instances of the gRPC server, balanced and guarded (resilience). Instead of address.'),
+      resilience: legacyResilienceSchema,
       deadlineMs: z.number().int().positive().default(2_000).describe('Deadline of every call in ms. Default 2000.'),
       tls: z
         .union([
@@ -40,7 +42,7 @@ export const grpcMappingSchema = z
       concurrency: z.number().int().positive().default(8).describe('Single-item lookups in flight per batch. Default 8.'),
       maxBatchSize: z.number().int().positive().default(100).describe('Most keys in one batch call. Default 100.'),
       maxStreamItems: z.number().int().positive().default(100).describe('Items collected from a server stream. Default 100.'),
-    }),
+    }).refine((t) => (t.address === undefined) !== (t.addresses === undefined), { message: 'set one of address and addresses' }),
     forwardHeaders: forwardHeadersSchema,
     callerIndependent: callerIndependentSchema,
     identity: z

@@ -25,9 +25,10 @@ export function buildGrpcResolvers(generated: GeneratedGrpcSubgraph, mapping: Gr
     return out;
   }
 
-  async function call(method: GeneratedMethod, message: Message, ctx: AdapterContext): Promise<Message | Message[]> {
+  /** Entity lookups and queries are idempotent (retried); a mutation's call is sent once. */
+  async function call(method: GeneratedMethod, message: Message, ctx: AdapterContext, idempotent = true): Promise<Message | Message[]> {
     const headers = propagatedHeaders(ctx, mapping.forwardHeaders, mapping.identity.metadata, mapping.callerIndependent);
-    return method.serverStream ? target.stream(method, message, headers, ctx.logger) : target.unary(method, message, headers, ctx.logger);
+    return method.serverStream ? target.stream(method, message, headers, ctx.logger, idempotent) : target.unary(method, message, headers, ctx.logger, idempotent);
   }
 
   const resolvers: GraphQLResolverMap<AdapterContext> = {};
@@ -38,7 +39,7 @@ export function buildGrpcResolvers(generated: GeneratedGrpcSubgraph, mapping: Gr
   const roots = { Query: {} as Record<string, unknown>, Mutation: {} as Record<string, unknown> };
   for (const root of generated.rootFields) {
     roots[root.kind === 'query' ? 'Query' : 'Mutation'][root.field] = async (_: unknown, args: Message, ctx: AdapterContext) => {
-      const response = await call(root.method, request(args, root.args), ctx);
+      const response = await call(root.method, request(args, root.args), ctx, root.kind === 'query');
       const pick = (message: Message) => (root.resultField ? message[root.resultField] : message);
       const value = Array.isArray(response) ? response.map(pick) : pick(response);
       return convert(value, root.shape);

@@ -2,7 +2,7 @@ import { dirname, resolve } from 'node:path';
 import { createLogger } from '../../gateway/src/core/logger.js';
 import type { RunningSubgraph } from '../../subgraphs/shared/server.js';
 import { HttpTarget } from '../toolkit/http-client.js';
-import { interpolateHeaders, loadMappingFile } from '../toolkit/mapping.js';
+import { interpolateHeaders, loadMappingFile, urlList } from '../toolkit/mapping.js';
 import { startAdapterSubgraph, type AdapterServerOptions } from '../toolkit/server.js';
 import { generateRestSubgraph, type GeneratedRestSubgraph } from './generate.js';
 import { restMappingSchema, type RestMapping } from './mapping.js';
@@ -38,7 +38,9 @@ export async function startRestAdapter(options: RestAdapterOptions): Promise<Run
   for (const warning of generated.warnings) logger.warn(warning);
   const target = new HttpTarget({
     service: mapping.service,
-    baseUrl: options.targetUrl ?? mapping.target.url,
+    baseUrls: options.targetUrl ? urlList(options.targetUrl) : (mapping.target.urls ?? [mapping.target.url!]),
+    resilience: mapping.target.resilience,
+    logger,
     timeoutMs: mapping.target.timeoutMs,
     maxConnections: mapping.target.maxConnections,
     headers: interpolateHeaders(mapping.target.headers, env),

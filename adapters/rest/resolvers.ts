@@ -65,6 +65,8 @@ export function buildRestResolvers(
       path: search ? `${path}?${search}` : path,
       headers,
       body,
+      // A query's call may be sent again (a retry); a mutation's only when it never left.
+      idempotent: op.kind === 'query',
       logger: ctx.logger,
     });
     if (!mapping.callerIndependent && variesByRequest(response.vary)) markCallerDependent(ctx, `${service} answered Vary: ${response.vary}`);

@@ -1,6 +1,7 @@
 import { dirname, resolve } from 'node:path';
 import type { RunningSubgraph } from '../../subgraphs/shared/server.js';
-import { interpolateEnv, loadMappingFile } from '../toolkit/mapping.js';
+import { createLogger, type Logger } from '../../gateway/src/core/logger.js';
+import { interpolateEnv, loadMappingFile, urlList } from '../toolkit/mapping.js';
 import { startAdapterSubgraph, type AdapterServerOptions } from '../toolkit/server.js';
 import { SoapTarget } from './client.js';
 import { generateSoapSubgraph, type GeneratedSoapSubgraph, type WsdlDefinitions } from './generate.js';
@@ -22,7 +23,7 @@ function secret(value: string, env: NodeJS.ProcessEnv, what: string): string {
 /** Reads a SOAP mapping and its WSDL (with node-soap) and generates the subgraph. */
 export async function loadSoapAdapter(
   mappingPath: string,
-  options: { endpoint?: string; env?: NodeJS.ProcessEnv; credentials?: boolean } = {},
+  options: { endpoint?: string; env?: NodeJS.ProcessEnv; credentials?: boolean; logger?: Logger } = {},
 ): Promise<LoadedSoapAdapter> {
   const env = options.env ?? process.env;
   // Generating the schema (npm run compose) reads the WSDL only: no call, so no credentials.
@@ -39,8 +40,10 @@ export async function loadSoapAdapter(
       wsdlHeaders: auth
         ? { Authorization: `Basic ${Buffer.from(`${secret(auth.username, env, 'wsdlAuth.username')}:${secret(auth.password, env, 'wsdlAuth.password')}`).toString('base64')}` }
         : undefined,
-      endpoint: options.endpoint ?? mapping.target.url,
+      endpoints: options.endpoint ? urlList(options.endpoint) : (mapping.target.urls ?? (mapping.target.url ? [mapping.target.url] : [])),
       timeoutMs: mapping.target.timeoutMs,
+      resilience: mapping.target.resilience,
+      logger: options.logger ?? createLogger('warn', { service: mapping.subgraph }),
       maxConnections: mapping.target.maxConnections,
       usernameToken: token && withCredentials
         ? { ...token, username: secret(token.username, env, 'usernameToken.username'), password: secret(token.password, env, 'usernameToken.password') }
@@ -63,7 +66,7 @@ export type RunningSoapAdapter = RunningSubgraph & { generated: GeneratedSoapSub
 
 /** Starts a SOAP adapter subgraph. */
 export async function startSoapAdapter(options: SoapAdapterOptions): Promise<RunningSoapAdapter> {
-  const { mapping, generated, target } = await loadSoapAdapter(options.mappingPath, { endpoint: options.endpoint, env: options.env });
+  const { mapping, generated, target } = await loadSoapAdapter(options.mappingPath, { endpoint: options.endpoint, env: options.env, logger: createLogger(options.logLevel ?? 'info', { service: 'soap-adapter' }) });
   const running = await startAdapterSubgraph(options, mapping, generated.sdl, buildSoapResolvers(generated, mapping, target), async () => target.close());
   return { ...running, generated, mapping };
 }

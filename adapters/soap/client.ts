@@ -1,10 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { GraphQLError } from 'graphql';
 import * as soap from 'soap';
 import type { Logger } from '../../gateway/src/core/logger.js';
 import { FAILURE_BY_CODE, failureFromHttpStatus, failureFromTransportError, legacyError, LEGACY_MAX_RESPONSE_BYTES, type LegacyFailure } from '../toolkit/errors.js';
 import { frontdeskError } from '../../gateway/src/core/errors.js';
+import { retryableError } from '../../gateway/src/plugins/resilience/retry.js';
+import { LegacyGuard, type LegacyResilience } from '../toolkit/resilience.js';
 
 /** node-soap parses xsd:long with parseInt and xsd:decimal with Number; keep every primitive's text. */
 const RAW_TEXT = Object.fromEntries(
@@ -15,8 +18,11 @@ export interface SoapTargetOptions {
   service: string;
   wsdl: string;
   wsdlHeaders?: Record<string, string>;
-  endpoint?: string;
+  /** Endpoints of the service's instances; empty: the port address in the WSDL. */
+  endpoints: readonly string[];
   timeoutMs: number;
+  resilience: LegacyResilience;
+  logger: Logger;
   maxConnections: number;
   usernameToken?: { username: string; password: string; passwordType: 'PasswordText' | 'PasswordDigest'; timestamp: boolean };
   soapHeaders: string[];
@@ -51,30 +57,47 @@ export function usesSoap12(wsdlText: string): boolean {
  * every call, WS-Security and custom SOAP headers from the mapping, and faults mapped to codes.
  */
 export class SoapTarget {
+  private readonly guard: LegacyGuard;
+
   private constructor(
     private readonly client: soap.Client,
+    /** One client per endpoint (the WSDL parsed once): node-soap binds the endpoint per client. */
+    private readonly clients: Map<string, soap.Client>,
     private readonly options: SoapTargetOptions,
     private readonly agent: HttpAgent,
-  ) {}
+  ) {
+    this.guard = new LegacyGuard(options.service, [...clients.keys()], options.resilience, options.logger, options.endpoints.length > 0);
+  }
 
   static async create(options: SoapTargetOptions): Promise<SoapTarget> {
     const isUrl = /^https?:\/\//.test(options.wsdl);
     const text = isUrl ? undefined : readFileSync(options.wsdl, 'utf8');
-    const client = await soap.createClientAsync(options.wsdl, {
+    const clientOptions = {
       customDeserializer: RAW_TEXT,
       wsdl_headers: options.wsdlHeaders,
       forceSoap12Headers: text !== undefined ? usesSoap12(text) : false,
       returnFault: true,
-    });
+    };
+    const client = await soap.createClientAsync(options.wsdl, clientOptions);
     if (isUrl) (client.wsdl.options as { forceSoap12Headers?: boolean }).forceSoap12Headers = usesSoap12((client.wsdl as unknown as { xml?: string }).xml ?? '');
-    if (options.endpoint) client.setEndpoint(options.endpoint);
-    if (options.usernameToken) {
-      const t = options.usernameToken;
-      client.setSecurity(new soap.WSSecurity(t.username, t.password, { passwordType: t.passwordType, hasTimeStamp: t.timestamp, hasTokenCreated: t.timestamp }));
-    }
-    for (const header of options.soapHeaders) client.addSoapHeader(header);
-    const agent = options.endpoint?.startsWith('https') ? new HttpsAgent({ keepAlive: true, maxSockets: options.maxConnections }) : new HttpAgent({ keepAlive: true, maxSockets: options.maxConnections });
-    return new SoapTarget(client, options, agent);
+    const prepare = (target: soap.Client): soap.Client => {
+      if (options.usernameToken) {
+        const t = options.usernameToken;
+        target.setSecurity(new soap.WSSecurity(t.username, t.password, { passwordType: t.passwordType, hasTimeStamp: t.timestamp, hasTokenCreated: t.timestamp }));
+      }
+      for (const header of options.soapHeaders) target.addSoapHeader(header);
+      return target;
+    };
+    const clients = new Map<string, soap.Client>();
+    if (options.endpoints.length === 0) clients.set('', prepare(client));
+    options.endpoints.forEach((endpoint, i) => {
+      const target = i === 0 ? client : new soap.Client(client.wsdl, endpoint, clientOptions);
+      target.setEndpoint(endpoint);
+      clients.set(endpoint, prepare(target));
+    });
+    const https = options.endpoints.some((endpoint) => endpoint.startsWith('https'));
+    const agent = https ? new HttpsAgent({ keepAlive: true, maxSockets: options.maxConnections }) : new HttpAgent({ keepAlive: true, maxSockets: options.maxConnections });
+    return new SoapTarget(client, clients, options, agent);
   }
 
   get definitions(): unknown {
@@ -88,9 +111,11 @@ export class SoapTarget {
     logger: Logger,
     faults: { match: RegExp; code: string }[] = [],
     envelopeHeader?: string,
+    /** A query's call (may be sent again); a mutation's is only when it never left. */
+    idempotent = false,
   ): Promise<Record<string, unknown>> {
-    const method = (this.client as unknown as Record<string, (args: object, options: object, headers: object) => Promise<[unknown]>>)[`${operation}Async`];
-    if (!method) throw new Error(`no operation ${operation}`);
+    type Method = (args: object, options: object, headers: object) => Promise<[unknown]>;
+    if (!(this.client as unknown as Record<string, Method>)[`${operation}Async`]) throw new Error(`no operation ${operation}`);
     const options: Record<string, unknown> = {
       timeout: this.options.timeoutMs,
       httpAgent: this.agent,
@@ -101,12 +126,35 @@ export class SoapTarget {
     // node-soap's SOAP headers belong to the client, shared by concurrent calls: a per-call
     // element (the caller) goes into this call's envelope only.
     if (envelopeHeader) options.postProcess = (xml: string) => withEnvelopeHeader(xml, envelopeHeader);
+    const statusOf = (error: unknown): number | undefined => (error as { response?: { status?: number } }).response?.status;
+    const faulted = (error: unknown): boolean => {
+      const err = error as { root?: { Envelope?: { Body?: { Fault?: unknown } } }; Fault?: unknown };
+      return (err.root?.Envelope?.Body?.Fault ?? err.Fault) !== undefined;
+    };
     try {
-      const [result] = await method.call(this.client, args, options, headers);
+      const [result] = await this.guard.run({
+        idempotent,
+        send: (endpoint) => {
+          const client = this.clients.get(endpoint)! as unknown as Record<string, Method>;
+          return client[`${operation}Async`]!.call(client, args, options, headers);
+        },
+        // A fault is the service's answer; no answer, or a 5xx without a fault, is the instance's failure.
+        instanceFailed: (error) => {
+          if (faulted(error) || /maxContentLength/.test((error as Error).message ?? '')) return false;
+          const status = statusOf(error);
+          return status === undefined || status >= 500;
+        },
+        retryable: (error) => retryableError(error) || [429, 502, 503, 504].includes(statusOf(error) ?? 0),
+      });
       return (result ?? {}) as Record<string, unknown>;
     } catch (error) {
+      if (error instanceof GraphQLError) throw error;
       throw this.fail(operation, error, logger, faults);
     }
+  }
+
+  instances(): Record<string, unknown>[] {
+    return this.guard.snapshot();
   }
 
   private fail(operation: string, error: unknown, logger: Logger, faults: { match: RegExp; code: string }[]): Error {
@@ -150,6 +198,7 @@ export class SoapTarget {
   }
 
   close(): void {
+    this.guard.close();
     this.agent.destroy();
   }
 }

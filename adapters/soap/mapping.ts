@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { FAILURE_BY_CODE } from '../toolkit/errors.js';
-import { cacheHintSchema, callerIndependentSchema, forwardHeadersSchema, identityClaimSchema, identityHeadersSchema, permissionsFileSchema } from '../toolkit/mapping.js';
+import { cacheHintSchema, callerIndependentSchema, forwardHeadersSchema, identityClaimSchema, identityHeadersSchema, legacyResilienceSchema, permissionsFileSchema } from '../toolkit/mapping.js';
 
 const graphqlName = z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*$/, 'a GraphQL name');
 const errorCode = z.enum(Object.keys(FAILURE_BY_CODE) as [string, ...string[]]);
@@ -29,7 +29,9 @@ export const soapMappingSchema = z
       .describe('HTTP basic auth for fetching a WSDL URL; ${NAME} from the environment.'),
     port: z.string().optional().describe('wsdl:port to use, as Service.Port. Default: the first one.'),
     target: z.strictObject({
-      url: z.string().optional().describe('Endpoint; default the port address in the WSDL. Env TARGET_URL overrides.'),
+      url: z.string().optional().describe('Endpoint; default the port address in the WSDL. Env TARGET_URL overrides (several separated by commas).'),
+      urls: z.array(z.string().min(1)).min(1).optional().describe('Endpoints of several instances, balanced and guarded (resilience). Instead of url.'),
+      resilience: legacyResilienceSchema,
       timeoutMs: z.number().int().positive().default(3_000).describe('Deadline of every call in ms. Default 3000.'),
       maxConnections: z.number().int().positive().default(32).describe('Keep-alive connections. Default 32.'),
       concurrency: z.number().int().positive().default(8),

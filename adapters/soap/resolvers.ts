@@ -43,15 +43,16 @@ export function buildSoapResolvers(generated: GeneratedSoapSubgraph, mapping: So
     return `<fd:${callerElement.element} xmlns:fd="${escapeXml(callerElement.namespace)}">${children}</fd:${callerElement.element}>`;
   }
 
-  function send(name: string, message: Message, ctx: AdapterContext, faults?: GeneratedOperation['faults']): Promise<Message> {
+  /** Entity lookups and queries are idempotent; a mutation's call is sent once. */
+  function send(name: string, message: Message, ctx: AdapterContext, faults?: GeneratedOperation['faults'], idempotent = true): Promise<Message> {
     const headers = propagatedHeaders(ctx, mapping.forwardHeaders, mapping.identity.headers, mapping.callerIndependent);
     const caller = callerHeader(ctx);
     if (caller !== undefined && !mapping.callerIndependent) markCallerDependent(ctx, `the caller was sent in the ${callerElement!.element} SOAP header`);
-    return target.call(name, message, headers, ctx.logger, faults, caller);
+    return target.call(name, message, headers, ctx.logger, faults, caller, idempotent);
   }
 
-  async function call(op: GeneratedOperation, message: Message, ctx: AdapterContext): Promise<unknown> {
-    const response = await send(op.name, message, ctx, op.faults);
+  async function call(op: GeneratedOperation, message: Message, ctx: AdapterContext, idempotent: boolean): Promise<unknown> {
+    const response = await send(op.name, message, ctx, op.faults, idempotent);
     return op.result ? response[op.result] : response;
   }
 
@@ -63,7 +64,7 @@ export function buildSoapResolvers(generated: GeneratedSoapSubgraph, mapping: So
   const roots = { Query: {} as Message, Mutation: {} as Message };
   for (const root of generated.rootFields) {
     roots[root.kind === 'query' ? 'Query' : 'Mutation'][root.field] = async (_: unknown, args: Message, ctx: AdapterContext) =>
-      registry.toGraphQL(await call(root.operation, request(root.operation, args), ctx), root.operation.responseShape, service);
+      registry.toGraphQL(await call(root.operation, request(root.operation, args), ctx, root.kind === 'query'), root.operation.responseShape, service);
   }
   if (Object.keys(roots.Query).length > 0) resolvers.Query = roots.Query as never;
   if (Object.keys(roots.Mutation).length > 0) resolvers.Mutation = roots.Mutation as never;
@@ -110,7 +111,7 @@ export function buildSoapResolvers(generated: GeneratedSoapSubgraph, mapping: So
             maxBatchSize: mapping.target.maxBatchSize,
             concurrency: mapping.target.concurrency,
             notFound: () => legacyError(service, { kind: 'not-found' }),
-            single: (key) => call(opField.operation, JSON.parse(key) as Message, ctx),
+            single: (key) => call(opField.operation, JSON.parse(key) as Message, ctx, true),
           }),
         );
       fields[opField.name] = async (parent: Message, args: Message, ctx: AdapterContext) => {

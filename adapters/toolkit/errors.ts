@@ -12,6 +12,7 @@ export type LegacyFailure =
   | { kind: 'unauthenticated' }
   | { kind: 'forbidden' }
   | { kind: 'unavailable'; detail?: string }
+  | { kind: 'circuit-open' }
   | { kind: 'timeout' }
   | { kind: 'bad-response'; reason: string }
   | { kind: 'error'; detail?: string };
@@ -22,6 +23,7 @@ const CODES: Record<LegacyFailure['kind'], ErrorCode> = {
   unauthenticated: 'UNAUTHENTICATED',
   forbidden: 'FORBIDDEN',
   unavailable: 'UPSTREAM_UNAVAILABLE',
+  'circuit-open': 'CIRCUIT_OPEN',
   timeout: 'UPSTREAM_TIMEOUT',
   'bad-response': 'BAD_UPSTREAM_RESPONSE',
   error: 'UPSTREAM_ERROR',
@@ -39,7 +41,9 @@ export function legacyError(service: string, failure: LegacyFailure): GraphQLErr
       case 'forbidden':
         return `${service} refused access`;
       case 'unavailable':
-        return `${service} is unavailable`;
+        return failure.detail === 'overloaded' ? `${service} is overloaded: too many calls in flight` : `${service} is unavailable`;
+      case 'circuit-open':
+        return `${service} is unavailable (circuit open)`;
       case 'timeout':
         return `${service} did not answer in time`;
       case 'bad-response':

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../gateway/src/core/logger.js';
 import { LEGACY_MAX_RESPONSE_BYTES } from './errors.js';
 import { HttpTarget } from './http-client.js';
+import { legacyResilienceSchema } from './resilience.js';
 
 describe('HttpTarget response bound', () => {
   let server: Server;
@@ -29,7 +30,7 @@ describe('HttpTarget response bound', () => {
       more();
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    target = new HttpTarget({ service: 'huge', baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, timeoutMs: 20_000, maxConnections: 2 });
+    target = new HttpTarget({ service: 'huge', baseUrls: [`http://127.0.0.1:${(server.address() as AddressInfo).port}`], timeoutMs: 20_000, maxConnections: 2, resilience: legacyResilienceSchema.parse(undefined), logger });
   });
   afterAll(async () => {
     server.closeAllConnections();

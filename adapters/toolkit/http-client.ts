@@ -1,3 +1,4 @@
+import { GraphQLError } from 'graphql';
 import { Agent, type Dispatcher } from 'undici';
 import type { Logger } from '../../gateway/src/core/logger.js';
 import { failureFromHttpStatus, failureFromTransportError, legacyError, LEGACY_MAX_RESPONSE_BYTES, LegacyResponseTooLarge } from './errors.js';
@@ -18,17 +19,21 @@ async function readBounded(body: AsyncIterable<Buffer> & { destroy(error?: Error
   return Buffer.concat(chunks, size).toString('utf8');
 }
 import { parseJsonLossless, stringifyJsonLossless } from './json.js';
+import { LegacyGuard, type LegacyResilience } from './resilience.js';
 
 export interface HttpTargetOptions {
   /** Name used in errors and logs (the legacy service, e.g. "catalog"). */
   service: string;
-  baseUrl: string;
+  /** Base URLs of the service's instances (one or more), balanced by the guard. */
+  baseUrls: readonly string[];
   /** Per-call deadline in ms, covering connect, headers and body. */
   timeoutMs: number;
   /** Keep-alive connections per origin. */
   maxConnections: number;
   /** Headers sent with every call (credentials from the environment). */
   headers?: Record<string, string>;
+  resilience: LegacyResilience;
+  logger: Logger;
 }
 
 export interface HttpCall {
@@ -39,8 +44,21 @@ export interface HttpCall {
   body?: unknown;
   /** Cancels the call with the client request. */
   signal?: AbortSignal;
+  /** May be sent twice (a query's call); default: GET and HEAD. */
+  idempotent?: boolean;
   logger: Logger;
 }
+
+interface Exchange {
+  status: number;
+  text: string;
+  cacheControl: string | undefined;
+  vary: string | undefined;
+  retryAfter: string | null;
+  url: string;
+}
+
+const header = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value.join(', ') : value);
 
 export interface HttpResult {
   status: number;
@@ -51,53 +69,74 @@ export interface HttpResult {
 }
 
 /**
- * A keep-alive pool to one legacy HTTP service. Every call has a deadline (AbortSignal), and
- * every failure leaves as a coded GraphQL error; bodies and hosts go to the log only.
+ * Keep-alive connections to one legacy HTTP service, through the resilience guard (balancing over
+ * its base URLs, breakers, retries of idempotent calls, bulkhead). Every call has a deadline
+ * (AbortSignal), and every failure leaves as a coded GraphQL error; bodies and hosts go to the
+ * log only.
  */
 export class HttpTarget {
   private readonly agent: Dispatcher;
-  private readonly base: string;
+  private readonly guard: LegacyGuard;
 
   constructor(private readonly options: HttpTargetOptions) {
     this.agent = new Agent({ connections: options.maxConnections, keepAliveTimeout: 30_000, pipelining: 1 });
-    this.base = options.baseUrl.replace(/\/+$/, '');
+    this.guard = new LegacyGuard(
+      options.service,
+      options.baseUrls.map((url) => url.replace(/\/+$/, '')),
+      options.resilience,
+      options.logger,
+    );
+  }
+
+  /** One HTTP exchange with one instance; transport failures throw as they are. */
+  private async exchange(base: string, call: HttpCall, headers: Record<string, string>, payload: string | undefined): Promise<Exchange> {
+    const url = `${base}${call.path}`;
+    const signals = [AbortSignal.timeout(this.options.timeoutMs)];
+    if (call.signal) signals.push(call.signal);
+    const origin = new URL(url).origin;
+    const response = await this.agent.request({
+      origin,
+      path: url.slice(origin.length),
+      method: call.method as Dispatcher.HttpMethod,
+      headers,
+      body: payload,
+      signal: AbortSignal.any(signals),
+    });
+    return {
+      status: response.statusCode,
+      cacheControl: header(response.headers['cache-control']),
+      vary: header(response.headers.vary),
+      retryAfter: header(response.headers['retry-after']) ?? null,
+      text: await readBounded(response.body, LEGACY_MAX_RESPONSE_BYTES),
+      url,
+    };
   }
 
   async call(call: HttpCall): Promise<HttpResult> {
     const { service } = this.options;
-    const url = `${this.base}${call.path}`;
-    const signals = [AbortSignal.timeout(this.options.timeoutMs)];
-    if (call.signal) signals.push(call.signal);
     const headers: Record<string, string> = { accept: 'application/json', ...this.options.headers, ...call.headers };
     let payload: string | undefined;
     if (call.body !== undefined) {
       payload = stringifyJsonLossless(call.body);
       headers['content-type'] = 'application/json';
     }
-    let status: number;
-    let text: string;
-    let cacheControl: string | undefined;
-    let vary: string | undefined;
+    let answer: Exchange;
     try {
-      const response = await this.agent.request({
-        origin: new URL(url).origin,
-        path: url.slice(new URL(url).origin.length),
-        method: call.method as Dispatcher.HttpMethod,
-        headers,
-        body: payload,
-        signal: AbortSignal.any(signals),
+      answer = await this.guard.run({
+        idempotent: call.idempotent ?? (call.method === 'GET' || call.method === 'HEAD'),
+        send: (base) => this.exchange(base, call, headers, payload),
+        status: (exchange) => exchange.status,
+        retryAfter: (exchange) => exchange.retryAfter,
+        // The caller's own abort and a too large answer are not the instance's failures.
+        instanceFailed: (error) => !(error instanceof LegacyResponseTooLarge) && !call.signal?.aborted,
       });
-      status = response.statusCode;
-      const cc = response.headers['cache-control'];
-      cacheControl = Array.isArray(cc) ? cc.join(', ') : cc;
-      const varies = response.headers.vary;
-      vary = Array.isArray(varies) ? varies.join(', ') : varies;
-      text = await readBounded(response.body, LEGACY_MAX_RESPONSE_BYTES);
     } catch (error) {
+      if (error instanceof GraphQLError) throw error;
       const failure = failureFromTransportError(error);
-      call.logger.warn({ service, url, method: call.method, err: error, failure: failure.kind }, 'legacy call failed');
+      call.logger.warn({ service, path: call.path, method: call.method, err: error, failure: failure.kind }, 'legacy call failed');
       throw legacyError(service, failure);
     }
+    const { status, text, cacheControl, vary, url } = answer;
     if (status < 200 || status >= 300) {
       const failure = failureFromHttpStatus(status);
       const entry = { service, url, method: call.method, status, body: text.slice(0, 2_000) };
@@ -114,7 +153,13 @@ export class HttpTarget {
     }
   }
 
+  /** The instances and their state (breaker, ejection, calls). */
+  instances(): Record<string, unknown>[] {
+    return this.guard.snapshot();
+  }
+
   close(): Promise<void> {
+    this.guard.close();
     return this.agent.close();
   }
 }

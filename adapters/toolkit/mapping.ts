@@ -9,8 +9,21 @@ export const cacheHintSchema = z.strictObject({
 });
 export type CacheHint = z.infer<typeof cacheHintSchema>;
 
+export { legacyResilienceSchema } from './resilience.js';
+import { legacyResilienceSchema } from './resilience.js';
+
+/** Several URLs in one environment variable (TARGET_URL), separated by commas. */
+export function urlList(value: string): string[] {
+  return value
+    .split(',')
+    .map((url) => url.trim())
+    .filter((url) => url !== '');
+}
+
 export const targetSchema = z.strictObject({
-  url: z.string().min(1).describe('Base URL of the legacy service; env TARGET_URL overrides it.'),
+  url: z.string().min(1).optional().describe('Base URL of the legacy service; env TARGET_URL overrides it (several separated by commas).'),
+  urls: z.array(z.string().min(1)).min(1).optional().describe('Base URLs of several instances of the service, balanced and guarded (resilience). Instead of url.'),
+  resilience: legacyResilienceSchema,
   timeoutMs: z.number().int().positive().default(2_000).describe('Deadline of one legacy call in ms. Default 2000.'),
   maxConnections: z.number().int().positive().default(32).describe('Keep-alive connections to the service. Default 32.'),
   concurrency: z.number().int().positive().default(8).describe('Single-item lookups in flight per batch. Default 8.'),
@@ -19,7 +32,7 @@ export const targetSchema = z.strictObject({
     .record(z.string(), z.string())
     .default({})
     .describe('Headers sent on every call; ${NAME} takes the value of environment variable NAME.'),
-});
+}).refine((t) => (t.url === undefined) !== (t.urls === undefined), { message: 'set one of url and urls' });
 
 export const forwardHeadersSchema = z
   .array(z.string().regex(/^[a-z0-9-]+$/, 'a lower-case header name'))

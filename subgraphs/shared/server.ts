@@ -178,6 +178,8 @@ export async function startSubgraph<TContext extends SubgraphContext>(
   };
   const limits = new OperationLimits({ all: { ...SUBGRAPH_LIMITS, ...options.limits }, defaultListSize: options.limits?.defaultListSize ?? 10 });
   const state = { ready: false, draining: false };
+  const stats = { service: options.name, operations: 0 };
+  const admit = admitWithin(limits, schema, options.sdl);
   const server = createServer(
     { keepAliveTimeout: 65_000 },
     createEdgeHandler<TContext>({
@@ -188,7 +190,12 @@ export async function startSubgraph<TContext extends SubgraphContext>(
       bodyLimitBytes: options.bodyLimitBytes ?? 1_048_576,
       info: { service: options.name },
       context: async (req, call) => options.context({ requestId: call.requestId, logger: call.logger, headers: req.headers, identity: await identityOf(req) }),
-      admit: admitWithin(limits, schema, options.sdl),
+      admit: (request) => {
+        stats.operations += 1;
+        admit(request);
+      },
+      // What this instance was asked (tests and operators see whether a gateway still calls it).
+      routes: { '/_stats': (_req, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(stats)) },
     }),
   );
   await new Promise<void>((resolve, reject) => {

@@ -85,6 +85,10 @@ export interface RetryRules<T> {
   unsentOnly?: boolean;
   status?(value: T): number;
   retryAfter?(value: T): string | null;
+  /** A failure worth another attempt (default: connection errors). */
+  retryable?(error: unknown): boolean;
+  /** A failure before anything was sent (default: failures to connect). */
+  unsent?(error: unknown): boolean;
 }
 
 const REPLY_RULES: RetryRules<SubgraphReply> = { status: (reply) => reply.status, retryAfter: (reply) => reply.headers.get('retry-after') };
@@ -113,7 +117,7 @@ export async function withRetries<T = SubgraphReply>(
       const status = rules.status?.(reply);
       if (rules.unsentOnly || status === undefined || !RETRYABLE_STATUS.has(status)) return reply;
     } catch (error) {
-      if (!(rules.unsentOnly ? unsentError(error) : retryableError(error))) throw error;
+      if (!(rules.unsentOnly ? (rules.unsent ?? unsentError)(error) : (rules.retryable ?? retryableError)(error))) throw error;
       failure = error;
     }
     const giveUp = (): T => {
