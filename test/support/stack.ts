@@ -46,7 +46,7 @@ export function identityToken(identity: Identity): Promise<string> {
 }
 
 /** A gateway on the committed supergraph over these subgraphs, secured like the stack's, plus `extra` settings (e.g. responseCache). */
-export function startStackGateway(subgraphs: Record<string, { url: string }>, extra: FrontdeskConfigInput = {}): Promise<RunningGateway> {
+export function startStackGateway(subgraphs: NonNullable<FrontdeskConfigInput['subgraphs']>, extra: FrontdeskConfigInput = {}): Promise<RunningGateway> {
   return startTestGateway({
     supergraph: { path: COMMITTED_SUPERGRAPH, watch: false },
     subgraphs,

@@ -1,5 +1,5 @@
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import type { GraphQLError } from 'graphql';
+import { GraphQLError, Kind, parse, type SelectionSetNode } from 'graphql';
 import type { GatewayContext } from './context.js';
 import { frontdeskError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -27,6 +27,51 @@ function abortable<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
 }
 
 type GatewayResponse = Awaited<ReturnType<GraphQLDataSource['process']>>;
+
+/** At most this many errors stand for one failed fetch (one per field it would have answered). */
+const MAX_FETCH_ERROR_PATHS = 100;
+
+/** Response keys of the fields a selection set asks at its level (inline fragments of `typename` included). */
+function responseKeys(selectionSet: SelectionSetNode, typename?: string): string[] {
+  const keys: string[] = [];
+  for (const selection of selectionSet.selections) {
+    if (selection.kind === Kind.FIELD) {
+      if (selection.name.value !== '__typename') keys.push(selection.alias?.value ?? selection.name.value);
+    } else if (selection.kind === Kind.INLINE_FRAGMENT && (!selection.typeCondition || typename === undefined || selection.typeCondition.name.value === typename)) {
+      keys.push(...responseKeys(selection.selectionSet, typename));
+    }
+  }
+  return keys;
+}
+
+/**
+ * The paths, in the subgraph's answer, of the fields a fetch asked: its root fields, or for an
+ * entity fetch each representation's fields (`_entities.<i>.<field>`, which the gateway maps onto
+ * the client's response). Undefined when the text does not parse.
+ */
+export function fetchFieldPaths(query: string, variables: Record<string, unknown> | undefined): (string | number)[][] | undefined {
+  let document;
+  try {
+    document = parse(query, { noLocation: true });
+  } catch {
+    return undefined;
+  }
+  const operation = document.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION);
+  if (!operation) return undefined;
+  const paths: (string | number)[][] = [];
+  for (const selection of operation.selectionSet.selections) {
+    if (selection.kind !== Kind.FIELD) continue;
+    const key = selection.alias?.value ?? selection.name.value;
+    if (selection.name.value === '_entities' && selection.selectionSet) {
+      const representations = Array.isArray(variables?.representations) ? (variables.representations as { __typename?: unknown }[]) : [];
+      for (let i = 0; i < representations.length && paths.length < MAX_FETCH_ERROR_PATHS; i += 1) {
+        const typename = typeof representations[i]?.__typename === 'string' ? (representations[i]!.__typename as string) : undefined;
+        for (const field of responseKeys(selection.selectionSet, typename)) paths.push([key, i, field]);
+      }
+    } else if (selection.name.value !== '__typename') paths.push([key]);
+  }
+  return paths.slice(0, MAX_FETCH_ERROR_PATHS);
+}
 
 /** Headers that do not change what a subgraph answers, left out of the deduplication key. */
 const NOT_IN_KEY = new Set(['x-request-id', 'traceparent', 'tracestate']);
@@ -79,7 +124,14 @@ export class FrontdeskDataSource implements GraphQLDataSource<GatewayContext> {
     for (const hook of this.hooks) await hook.willSendSubgraphRequest?.({ ...options, subgraph: this.subgraph });
     if (!request.query || !planned) throw new Error('Missing query');
     const query = !MUTATION.test(planned);
-    let reply = await this.fetch(request, headers, query, context);
+    let reply: Awaited<ReturnType<FrontdeskDataSource['fetch']>>;
+    try {
+      reply = await this.fetch(request, headers, query, context);
+    } catch (error) {
+      const answer = context ? this.failedFetch(error, request) : undefined;
+      if (answer) return answer;
+      throw error;
+    }
     if (!context) return reply.response;
     let resend = false;
     for (const hook of this.hooks) {
@@ -91,6 +143,18 @@ export class FrontdeskDataSource implements GraphQLDataSource<GatewayContext> {
       for (const hook of this.hooks) hook.didReceiveSubgraphResponse?.({ subgraph: this.subgraph, context, headers: reply.headers, request, body: reply.response, resent: true });
     }
     return reply.response;
+  }
+
+  /**
+   * A fetch that failed as a whole (unreachable, timed out, circuit open) answers as the subgraph
+   * would have: no data, and the coded error at the path of each field it was asked, so the client
+   * sees which fields are null and why. Undefined for anything but the data source's own errors.
+   */
+  private failedFetch(error: unknown, request: GraphQLDataSourceProcessOptions<GatewayContext>['request']): GatewayResponse | undefined {
+    if (!(error instanceof GraphQLError) || typeof error.extensions.code !== 'string' || error.extensions.subgraph !== this.subgraph) return undefined;
+    const paths = request.query ? fetchFieldPaths(request.query, request.variables) : undefined;
+    if (!paths || paths.length === 0) return undefined;
+    return { data: null, errors: paths.map((path) => ({ message: error.message, path, extensions: error.extensions })) } as unknown as GatewayResponse;
   }
 
   /** Sends the request as it is now and reads its answer (a JSON object, or a coded error). */
