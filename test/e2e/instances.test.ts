@@ -2,7 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startProcess, type Proc } from '../../bench/harness.js';
 import type { RunningGateway } from '../../gateway/src/core/create-gateway.js';
 import type { FrontdeskConfigInput } from '../../gateway/src/core/config.js';
-import { eventually, gql } from '../support/servers.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify as toYaml } from 'yaml';
+import { loadConfig } from '../../gateway/src/core/config.js';
+import { createGateway } from '../../gateway/src/core/create-gateway.js';
+import { createLogger } from '../../gateway/src/core/logger.js';
+import { startDnsServer } from '../support/dns.js';
+import { COMMITTED_SUPERGRAPH, eventually, gql, tempDir } from '../support/servers.js';
 import { asAdmin, startStack, startStackGateway, subgraphUrls, type Stack } from '../support/stack.js';
 
 /**
@@ -196,5 +203,65 @@ describe('a gateway started with a subgraph down', () => {
     const entity = await gql(gateway.url, '{ product(id: "p1") { name averageRating } }');
     expect(entity.body.data).toEqual({ product: { name: expect.any(String), averageRating: null } });
     expect(entity.body.errors).toEqual([expect.objectContaining({ message: 'Subgraph "reviews" is unavailable', path: ['product', 'averageRating'], extensions: expect.objectContaining({ code: 'UPSTREAM_UNAVAILABLE' }) })]);
+  });
+});
+
+describe('where the instances come from', () => {
+  it('DNS SRV records: both instances are called; a record removed takes its instance out after the TTL', async () => {
+    const [a, b] = instances as [ReviewsInstance, ReviewsInstance];
+    const dns = await startDnsServer({
+      A: { 'a.frontdesk.test': ['127.0.0.1'], 'b.frontdesk.test': ['127.0.0.1'] },
+      SRV: { '_graphql._tcp.reviews.frontdesk.test': [{ target: 'a.frontdesk.test', port: a.port }, { target: 'b.frontdesk.test', port: b.port }] },
+    });
+    try {
+      const gateway = await gatewayOver({ discovery: { name: '_graphql._tcp.reviews.frontdesk.test', record: 'SRV', servers: [dns.server], minRefreshMs: 100 } }, {});
+      const [fromA, fromB] = [await operationsOf(a), await operationsOf(b)];
+      for (let i = 0; i < 30; i += 1) expect((await gql(gateway.url, QUERY)).body.errors).toBeUndefined();
+      expect(await operationsOf(a)).toBeGreaterThan(fromA);
+      expect(await operationsOf(b)).toBeGreaterThan(fromB);
+      expect((await reviewsInstances(gateway)).map((i) => i.url).sort()).toEqual([a.url, b.url].sort());
+
+      dns.records.SRV!['_graphql._tcp.reviews.frontdesk.test'] = [{ target: 'b.frontdesk.test', port: b.port }];
+      await eventually(async () => {
+        await gql(gateway.url, QUERY);
+        return (await reviewsInstances(gateway)).length === 1;
+      }, 5_000, 100);
+      const onlyB = await operationsOf(a);
+      for (let i = 0; i < 10; i += 1) expect((await gql(gateway.url, QUERY)).body.errors).toBeUndefined();
+      expect(await operationsOf(a)).toBe(onlyB);
+    } finally {
+      await dns.stop();
+    }
+  });
+
+  it('the config file: a changed instance list is taken without a restart', async () => {
+    const [a, b] = instances as [ReviewsInstance, ReviewsInstance];
+    const dir = tempDir();
+    const file = join(dir, 'frontdesk.config.yaml');
+    const write = (urls: string[]) =>
+      writeFileSync(
+        file,
+        toYaml({
+          server: { host: '127.0.0.1', port: 0 },
+          supergraph: { path: COMMITTED_SUPERGRAPH, watch: true, watchDebounceMs: 50, keepLastGood: false },
+          subgraphs: { ...subgraphUrls(stack), reviews: { urls } },
+          resilience: {},
+        }),
+      );
+    write([a.url]);
+    const gateway = await createGateway(loadConfig({ argv: ['--config', file], env: {} }), { logger: createLogger('silent') });
+    gateways.push(gateway);
+    const REVIEW = '{ review(id: "r1") { rating } }';
+    const fromB = await operationsOf(b);
+    for (let i = 0; i < 5; i += 1) expect((await gql(gateway.url, REVIEW)).body.errors).toBeUndefined();
+    expect(await operationsOf(b)).toBe(fromB);
+    write([b.url]);
+    await eventually(async () => {
+      expect((await gql(gateway.url, REVIEW)).body.errors).toBeUndefined();
+      return (await operationsOf(b)) > fromB;
+    }, 5_000, 100);
+    const fromA = await operationsOf(a);
+    for (let i = 0; i < 5; i += 1) await gql(gateway.url, REVIEW);
+    expect(await operationsOf(a)).toBe(fromA);
   });
 });
