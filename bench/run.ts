@@ -25,11 +25,13 @@ import { BENCH_TMP, cpuMs, freePort, load, machine, median, peakRssMb, post, sta
  *               (cache off): requests per second and legacy calls per query.
  *   auth        authentication and authorization before planning, over accounts and reviews.
  *   cache       the response cache's hit and bypass paths on top of auth+authz.
+ *   resilience  the shipped resilience policies over two reviews instances, one of them down,
+ *               against both up; and the time to shed load when a subgraph hangs (SIGSTOP).
  *   hostile     the shipped config refusing each class of hostile request, against a trivial query.
  * `--profile` writes a V8 CPU profile of every Frontdesk process to bench/results/.tmp/profiles;
  * every process's output is in bench/results/.tmp/*.log.
  */
-const SCENARIOS = ['federation', 'cache-hit', 'features', 'legacy', 'auth', 'cache', 'hostile'] as const;
+const SCENARIOS = ['federation', 'cache-hit', 'features', 'legacy', 'auth', 'cache', 'resilience', 'hostile'] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 
 const { values } = parseArgs({
@@ -80,6 +82,8 @@ interface Scenario {
   legacy?: Record<string, string>;
   /** Where the fixture subgraphs count the fetches they received (GET, `{ fetches }`). */
   fetchCounter?: string;
+  /** A measurement of its own after the rounds (markdown for the report, data for the JSON). */
+  extra?: () => Promise<{ markdown: string; data: unknown }>;
 }
 
 /** Frontdesk (the built CLI) on a config written for the variant, in production mode. */
@@ -203,8 +207,7 @@ function hostileClasses(): HostileClass[] {
  * CORS, compression, batching, deadline) on the committed supergraph, in production mode.
  */
 async function measureHostile(): Promise<void> {
-  const { loadConfig } = await import('../gateway/src/core/config.js');
-  const shipped = loadConfig({ cwd: projectPath(), env: {}, argv: ['--config', projectPath('frontdesk.config.yaml')] });
+  const shipped = await shippedConfig();
   const { cors, compression, batching, requestDeadlineMs } = shipped.server;
   const config = {
     logging: { level: 'error' },
@@ -256,6 +259,70 @@ async function measureHostile(): Promise<void> {
   }
   const failed = rows.filter((r) => r.errors > 0);
   if (failed.length > 0) throw new Error(`hostile: errors under load: ${failed.map((r) => `${r.variant} round ${r.round}: ${r.errors}`).join(', ')}`);
+}
+
+/** The shipped frontdesk.config.yaml, read as `npm start` reads it (without its environment). */
+async function shippedConfig() {
+  const { loadConfig } = await import('../gateway/src/core/config.js');
+  return loadConfig({ cwd: projectPath(), env: {}, argv: ['--config', projectPath('frontdesk.config.yaml')] });
+}
+
+/**
+ * How long a gateway with `config` keeps clients waiting on a subgraph that hangs (SIGSTOP):
+ * `connections` clients send queries over reviews and accounts (a different review each, as
+ * varied traffic does); the time to shed is from the hang to the first answer refused with
+ * CIRCUIT_OPEN, after which answers are timed for 3 s more.
+ */
+async function timeToShed(config: object, accounts: { url: string }, headers: Record<string, string>, deadlineMs: number) {
+  const hungPort = await freePort();
+  const hung = await startProcess('dist/subgraphs/reviews/main.js', [], { PORT: String(hungPort), IDENTITY_JWKS_URL: await jwksUrl() }, `http://127.0.0.1:${hungPort}/ready`);
+  const port = await freePort();
+  const gateway = await frontdesk('hung', { ...config, subgraphs: { accounts, reviews: { url: `http://127.0.0.1:${hungPort}/graphql` } } }).start(port);
+  const url = `http://127.0.0.1:${port}/graphql`;
+  const bodyOf = (n: number) => JSON.stringify({ query: `{ review(id: "r${(n % 40) + 1}-${n}") { rating } user(id: "u${(n % 5) + 1}") { name } }` });
+  const codeOf = (text: string) => (JSON.parse(text) as { errors?: { extensions?: { code?: string } }[] }).errors?.[0]?.extensions?.code;
+  try {
+    for (let i = 0; i < 20; i += 1) {
+      const answer = await post(url, JSON.stringify({ query: '{ review(id: "r1") { rating } user(id: "u1") { name } }' }), headers);
+      if (answer.status !== 200 || codeOf(answer.text)) throw new Error(`resilience: the hung gateway answered ${answer.status} ${answer.text.slice(0, 200)} before the hang`);
+    }
+    hung.child.kill('SIGSTOP');
+    const hungAt = performance.now();
+    let shedAt: number | undefined;
+    let stopAt = hungAt + 60_000;
+    let sent = 0;
+    let userServed = 0;
+    const after: number[] = [];
+    const worker = async (): Promise<void> => {
+      while (performance.now() < stopAt) {
+        const started = performance.now();
+        const answer = await post(url, bodyOf(sent++), headers);
+        const took = performance.now() - started;
+        if (answer.text.includes('"user":{"name"')) userServed += 1;
+        if (codeOf(answer.text) === 'CIRCUIT_OPEN' && shedAt === undefined) {
+          shedAt = performance.now();
+          stopAt = shedAt + 3000;
+        }
+        if (shedAt !== undefined && started >= shedAt) after.push(took);
+      }
+    };
+    await Promise.all(Array.from({ length: connections }, worker));
+    if (shedAt === undefined) throw new Error('resilience: the gateway never shed the hung subgraph within 60 s');
+    after.sort((a, b) => a - b);
+    const pct = (q: number) => after[Math.min(after.length - 1, Math.floor(q * after.length))] ?? NaN;
+    const data = { shedAfterMs: Math.round(shedAt - hungAt), deadlineMs, answersAfter: after.length, p50AfterMs: pct(0.5), p99AfterMs: pct(0.99), answers: sent, userServed };
+    const markdown =
+      `Time to shed a hung subgraph (reviews stopped with SIGSTOP, ${connections} clients, varied queries over reviews and accounts): ` +
+      `**${(data.shedAfterMs / 1000).toFixed(1)} s** from the hang to the first answer refused with CIRCUIT_OPEN (the fetch deadline is ${deadlineMs / 1000} s); ` +
+      `in the 3 s after, ${after.length} answers, p50 ${data.p50AfterMs.toFixed(1)} ms, p99 ${data.p99AfterMs.toFixed(1)} ms, ` +
+      `and ${userServed} of ${sent} answers carried the accounts field.`;
+    process.stdout.write(`resilience: ${markdown}\n`);
+    return { markdown, data };
+  } finally {
+    hung.child.kill('SIGCONT');
+    await gateway.stop();
+    await hung.stop();
+  }
 }
 
 async function scenario(name: Exclude<ScenarioName, 'hostile'>, token: string): Promise<Scenario> {
@@ -378,6 +445,33 @@ async function scenario(name: Exclude<ScenarioName, 'hostile'>, token: string): 
           frontdesk('frontdesk, dedupe off', { ...config, subgraphRequests: { dedupe: false } }, { logLevel: 'info' }),
         ],
         legacy: standIns,
+      };
+    }
+    case 'resilience': {
+      const { accounts, reviews } = await ourSubgraphs();
+      const second = await service('dist/subgraphs/reviews/main.js', { IDENTITY_JWKS_URL: await jwksUrl() });
+      const dead = `http://127.0.0.1:${await freePort()}/graphql`;
+      const shipped = await shippedConfig();
+      const base = {
+        logging: { level: 'error' },
+        supergraph: { path: projectPath('schema', 'supergraph.graphql'), watch: false },
+        graphql: { landingPage: false },
+        auth: AUTH,
+        subgraphRequests: shipped.subgraphRequests,
+        resilience: shipped.resilience,
+      };
+      return {
+        name,
+        about:
+          'The shipped resilience policies (frontdesk.config.yaml: fetch deadline, retries, breakers, ejection, health checks) over two instances of reviews: one of them down (a URL nothing listens on) against both up.',
+        baseline: 'both up',
+        query: ACCOUNTS_QUERY,
+        headers: bearer,
+        variants: [
+          frontdesk('both up', { ...base, subgraphs: { accounts, reviews: { urls: [reviews!.url, second.url] } } }),
+          frontdesk('one down', { ...base, subgraphs: { accounts, reviews: { urls: [reviews!.url, dead] } } }),
+        ],
+        extra: () => timeToShed(base, accounts!, bearer, shipped.subgraphs.reviews?.deadlineMs ?? shipped.subgraphRequests.deadlineMs),
       };
     }
     case 'auth':
@@ -522,6 +616,7 @@ async function measure(run: Scenario): Promise<void> {
     }
   }
   if (failing.has(run.baseline)) throw new Error(`${run.name}: the baseline ${run.baseline} ${failing.get(run.baseline)}`);
+  const extra = run.extra ? await run.extra() : undefined;
   const summary = summarize(rows, run.baseline);
   const perQuery =
     legacyCalls.size > 0
@@ -538,6 +633,7 @@ async function measure(run: Scenario): Promise<void> {
             .join('\n')}`,
         ]
       : []),
+    ...(extra ? [`\n${extra.markdown}`] : []),
   ].join('\n');
   const medians = summary.medians;
   const failures = [...failing].map(([name, why]) => `- ${name}: failing, not measured (${why})`).join('\n');
@@ -549,7 +645,7 @@ async function measure(run: Scenario): Promise<void> {
     showInReadme(run.name, report.slice(report.indexOf('\n\n') + 2));
     writeFileSync(
       projectPath('bench', 'results', `${run.name}.json`),
-      `${JSON.stringify({ machine: machine(), connections, durationSeconds, rounds, rows, medians, alone: Object.fromEntries(alone), ...(perQuery ? { legacyCallsPerQuery: perQuery } : {}), failing: Object.fromEntries(failing) }, null, 2)}\n`,
+      `${JSON.stringify({ machine: machine(), connections, durationSeconds, rounds, rows, medians, alone: Object.fromEntries(alone), ...(perQuery ? { legacyCallsPerQuery: perQuery } : {}), ...(extra ? { extra: extra.data } : {}), failing: Object.fromEntries(failing) }, null, 2)}\n`,
     );
   }
   const errors = rows.filter((r) => r.errors > 0);

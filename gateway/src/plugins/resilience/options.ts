@@ -12,6 +12,7 @@ const breakerSchema = z.strictObject({
   windowMs: z.number().int().positive().optional().describe('The rolling window the failure rate is measured over, in ms. Default 10000.'),
   minimumPerSecond: z.number().positive().optional().describe('Fetches per second the window needs before it may open (the minimum volume). Default 2.'),
   halfOpenAfterMs: z.number().int().positive().optional().describe('How long it stays open before one probe fetch decides, in ms. Default 5000.'),
+  slowCallMs: z.number().int().nonnegative().optional().describe('A fetch answered later than this counts as a failure in the rate (the slow-call rate); 0 turns it off. Default 0.'),
 });
 
 const bulkheadSchema = z.strictObject({
@@ -68,7 +69,7 @@ export type BulkheadPolicy = Required<z.infer<typeof bulkheadSchema>>;
 export const DEFAULT_BULKHEAD: BulkheadPolicy = { maxConcurrent: 256, maxQueued: 1024 };
 
 export type BreakerPolicy = Required<z.infer<typeof breakerSchema>>;
-export const DEFAULT_BREAKER: BreakerPolicy = { enabled: true, failureRatePercent: 50, windowMs: 10_000, minimumPerSecond: 2, halfOpenAfterMs: 5000 };
+export const DEFAULT_BREAKER: BreakerPolicy = { enabled: true, failureRatePercent: 50, windowMs: 10_000, minimumPerSecond: 2, halfOpenAfterMs: 5000, slowCallMs: 0 };
 
 export type EjectionPolicy = Required<z.infer<typeof ejectionSchema>>;
 export const DEFAULT_EJECTION: EjectionPolicy = { enabled: true, consecutiveFailures: 5, baseMs: 10_000, maxMs: 300_000, maxEjectedPercent: 50 };

@@ -84,3 +84,20 @@ describe('instance pool', () => {
     p.close();
   });
 });
+
+describe('slow calls', () => {
+  it('count in the breaker rate when slowCallMs is set, while their answers are served', async () => {
+    const p = pool({ circuitBreaker: { windowMs: 1000, minimumPerSecond: 1, halfOpenAfterMs: 10_000, slowCallMs: 5 }, outlierEjection: { enabled: false } }, undefined, ['http://a']);
+    const slow = async () => {
+      await new Promise((resolve) => setTimeout(resolve, 15));
+      return 200;
+    };
+    const answers = [];
+    for (let i = 0; i < 6; i += 1) answers.push(await call(p, slow).catch((error: unknown) => error));
+    expect(answers.filter((a) => a === 200).length).toBeGreaterThan(0);
+    expect(byUrl(p)['http://a']!.circuit).toBe('open');
+    const untouched = pool({ circuitBreaker: { windowMs: 1000, minimumPerSecond: 1 }, outlierEjection: { enabled: false } }, undefined, ['http://a']);
+    for (let i = 0; i < 6; i += 1) expect(await call(untouched, slow)).toBe(200);
+    expect(byUrl(untouched)['http://a']!.circuit).toBe('closed');
+  });
+});

@@ -98,7 +98,8 @@ export interface PoolPolicy {
  * - power of two choices on outstanding calls among the instances that are available (breaker
  *   closed, not ejected, healthy); when none is, among those whose breaker admits a call (a dead
  *   health check must not take the last instances out); when none admits, NoInstanceAvailable;
- * - a cockatiel circuit breaker per instance (failure rate over a rolling window);
+ * - a cockatiel circuit breaker per instance (the rate of failures, slow answers included when
+ *   slowCallMs is set, over a rolling window with a minimum volume);
  * - passive outlier ejection: `consecutiveFailures` failures in a row eject an instance for
  *   baseMs × 2^(ejections so far), up to maxMs, never more than maxEjectedPercent of them;
  * - active health checks (`probe`) every intervalMs: unhealthyThreshold failures take it out,
@@ -177,6 +178,7 @@ export class InstancePool {
       try {
         const run = async (): Promise<T> => {
           let value: T;
+          const started = performance.now();
           try {
             value = await send(instance.url);
           } catch (error) {
@@ -185,7 +187,9 @@ export class InstancePool {
           }
           const bad = failed(value);
           this.outcome(instance, bad);
-          if (bad && instance.breaker) throw new FailedOutcome(value);
+          // A slow answer is served, and counts in the breaker's rate as a failure.
+          const slow = this.policy.breaker.slowCallMs > 0 && performance.now() - started > this.policy.breaker.slowCallMs;
+          if ((bad || slow) && instance.breaker) throw new FailedOutcome(value);
           return value;
         };
         if (!instance.breaker) return await run();
