@@ -279,7 +279,8 @@ async function timeToShed(config: object, accounts: { url: string }, headers: Re
   const port = await freePort();
   const gateway = await frontdesk('hung', { ...config, subgraphs: { accounts, reviews: { url: `http://127.0.0.1:${hungPort}/graphql` } } }).start(port);
   const url = `http://127.0.0.1:${port}/graphql`;
-  const bodyOf = (n: number) => JSON.stringify({ query: `{ review(id: "r${(n % 40) + 1}-${n}") { rating } user(id: "u${(n % 5) + 1}") { name } }` });
+  // One text (one query plan), a different review each: distinct fetches, as varied traffic sends.
+  const bodyOf = (n: number) => JSON.stringify({ query: 'query($r: ID!, $u: ID!) { review(id: $r) { rating } user(id: $u) { name } }', variables: { r: `r${n}`, u: `u${(n % 5) + 1}` } });
   const codeOf = (text: string) => (JSON.parse(text) as { errors?: { extensions?: { code?: string } }[] }).errors?.[0]?.extensions?.code;
   try {
     for (let i = 0; i < 20; i += 1) {
