@@ -548,7 +548,12 @@ async function measure(run: Scenario): Promise<void> {
   const legacyCalls = new Map<string, Record<string, number>[]>();
   const alone = new Map<string, Record<string, number>>();
   for (let round = 1; round <= rounds; round += 1) {
-    for (const variant of ordered) {
+    // The baseline first (its answer is the reference); the others rotate each round, so no
+    // variant always runs at the same place in a round (the machine drifts within a round).
+    const others = ordered.slice(1);
+    const shift = (round - 1) % Math.max(1, others.length);
+    const inRound = [ordered[0]!, ...others.slice(shift), ...others.slice(0, shift)];
+    for (const variant of inRound) {
       if (failing.has(variant.name)) continue;
       const port = await freePort();
       const gateway = await variant.start(port);

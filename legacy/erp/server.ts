@@ -214,6 +214,9 @@ export async function startErp(options: ErpOptions = {}): Promise<RunningErp> {
     if (req.method !== 'POST') return forward();
     void standIn.delay().then(() => {
       if (standIn.shouldFail()) {
+        // Counted like an answered call (by its SOAP action), so a test sees each attempt.
+        const action = String(req.headers.soapaction ?? /action="([^"]*)"/.exec(String(req.headers['content-type']))?.[1] ?? '').replace(/"/g, '');
+        standIn.count(action.split(/[/#]/).pop() || 'unknown', 'failed: 503', typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'] : undefined);
         res.writeHead(503, { 'content-type': 'text/html' });
         return res.end('<html><body>ERP maintenance window (host erp-db-01)</body></html>');
       }

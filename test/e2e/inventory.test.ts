@@ -100,6 +100,19 @@ describe('inventory from the legacy warehouse', () => {
     expect(body.errors!.map((e) => e.path!.join('.')).sort()).toEqual(['product.inStock', 'product.stock']);
   });
 
+  it('retries a query call once on UNAVAILABLE, never a mutation (reserveStock is sent once)', async () => {
+    stack.warehouse.reset();
+    stack.warehouse.setFaults({ errorRate: 1 });
+    const clerk = { headers: await as('clerk-1', { scopes: ['inventory:write'] }) };
+    const level = await gql(stack.gateway.url, '{ stockLevel(productId: "p2") { quantity } }', clerk);
+    expect(codes(level.body)).toEqual(['UPSTREAM_UNAVAILABLE']);
+    const reserved = await gql(stack.gateway.url, 'mutation { reserveStock(productId: "p2", quantity: 1) { reservationId } }', clerk);
+    expect(codes(reserved.body)).toEqual(['UPSTREAM_UNAVAILABLE']);
+    const calls = stack.warehouse.stats().byOperation;
+    expect(calls.Reserve).toBe(1);
+    expect(calls.GetStock).toBe(2);
+  });
+
   it('answers a slow warehouse with UPSTREAM_TIMEOUT at the deadline', async () => {
     stack.warehouse.setFaults({ latencyMs: 8_000 });
     const started = Date.now();

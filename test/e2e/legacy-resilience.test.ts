@@ -1,9 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGrpcAdapter } from '../../adapters/grpc/adapter.js';
 import { startRestAdapter, type RunningRestAdapter } from '../../adapters/rest/adapter.js';
+import { startSoapAdapter } from '../../adapters/soap/adapter.js';
+import type { RunningSubgraph } from '../../subgraphs/shared/server.js';
 import { freePort, startProcess, type Proc } from '../../bench/harness.js';
 import type { RunningGateway } from '../../gateway/src/core/create-gateway.js';
 import { gql } from '../support/servers.js';
-import { as, CATALOG_ADMIN_TOKEN, PRODUCTS_MAPPING, stackIdentity, startStack, startStackGatewayWith, type Stack } from '../support/stack.js';
+import { as, asAdmin, CATALOG_ADMIN_TOKEN, ERP_CREDENTIALS, INVENTORY_MAPPING, ORDERS_MAPPING, PRODUCTS_MAPPING, stackIdentity, startStack, startStackGatewayWith, type Stack } from '../support/stack.js';
 
 /**
  * The REST adapter toward the legacy catalog through the gateway's resilience module: several
@@ -12,7 +15,7 @@ import { as, CATALOG_ADMIN_TOKEN, PRODUCTS_MAPPING, stackIdentity, startStack, s
 let stack: Stack;
 let catalog: Proc;
 let catalogUrl: string;
-const adapters: RunningRestAdapter[] = [];
+const adapters: (RunningRestAdapter | RunningSubgraph)[] = [];
 const gateways: RunningGateway[] = [];
 
 beforeAll(async () => {
@@ -51,6 +54,24 @@ describe('an adapter over several catalog URLs', () => {
       expect(body.data?.product).toEqual({ name: expect.any(String) });
     }
     expect(stack.catalog.stats().byOperation.getProduct).toBe(20);
+  });
+});
+
+describe('SOAP and gRPC adapters over several instances', () => {
+  it('one ERP endpoint and one warehouse address down: every query is answered by the other', async () => {
+    const deadPort = await freePort();
+    const identity = await stackIdentity();
+    const orders = await startSoapAdapter({ mappingPath: ORDERS_MAPPING, endpoint: `http://127.0.0.1:${deadPort}/soap/orders,${stack.erp.endpoint}`, logLevel: 'silent', env: ERP_CREDENTIALS, identity });
+    const inventory = await startGrpcAdapter({ mappingPath: INVENTORY_MAPPING, address: `127.0.0.1:${deadPort},${stack.warehouse.address}`, logLevel: 'silent', env: {}, identity });
+    adapters.push(orders, inventory);
+    const gateway = await startStackGatewayWith(stack, { orders, inventory });
+    gateways.push(gateway);
+    const headers = await asAdmin();
+    for (let i = 0; i < 10; i += 1) {
+      const { body } = await gql(gateway.url, '{ order(id: "o1") { id } product(id: "p1") { stock } }', { headers });
+      expect(body.errors).toBeUndefined();
+      expect(body.data).toEqual({ order: { id: 'o1' }, product: { stock: expect.any(Number) } });
+    }
   });
 });
 

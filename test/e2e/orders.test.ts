@@ -144,6 +144,19 @@ describe('ERP failures', () => {
     expect(JSON.stringify(body)).not.toMatch(/erp-db-01|maintenance/);
   });
 
+  it('retries a query call once on 503, never a mutation (placeOrder is sent once)', async () => {
+    stack.erp.reset();
+    stack.erp.setFaults({ errorRate: 1 });
+    const query = await gql(stack.gateway.url, '{ order(id: "o1") { id } }', { headers: await asAdmin() });
+    expect(codes(query.body)).toEqual(['UPSTREAM_UNAVAILABLE']);
+    const u2 = { headers: await as('u2', { scopes: ['orders:read', 'orders:write'] }) };
+    const placed = await gql(stack.gateway.url, 'mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }', { variables: { input: { customerId: 'u2', lines: [{ productId: 'p1', quantity: 1 }] } }, ...u2 });
+    expect(codes(placed.body)).toEqual(['UPSTREAM_UNAVAILABLE']);
+    const calls = stack.erp.stats().byOperation;
+    expect(calls.PlaceOrder).toBe(1);
+    expect(Object.entries(calls).filter(([name]) => name !== 'PlaceOrder').reduce((n, [, count]) => n + count, 0)).toBe(2);
+  });
+
   it('answers malformed XML with BAD_UPSTREAM_RESPONSE', async () => {
     stack.erp.setFaults({ malformed: true });
     const { body } = await gql(stack.gateway.url, '{ order(id: "o1") { id } }', { headers: await asAdmin() });

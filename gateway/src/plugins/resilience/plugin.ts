@@ -68,11 +68,13 @@ export function createResiliencePlugin(options: ResilienceOptions, ctx: PluginCo
         const subgraphs = Object.fromEntries(
           [...guards].map(([name, guard]) => {
             const instances = guard.pool.snapshot();
-            const open = instances.every((i) => i.circuit === 'open');
+            const states = new Set(instances.map((i) => i.circuit));
+            // One word for the subgraph: every instance's state when they agree, else partly-open.
+            const circuit = states.size === 0 ? 'off' : states.size === 1 ? [...states][0] : 'partly-open';
             return [
               name,
               {
-                circuit: instances.length === 0 ? 'off' : open ? 'open' : instances.some((i) => i.circuit !== 'closed') ? 'partly-open' : instances[0]!.circuit === 'off' ? 'off' : 'closed',
+                circuit,
                 instances,
                 inFlight: guard.policy.bulkhead.maxConcurrent - guard.bulkhead.executionSlots,
                 queued: guard.policy.bulkhead.maxQueued - guard.bulkhead.queueSlots,

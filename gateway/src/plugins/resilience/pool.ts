@@ -142,6 +142,11 @@ export class InstancePool {
   pick(tried?: ReadonlySet<Instance>, exclude?: ReadonlySet<Instance>): Instance | undefined {
     const now = Date.now();
     const halfOpen = this.policy.breaker.halfOpenAfterMs;
+    if (this.instances.length === 1) {
+      // One instance (the usual subgraph): no choice to make, no list to build.
+      const only = this.instances[0]!;
+      return only.admits(now, halfOpen) && !exclude?.has(only) ? only : undefined;
+    }
     const admitted = this.instances.filter((i) => i.admits(now, halfOpen) && !exclude?.has(i));
     if (admitted.length === 0) return undefined;
     let candidates = admitted.filter((i) => !i.ejected(now) && i.healthy);
