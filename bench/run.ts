@@ -42,8 +42,11 @@ const { values } = parseArgs({
     duration: { type: 'string' },
     connections: { type: 'string', default: '32' },
     profile: { type: 'boolean', default: false },
+    variants: { type: 'string' },
   },
 });
+/** `--variants a,b`: measure only these variants of a scenario (its baseline always). */
+const onlyVariants = values.variants ? new Set(values.variants.split(',').map((v) => v.trim())) : undefined;
 const chosen = values.scenario === undefined || values.scenario === 'all' ? [...SCENARIOS] : [values.scenario];
 if (!chosen.every((name): name is ScenarioName => (SCENARIOS as readonly string[]).includes(name))) {
   process.stderr.write(`bench: unknown scenario ${values.scenario} (known: ${SCENARIOS.join(', ')}, all)\n`);
@@ -540,7 +543,9 @@ let uniqueIds = 0;
 
 async function measure(run: Scenario): Promise<void> {
   const body = JSON.stringify({ query: run.query });
-  const ordered = [...run.variants].sort((a, b) => (a.name === run.baseline ? -1 : b.name === run.baseline ? 1 : 0));
+  const ordered = [...run.variants]
+    .filter((v) => !onlyVariants || onlyVariants.has(v.name) || v.name === run.baseline)
+    .sort((a, b) => (a.name === run.baseline ? -1 : b.name === run.baseline ? 1 : 0));
   let expected: string | undefined;
   let bytes = 0;
   const rows: Row[] = [];
@@ -645,7 +650,8 @@ async function measure(run: Scenario): Promise<void> {
   const failures = [...failing].map(([name, why]) => `- ${name}: failing, not measured (${why})`).join('\n');
   const header = `# Benchmark: ${run.name}\n\n${run.about}\n\n${machine()}; ${connections} connections, ${durationSeconds} s per run, ${rounds} round(s) alternating variants${smoke ? ' (smoke)' : ''}.\nResponse: ${bytes} bytes.\n\n`;
   process.stdout.write(`\n${run.name}:\n${table}\n${failures ? `${failures}\n` : ''}`);
-  if (!smoke) {
+  // A run of some variants only prints its table: the results files and README keep every variant.
+  if (!smoke && !onlyVariants) {
     const report = `${header}${table}\n${failures ? `\n${failures}\n` : ''}\nReproduce: \`npm run build && npm run bench -- --scenario ${run.name}\`.\n`;
     writeFileSync(projectPath('bench', 'results', `${run.name}.md`), report);
     showInReadme(run.name, report.slice(report.indexOf('\n\n') + 2));
