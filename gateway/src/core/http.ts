@@ -91,6 +91,8 @@ class EdgeCall implements EdgeRequest {
   /** replaceBody ran: the operation is not the one sent. */
   replaced = false;
   responseExtensions: Record<string, unknown> | undefined = undefined;
+  cost: number | undefined = undefined;
+  responseHeaders: string[] | undefined = undefined;
 
   constructor(
     readonly method: 'GET' | 'POST',
@@ -444,7 +446,7 @@ export function createEdgeHandler<TContext extends BaseContext>(
       const params = new URLSearchParams(search);
       const body = checkedOperation({ query: params.get('query') ?? undefined, operationName: params.get('operationName') ?? undefined, variables: queryParam(params, 'variables'), extensions: queryParam(params, 'extensions') });
       const request = new EdgeCall('GET', undefined, body, req.headers, identity, call.clientIp, call.requestId, call.logger);
-      if (options.admit) await admitted(request);
+      if (options.admit) await admitted(request, res, call);
       // A persisted document's text replaces the id the client sent.
       const query = request.replaced ? searchOf(request.body as Record<string, unknown>) : search;
       await write(req, res, call, await runApollo(req, 'GET', query, undefined, request, call));
@@ -461,7 +463,7 @@ export function createEdgeHandler<TContext extends BaseContext>(
       return;
     }
     const request = new EdgeCall('POST', text, undefined, req.headers, identity, call.clientIp, call.requestId, call.logger);
-    if (options.admit) await admitted(request);
+    if (options.admit) await admitted(request, res, call);
     if (options.answerAtEdge && request.text !== undefined && request.responseExtensions === undefined) {
       const pending = options.answerAtEdge(request);
       const answer = pending instanceof Promise ? await pending : pending;
@@ -489,9 +491,15 @@ export function createEdgeHandler<TContext extends BaseContext>(
     await write(req, res, call, await runApollo(req, 'POST', search, request.body, request, call));
   }
 
-  /** Runs the admission hooks; they refuse by throwing. */
-  function admitted(request: EdgeCall): void | Promise<void> {
-    return options.admit!(request);
+  /** Runs the admission hooks (they refuse by throwing), then adds the headers they asked for to the answer. */
+  async function admitted(request: EdgeCall, res?: ServerResponse, call?: Call): Promise<void> {
+    const pending = options.admit!(request);
+    if (pending instanceof Promise) await pending;
+    const added = request.responseHeaders;
+    if (added && res && call) {
+      if (call.edgeFirst) for (const part of added) call.extra.push(part);
+      else setAll(res, added);
+    }
   }
 
   /** A JSON array of operations: each admitted and run on its own, the answers in one array. */

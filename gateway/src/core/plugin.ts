@@ -120,6 +120,10 @@ export interface EdgeRequest {
   logger: Logger;
   /** Extensions added to this operation's response (the estimated cost); set by admission hooks. */
   responseExtensions?: Record<string, unknown>;
+  /** The operation's estimated cost, set by the operation limits (what rate limits weigh it by). */
+  cost?: number;
+  /** Response headers an admission hook adds to the answer (the remaining rate limit), name, value, ... */
+  responseHeaders?: string[];
 }
 
 /** A complete answer written by the edge itself. */

@@ -5,6 +5,7 @@ import { createAuthPlugin } from './auth/index.js';
 import { createAuthorizationPlugin } from './authorization/index.js';
 import { createLimitsPlugin } from './limits/index.js';
 import { createPersistedDocumentsPlugin } from './persisted-documents/index.js';
+import { createRateLimitPlugin } from './rate-limit/index.js';
 import { createResiliencePlugin } from './resilience/index.js';
 import { createResponseCachePlugin } from './response-cache/index.js';
 
@@ -21,6 +22,8 @@ export function createPlugins(config: FrontdeskConfig, ctx: PluginContext): Fron
   if (config.persistedDocuments) plugins.push(createPersistedDocumentsPlugin(config.persistedDocuments, ctx));
   // admit: operation limits (before planning and before any subgraph call)
   if (config.limits) plugins.push(createLimitsPlugin(config.limits, ctx));
+  // admit: rate limits and quotas (after the limits: a request weighs its estimated cost)
+  if (config.rateLimits) plugins.push(createRateLimitPlugin(config.rateLimits, ctx));
   // authorize (before planning: nothing reaches a subgraph for a denied field)
   if (config.authorization) plugins.push(createAuthorizationPlugin(config.authorization, ctx));
   // response cache (after authorization: a caller only ever gets what it may fetch)

@@ -3,6 +3,7 @@ import { authOptionsSchema } from './auth/options.js';
 import { authorizationOptionsSchema } from './authorization/options.js';
 import { limitsOptionsSchema } from './limits/options.js';
 import { persistedDocumentsOptionsSchema } from './persisted-documents/options.js';
+import { rateLimitsOptionsSchema } from './rate-limit/options.js';
 import { resilienceOptionsSchema } from './resilience/options.js';
 import { responseCacheOptionsSchema } from './response-cache/options.js';
 
@@ -14,6 +15,7 @@ export const pluginOptionsShape = {
   auth: authOptionsSchema.optional(),
   persistedDocuments: persistedDocumentsOptionsSchema.optional(),
   limits: limitsOptionsSchema.optional(),
+  rateLimits: rateLimitsOptionsSchema.optional(),
   authorization: authorizationOptionsSchema.optional(),
   responseCache: responseCacheOptionsSchema.optional(),
   accessLog: accessLogOptionsSchema.optional(),

@@ -19,7 +19,8 @@ export function planOf(identity: EdgeRequest['identity']): string | undefined {
  */
 export function createLimitsPlugin(options: LimitsOptions, ctx: PluginContext): FrontdeskPlugin {
   const limits = new OperationLimits(options);
-  const admitted = new LRUCache<string, true>({ max: 10_000, maxSize: 32 * 1024 * 1024, sizeCalculation: (_v, key) => Math.max(1, key.length * 2) });
+  /** Admitted bodies by plan and exact text, with their estimated cost (what rate limits weigh). */
+  const admitted = new LRUCache<string, number>({ max: 10_000, maxSize: 32 * 1024 * 1024, sizeCalculation: (_v, key) => Math.max(1, key.length * 2) });
   let admittedUnder: LoadedSupergraph | undefined;
 
   return {
@@ -32,7 +33,11 @@ export function createLimitsPlugin(options: LimitsOptions, ctx: PluginContext): 
       }
       const plan = planOf(request.identity);
       const key = request.text !== undefined ? `${plan ?? ''}\u0000${request.text}` : undefined;
-      if (key !== undefined && admitted.has(key)) return;
+      const known = key !== undefined ? admitted.get(key) : undefined;
+      if (known !== undefined) {
+        if (known >= 0) request.cost = known;
+        return;
+      }
       const body = request.body as { query?: unknown; operationName?: unknown; variables?: unknown; extensions?: { cost?: unknown } } | undefined;
       if (!body || typeof body !== 'object' || typeof body.query !== 'string') return; // Apollo Server answers a request without a query
       const variables = body.variables && typeof body.variables === 'object' && !Array.isArray(body.variables) ? (body.variables as Record<string, unknown>) : undefined;
@@ -52,10 +57,11 @@ export function createLimitsPlugin(options: LimitsOptions, ctx: PluginContext): 
         }
         request.logger.warn({ limit, measured, max: maximum, plan }, 'operation over a limit (limits.mode measure: served)');
       }
+      if (check.cost !== undefined) request.cost = Math.round(check.cost);
       const asked = options.exposeCost && body.extensions !== null && typeof body.extensions === 'object' && body.extensions.cost === true;
       if (asked && check.cost !== undefined) {
         request.responseExtensions = { ...request.responseExtensions, cost: { estimated: Math.round(check.cost), max, plan: plan ?? null } };
-      } else if (key !== undefined && !check.exceeded) admitted.set(key, true);
+      } else if (key !== undefined && !check.exceeded) admitted.set(key, check.cost !== undefined ? Math.round(check.cost) : -1);
     },
   };
 }

@@ -1,0 +1,2 @@
+export { createRateLimitPlugin } from './plugin.js';
+export { rateLimitsOptionsSchema, type RateLimitsOptions } from './options.js';

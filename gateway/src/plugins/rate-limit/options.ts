@@ -1,0 +1,41 @@
+import { z } from 'zod';
+
+const windowSchema = z.strictObject({
+  limit: z.number().int().positive().describe('Units allowed per window: requests, or cost units when weight is cost.'),
+  windowSeconds: z.number().int().positive().describe('The window, in seconds.'),
+});
+
+const quotaSchema = z.strictObject({
+  requests: z.number().int().positive().optional().describe('Requests allowed in the period.'),
+  cost: z.number().int().positive().optional().describe('Cost units allowed in the period (each request weighs its estimated cost).'),
+});
+
+export const planSchema = z.strictObject({
+  rate: windowSchema.optional().describe('The sustained rate: a fixed window counted in Redis (shared by every replica) or in memory.'),
+  burst: windowSchema.optional().describe('Extra units over a longer window, taken once the rate is spent (rate-limiter-flexible BurstyRateLimiter).'),
+  daily: quotaSchema.optional().describe('Quota per UTC day; past it 429 QUOTA_EXCEEDED until midnight UTC.'),
+  monthly: quotaSchema.optional().describe('Quota per UTC calendar month.'),
+  operations: z
+    .record(z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*$/, 'an operation name'), windowSchema)
+    .optional()
+    .describe('Rates per operation name (per client), beside the plan rate.'),
+});
+export type PlanLimits = z.infer<typeof planSchema>;
+
+export const rateLimitsOptionsSchema = z
+  .strictObject({
+    all: planSchema.default({}).describe('Limits of every caller; a plan overrides them key by key.'),
+    plans: z
+      .record(z.string().min(1), planSchema)
+      .default({})
+      .describe('By the caller\'s plan (the token\'s or API key\'s `plan` claim; `anonymous` for callers without credentials).'),
+    weight: z.enum(['cost', 'requests']).default('cost').describe('cost: a request weighs its estimated cost (operation limits on; at least 1), requests: 1. Default cost.'),
+    onStoreFailure: z
+      .enum(['open', 'closed'])
+      .default('open')
+      .describe('When Redis fails: open counts in this replica\'s memory meanwhile, closed refuses with 503 SERVICE_UNAVAILABLE. Default open.'),
+    keyPrefix: z.string().min(1).default('frontdesk:rl').describe('Prefix of the counters in Redis. Default frontdesk:rl.'),
+  })
+  .describe('Rate limits and quotas per client (API key client, user, or client IP for anonymous callers), from the caller\'s plan.');
+
+export type RateLimitsOptions = z.infer<typeof rateLimitsOptionsSchema>;

@@ -1,0 +1,207 @@
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { Identity } from '../../core/context.js';
+import { EdgeRefusal, type AdminRoute, type EdgeRequest, type FrontdeskPlugin, type PluginContext } from '../../core/plugin.js';
+import type { PlanLimits, RateLimitsOptions } from './options.js';
+
+/** One counted limit: a window (rate, burst, per operation) or a quota period. */
+interface Policy {
+  /** Its name in the RateLimit headers. */
+  name: string;
+  limit: number;
+  windowSeconds: number;
+  unit: 'requests' | 'cost';
+  period?: 'daily' | 'monthly';
+  /** The counter shared by every replica (Redis), and this replica's own (no Redis, or Redis down with onStoreFailure open). */
+  shared?: RateLimiterAbstract;
+  local: RateLimiterAbstract;
+}
+
+interface PlanPolicies {
+  plan: string;
+  rate?: Policy;
+  burst?: Policy;
+  operations: Map<string, Policy>;
+  quotas: Policy[];
+}
+
+const DAY = 86_400;
+
+/** The period a quota counts in now (its key part) and when it resets. */
+function periodOf(period: 'daily' | 'monthly', now = new Date()): { id: string; resetAt: Date } {
+  if (period === 'daily') {
+    const resetAt = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1));
+    return { id: now.toISOString().slice(0, 10), resetAt };
+  }
+  const resetAt = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
+  return { id: now.toISOString().slice(0, 7), resetAt };
+}
+
+/** Who a request counts against: the API key's client, the user, or the address of an anonymous caller. */
+export function clientKey(identity: Identity | undefined, clientIp: string): string {
+  if (!identity) return `ip:${clientIp}`;
+  return `${identity.kind}:${identity.id}`;
+}
+
+const quoted = (name: string) => `"${name}"`;
+
+/**
+ * Rate limits, bursts and quotas per client from its plan (`all` with the plan's overrides),
+ * counted atomically in Redis by rate-limiter-flexible (shared by every replica) or in memory.
+ * A request weighs its estimated cost (the operation limits' estimate) or 1. Refusals are 429
+ * RATE_LIMITED or QUOTA_EXCEEDED with Retry-After and the IETF RateLimit-Policy / RateLimit
+ * headers; an admitted request's answer carries its remaining budget. When Redis fails, one
+ * warning, a counter, and per onStoreFailure: this replica's own counts (open) or 503 (closed).
+ */
+export function createRateLimitPlugin(options: RateLimitsOptions, ctx: PluginContext): FrontdeskPlugin {
+  const plans = new Map<string, PlanPolicies>();
+  const store = { failures: 0, failing: false, since: undefined as string | undefined };
+
+  const limiter = (name: string, points: number, duration: number): Pick<Policy, 'shared' | 'local'> => {
+    const keyPrefix = `${options.keyPrefix}:${name}`;
+    const local = new RateLimiterMemory({ keyPrefix, points, duration });
+    if (!ctx.redis) return { local };
+    return { local, shared: new RateLimiterRedis({ storeClient: ctx.redis.client(), keyPrefix, points, duration }) };
+  };
+
+  const policiesOf = (plan: string): PlanPolicies => {
+    let found = plans.get(plan);
+    if (found) return found;
+    const own: PlanLimits = options.plans[plan] ?? {};
+    const merged: PlanLimits = { ...options.all, ...own, operations: { ...options.all.operations, ...own.operations } };
+    const unit = options.weight === 'cost' ? 'cost' : 'requests';
+    const window = (name: string, w: { limit: number; windowSeconds: number }): Policy => ({
+      name,
+      limit: w.limit,
+      windowSeconds: w.windowSeconds,
+      unit,
+      ...limiter(`${plan}:${name}`, w.limit, w.windowSeconds),
+    });
+    const quotas: Policy[] = [];
+    for (const period of ['daily', 'monthly'] as const) {
+      const quota = merged[period];
+      const length = period === 'daily' ? DAY : 31 * DAY;
+      for (const quotaUnit of ['requests', 'cost'] as const) {
+        const limit = quota?.[quotaUnit];
+        if (limit === undefined) continue;
+        // The period is part of each key, so the count starts again at each boundary; keys live two periods.
+        quotas.push({ name: `${period}-${quotaUnit}`, limit, windowSeconds: length, unit: quotaUnit, period, ...limiter(`${plan}:${period}-${quotaUnit}`, limit, 2 * length) });
+      }
+    }
+    found = {
+      plan,
+      ...(merged.rate ? { rate: window('rate', merged.rate) } : {}),
+      ...(merged.burst ? { burst: window('burst', merged.burst) } : {}),
+      operations: new Map(Object.entries(merged.operations ?? {}).map(([name, w]) => [name, window(`op-${name}`, w)])),
+      quotas,
+    };
+    plans.set(plan, found);
+    return found;
+  };
+
+  const storeFailed = (error: unknown, request: EdgeRequest): void => {
+    store.failures += 1;
+    if (!store.failing) {
+      store.failing = true;
+      store.since = new Date().toISOString();
+      request.logger.warn({ err: (error as Error).message, onStoreFailure: options.onStoreFailure }, 'rate limits: redis unavailable; counting in this replica meanwhile (open) or refusing (closed)');
+    }
+  };
+
+  /** Takes `points` from a policy's counter: the shared one, or per onStoreFailure when it fails. A refusal rejects with RateLimiterRes. */
+  const take = async (policy: Policy, key: string, points: number, request: EdgeRequest): Promise<RateLimiterRes> => {
+    if (!policy.shared) return policy.local.consume(key, points);
+    try {
+      // Waits for a first connection (briefly), fails at once while Redis is known to be down.
+      if (ctx.redis!.client().status !== 'ready') await ctx.redis!.ready();
+      const result = await policy.shared.consume(key, points);
+      if (store.failing) {
+        store.failing = false;
+        request.logger.info({ failures: store.failures }, 'rate limits: redis is back; limits are shared again');
+      }
+      return result;
+    } catch (error) {
+      if (error instanceof RateLimiterRes) throw error;
+      storeFailed(error, request);
+      if (options.onStoreFailure === 'open') return policy.local.consume(key, points);
+      throw new EdgeRefusal('SERVICE_UNAVAILABLE', 'Rate limits cannot be checked right now; retry shortly', { 'retry-after': '1' });
+    }
+  };
+
+  const policyHeader = (policies: Policy[]) => policies.map((p) => `${quoted(p.name)};q=${p.limit};w=${p.windowSeconds}`).join(', ');
+  const secondsUntil = (policy: Policy, res: RateLimiterRes) =>
+    policy.period ? Math.max(1, Math.ceil((periodOf(policy.period).resetAt.getTime() - Date.now()) / 1000)) : Math.max(1, Math.ceil(res.msBeforeNext / 1000));
+
+  const refuse = (request: EdgeRequest, plan: string, policy: Policy, all: Policy[], res: RateLimiterRes): never => {
+    const retryAfter = secondsUntil(policy, res);
+    const headers = { 'retry-after': String(retryAfter), 'ratelimit-policy': policyHeader(all), ratelimit: `${quoted(policy.name)};r=0;t=${retryAfter}` };
+    if (policy.period) {
+      const resetAt = periodOf(policy.period).resetAt.toISOString();
+      request.logger.info({ plan, policy: policy.name, limit: policy.limit }, 'request refused: quota used up');
+      throw new EdgeRefusal('QUOTA_EXCEEDED', `The ${policy.period} quota of plan "${plan}" is used up (${policy.limit} ${policy.unit}); it resets at ${resetAt}`, headers, {
+        quota: { period: policy.period, limit: policy.limit, unit: policy.unit, resetAt, plan },
+      });
+    }
+    request.logger.info({ plan, policy: policy.name, limit: policy.limit, windowSeconds: policy.windowSeconds }, 'request refused: rate limit');
+    throw new EdgeRefusal('RATE_LIMITED', `Rate limit of plan "${plan}" reached (${policy.limit} ${policy.unit} per ${policy.windowSeconds} s); retry in ${retryAfter} s`, headers, {
+      rateLimit: { policy: policy.name, limit: policy.limit, windowSeconds: policy.windowSeconds, unit: policy.unit, retryAfterSeconds: retryAfter, plan },
+    });
+  };
+
+  const adminRoutes: Record<string, AdminRoute> = {
+    '/admin/rate-limits': {
+      methods: ['GET'],
+      async handle({ identity }) {
+        if (!identity) throw new EdgeRefusal('UNAUTHENTICATED', 'The rate-limit admin route needs credentials', { 'www-authenticate': 'Bearer' });
+        if (!identity.roles.includes('admin')) throw new EdgeRefusal('FORBIDDEN', 'The rate-limit admin route needs role admin');
+        return { body: { store: ctx.redis ? 'redis' : 'memory', onStoreFailure: options.onStoreFailure, storeFailures: store.failures, storeFailing: store.failing, failingSince: store.since ?? null } };
+      },
+    },
+  };
+
+  return {
+    name: 'rate-limit',
+    adminRoutes,
+    async admit(request: EdgeRequest): Promise<void> {
+      const plan = request.identity ? (request.identity.plan ?? 'default') : 'anonymous';
+      const policies = policiesOf(plan);
+      const key = clientKey(request.identity, request.clientIp);
+      const cost = Math.max(1, Math.ceil(request.cost ?? 1));
+      const weight = options.weight === 'cost' ? cost : 1;
+      const operationName = (request.body as { operationName?: unknown } | undefined)?.operationName;
+      const operation = typeof operationName === 'string' ? policies.operations.get(operationName) : undefined;
+      const applied: Policy[] = [];
+      const remaining: string[] = [];
+      const count = async (policy: Policy, points: number, counterKey = key): Promise<void> => {
+        applied.push(policy);
+        let res: RateLimiterRes;
+        try {
+          res = await take(policy, counterKey, points, request);
+        } catch (error) {
+          if (!(error instanceof RateLimiterRes)) throw error;
+          // A spent rate may still draw on the burst allowance.
+          if (policy === policies.rate && policies.burst) {
+            applied.push(policies.burst);
+            try {
+              res = await take(policies.burst, counterKey, points, request);
+              remaining.push(`${quoted(policies.burst.name)};r=${res.remainingPoints};t=${secondsUntil(policies.burst, res)}`);
+              return;
+            } catch (burstError) {
+              if (!(burstError instanceof RateLimiterRes)) throw burstError;
+              return refuse(request, plan, policy, applied, burstError);
+            }
+          }
+          return refuse(request, plan, policy, applied, error);
+        }
+        remaining.push(`${quoted(policy.name)};r=${res.remainingPoints};t=${secondsUntil(policy, res)}`);
+      };
+      if (policies.rate) await count(policies.rate, weight);
+      if (operation) await count(operation, weight, `${key}:${operationName as string}`);
+      for (const quota of policies.quotas) {
+        const period = periodOf(quota.period!);
+        await count(quota, quota.unit === 'cost' ? cost : 1, `${period.id}:${key}`);
+      }
+      if (applied.length === 0) return;
+      request.responseHeaders = [...(request.responseHeaders ?? []), 'ratelimit-policy', policyHeader(applied), 'ratelimit', remaining.join(', ')];
+    },
+  };
+}

@@ -1,0 +1,164 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningGateway } from '../../gateway/src/core/create-gateway.js';
+import type { FrontdeskConfigInput } from '../../gateway/src/core/config.js';
+import { hashApiKey } from '../../gateway/src/plugins/auth/api-keys.js';
+import { SHARED_REDIS_URL, deleteKeys, startOwnRedis, type OwnRedis } from '../support/redis.js';
+import { gql } from '../support/servers.js';
+import { STACK_AUTH, startStack, startStackGatewayProcess, startStackGatewayWith, type Stack } from '../support/stack.js';
+
+/** Rate limits and quotas on the real Redis (and one of the tests' own, stopped and started). */
+let stack: Stack;
+let redis: Redis;
+const prefix = `frontdesk-test-rl:${randomBytes(4).toString('hex')}`;
+const gateways: RunningGateway[] = [];
+const processes: { stop(): Promise<void> }[] = [];
+
+beforeAll(async () => {
+  stack = await startStack();
+  redis = new Redis(SHARED_REDIS_URL);
+}, 30_000);
+afterAll(async () => {
+  await Promise.all(gateways.map((g) => g.stop()));
+  await Promise.all(processes.map((p) => p.stop()));
+  await deleteKeys(SHARED_REDIS_URL, prefix);
+  redis?.disconnect();
+  await stack?.stop();
+});
+
+async function gateway(extra: FrontdeskConfigInput): Promise<RunningGateway> {
+  const started = await startStackGatewayWith(stack, {}, extra);
+  gateways.push(started);
+  return started;
+}
+
+const QUERY = '{ user(id: "u1") { name } }';
+
+async function post(url: string, query = QUERY, headers: Record<string, string> = {}) {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query }) });
+  return { status: response.status, headers: response.headers, body: (await response.json()) as { data?: unknown; errors?: { message: string; extensions?: Record<string, unknown> }[] } };
+}
+
+describe('rate limits shared by replicas', () => {
+  it('two gateway processes on one Redis let exactly the limit through, the rest 429 with headers', async () => {
+    const keyPrefix = `${prefix}:shared`;
+    const config: FrontdeskConfigInput = { redis: { url: SHARED_REDIS_URL }, rateLimits: { keyPrefix, weight: 'requests', all: { rate: { limit: 100, windowSeconds: 120 } } } };
+    const [a, b] = await Promise.all([startStackGatewayProcess(stack, config), startStackGatewayProcess(stack, config)]);
+    processes.push(a, b);
+    const answers = await Promise.all(Array.from({ length: 160 }, (_, i) => post(i % 2 === 0 ? a.url : b.url)));
+    const ok = answers.filter((r) => r.status === 200);
+    const refused = answers.filter((r) => r.status === 429);
+    expect(ok).toHaveLength(100);
+    expect(refused).toHaveLength(60);
+    expect(ok.every((r) => r.body.data !== undefined && r.headers.get('ratelimit-policy') === '"rate";q=100;w=120')).toBe(true);
+    const remaining = ok.map((r) => Number(/r=(\d+)/.exec(r.headers.get('ratelimit') ?? '')?.[1])).sort((x, y) => x - y);
+    expect(remaining).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    const one = refused[0]!;
+    expect(one.body.errors?.[0]?.extensions).toMatchObject({ code: 'RATE_LIMITED', rateLimit: { policy: 'rate', limit: 100, windowSeconds: 120 } });
+    expect(Number(one.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(one.headers.get('ratelimit')).toMatch(/^"rate";r=0;t=\d+$/);
+  }, 60_000);
+});
+
+describe('usage plans', () => {
+  it('limits a free API key, not a pro one; moving a key to pro takes effect at once', async () => {
+    const keyPrefix = `${prefix}:plans`;
+    const apiKeyPrefix = `${prefix}:apikey:`;
+    const free = `free-${randomBytes(8).toString('hex')}`;
+    const pro = `pro-${randomBytes(8).toString('hex')}`;
+    await redis.set(`${apiKeyPrefix}${hashApiKey(free)}`, JSON.stringify({ clientId: 'free-client', plan: 'free', scopes: [] }));
+    await redis.set(`${apiKeyPrefix}${hashApiKey(pro)}`, JSON.stringify({ clientId: 'pro-client', plan: 'pro', scopes: [] }));
+    const url = (
+      await gateway({
+        redis: { url: SHARED_REDIS_URL },
+        auth: { ...STACK_AUTH, apiKeys: { redis: { prefix: apiKeyPrefix, cacheTtlMs: 0 } } },
+        rateLimits: { keyPrefix, weight: 'requests', plans: { free: { rate: { limit: 3, windowSeconds: 120 } }, pro: { rate: { limit: 1000, windowSeconds: 120 } } } },
+      })
+    ).url;
+    const statuses = async (key: string, n: number) => {
+      const out: number[] = [];
+      for (let i = 0; i < n; i += 1) out.push((await post(url, QUERY, { 'x-api-key': key })).status);
+      return out;
+    };
+    expect(await statuses(free, 5)).toEqual([200, 200, 200, 429, 429]);
+    expect(await statuses(pro, 5)).toEqual([200, 200, 200, 200, 200]);
+    const refused = await post(url, QUERY, { 'x-api-key': free });
+    expect(refused.body.errors?.[0]).toMatchObject({ message: expect.stringContaining('Rate limit of plan "free" reached (3 requests per 120 s)'), extensions: { code: 'RATE_LIMITED' } });
+    await redis.set(`${apiKeyPrefix}${hashApiKey(free)}`, JSON.stringify({ clientId: 'free-client', plan: 'pro', scopes: [] }));
+    expect(await statuses(free, 3)).toEqual([200, 200, 200]);
+  });
+
+  it('a request weighs its estimated cost: an expensive query takes its cost, a cheap one 1', async () => {
+    const url = (await gateway({ limits: {}, rateLimits: { keyPrefix: `${prefix}:cost`, all: { rate: { limit: 100, windowSeconds: 120 } } } })).url;
+    const cheap = await post(url, '{ __typename }');
+    expect(cheap.headers.get('ratelimit')).toMatch(/^"rate";r=99;t=\d+$/);
+    const costly = await post(url, '{ products(first: 10) { name reviews(first: 5) { rating } } }');
+    expect(costly.status).toBe(200);
+    const spent = 99 - Number(/r=(\d+)/.exec(costly.headers.get('ratelimit') ?? '')?.[1]);
+    const estimated = await post(url, '{ __typename }');
+    expect(spent).toBeGreaterThan(10);
+    expect(Number(/r=(\d+)/.exec(estimated.headers.get('ratelimit') ?? '')?.[1])).toBe(99 - spent - 1);
+  });
+
+  it('a quota used up answers 429 QUOTA_EXCEEDED until the end of its period', async () => {
+    const url = (await gateway({ rateLimits: { keyPrefix: `${prefix}:quota`, weight: 'requests', plans: { anonymous: { daily: { requests: 2 } } } } })).url;
+    expect((await post(url)).status).toBe(200);
+    expect((await post(url)).status).toBe(200);
+    const refused = await post(url);
+    expect(refused.status).toBe(429);
+    const now = new Date();
+    const midnight = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1)).toISOString();
+    expect(refused.body.errors?.[0]).toMatchObject({ extensions: { code: 'QUOTA_EXCEEDED', quota: { period: 'daily', limit: 2, unit: 'requests', resetAt: midnight, plan: 'anonymous' } } });
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(refused.headers.get('ratelimit-policy')).toBe('"daily-requests";q=2;w=86400');
+  });
+});
+
+describe('when Redis fails', () => {
+  let own: OwnRedis;
+  beforeAll(async () => {
+    own = await startOwnRedis();
+  });
+  afterAll(async () => {
+    await own?.stop();
+  });
+
+  it('fail open counts in memory meanwhile, fail closed refuses with 503; both exact again once Redis is back', async () => {
+    const limits = (onStoreFailure: 'open' | 'closed') => ({
+      redis: { url: own.url },
+      rateLimits: { keyPrefix: `${prefix}:${onStoreFailure}`, weight: 'requests' as const, onStoreFailure, all: { rate: { limit: 5, windowSeconds: 120 } } },
+    });
+    const open = (await gateway(limits('open'))).url;
+    const closed = (await gateway(limits('closed'))).url;
+    expect((await post(open)).status).toBe(200);
+    expect((await post(closed)).status).toBe(200);
+    await own.stop();
+    // Open: served, counted in this replica's memory (a fresh count of 5).
+    const whileDown = [];
+    for (let i = 0; i < 7; i += 1) whileDown.push((await post(open)).status);
+    expect(whileDown).toEqual([200, 200, 200, 200, 200, 429, 429]);
+    // Closed: refused, nothing served unchecked.
+    const refused = await post(closed);
+    expect(refused.status).toBe(503);
+    expect(refused.body.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+    expect(refused.headers.get('retry-after')).toBe('1');
+    await own.start();
+    // Back: a fresh Redis (its data was not saved) counts again for both, exactly.
+    const after = async (url: string) => {
+      const out: number[] = [];
+      for (let i = 0; i < 7; i += 1) out.push((await post(url)).status);
+      return out;
+    };
+    let back: number[] = [];
+    for (let tries = 0; tries < 50; tries += 1) {
+      const probe = await post(closed);
+      if (probe.status !== 503) {
+        back = [probe.status, ...(await after(closed)).slice(0, 6)];
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(back).toEqual([200, 200, 200, 200, 200, 429, 429]);
+  }, 30_000);
+});
