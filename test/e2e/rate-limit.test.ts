@@ -5,7 +5,6 @@ import type { RunningGateway } from '../../gateway/src/core/create-gateway.js';
 import type { FrontdeskConfigInput } from '../../gateway/src/core/config.js';
 import { hashApiKey } from '../../gateway/src/plugins/auth/api-keys.js';
 import { SHARED_REDIS_URL, deleteKeys, startOwnRedis, type OwnRedis } from '../support/redis.js';
-import { gql } from '../support/servers.js';
 import { STACK_AUTH, startStack, startStackGatewayProcess, startStackGatewayWith, type Stack } from '../support/stack.js';
 
 /** Rate limits and quotas on the real Redis (and one of the tests' own, stopped and started). */
