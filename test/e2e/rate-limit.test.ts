@@ -5,7 +5,7 @@ import type { RunningGateway } from '../../gateway/src/core/create-gateway.js';
 import type { FrontdeskConfigInput } from '../../gateway/src/core/config.js';
 import { hashApiKey } from '../../gateway/src/plugins/auth/api-keys.js';
 import { SHARED_REDIS_URL, deleteKeys, startOwnRedis, type OwnRedis } from '../support/redis.js';
-import { STACK_AUTH, startStack, startStackGatewayProcess, startStackGatewayWith, type Stack } from '../support/stack.js';
+import { STACK_AUTH, startStack, startStackGatewayProcess, startStackGatewayWith, testToken, type Stack } from '../support/stack.js';
 
 /** Rate limits and quotas on the real Redis (and one of the tests' own, stopped and started). */
 let stack: Stack;
@@ -160,4 +160,37 @@ describe('when Redis fails', () => {
     }
     expect(back).toEqual([200, 200, 200, 200, 200, 429, 429]);
   }, 30_000);
+});
+
+describe('abuse blocking', () => {
+  it('blocks an address hammering with bad tokens, for a period that doubles; an operator lists and lifts blocks', async () => {
+    const url = (await gateway({ rateLimits: { keyPrefix: `${prefix}:abuse`, abuse: { refusals: 5, windowSeconds: 60, blockSeconds: 1, maxBlockSeconds: 60 } } })).url;
+    const admin = { authorization: `Bearer ${await testToken('admin-1', { roles: ['admin'] })}` };
+    const good = { authorization: `Bearer ${await testToken('u1')}` };
+    const bad = { authorization: 'Bearer not-a-token' };
+    const hammer = async () => {
+      const out: number[] = [];
+      for (let i = 0; i < 5; i += 1) out.push((await post(url, QUERY, bad)).status);
+      return out;
+    };
+    expect(await hammer()).toEqual([401, 401, 401, 401, 401]);
+    // Blocked: even a good token from that address is refused, before authentication.
+    const blocked = await post(url, QUERY, good);
+    expect(blocked.status).toBe(429);
+    expect(blocked.body.errors?.[0]?.extensions?.code).toBe('CLIENT_BLOCKED');
+    expect(Number(blocked.headers.get('retry-after'))).toBe(1);
+    const listed = (await (await fetch(url.replace('/graphql', '/admin/blocks'), { headers: admin })).json()) as { blocks: { key: string; times: number }[] };
+    expect(listed.blocks).toEqual([expect.objectContaining({ key: 'ip:127.0.0.1', times: 1 })]);
+    // The block ends by itself after 1 s.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect((await post(url, QUERY, good)).status).toBe(200);
+    // Again: blocked for 2 s this time; the operator lifts it at once.
+    await hammer();
+    const again = await post(url, QUERY, good);
+    expect(again.status).toBe(429);
+    expect(Number(again.headers.get('retry-after'))).toBe(2);
+    const lifted = await fetch(url.replace('/graphql', '/admin/blocks'), { method: 'POST', headers: { ...admin, 'content-type': 'application/json' }, body: JSON.stringify({ lift: 'ip:127.0.0.1' }) });
+    expect(await lifted.json()).toEqual({ lifted: true });
+    expect((await post(url, QUERY, good)).status).toBe(200);
+  });
 });

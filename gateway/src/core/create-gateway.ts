@@ -12,7 +12,7 @@ import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { createPlugins } from '../plugins/index.js';
 import { normalizeSubgraphName, type FrontdeskConfig } from './config.js';
-import type { GatewayContext } from './context.js';
+import type { GatewayContext, Identity } from './context.js';
 import { FrontdeskDataSource } from './data-source.js';
 import { SubgraphInstances } from './instances.js';
 import { watchFile } from './supergraph.js';
@@ -197,6 +197,8 @@ export async function createGateway(
   const edgeAnswerer = edgeAnswerers[0];
   const edgeObservers = plugins.filter((p) => p.didAnswerAtEdge);
   const admitters = plugins.filter((p) => p.admit);
+  const screeners = plugins.filter((p) => p.screen);
+  const refusalObservers = plugins.filter((p) => p.didRefuse);
   /** Each plugin's admission in order; without a promise while none needs one (the usual case). */
   const admit = (request: EdgeRequest): void | Promise<void> => {
     for (let i = 0; i < admitters.length; i += 1) {
@@ -294,6 +296,20 @@ export async function createGateway(
       ...(call.responseExtensions ? { responseExtensions: call.responseExtensions } : {}),
     }),
     authenticate: authenticator,
+    ...(screeners.length > 0
+      ? {
+          screen: (clientIp: string) => {
+            for (const plugin of screeners) {
+              const refusal = plugin.screen!(clientIp);
+              if (refusal) return refusal;
+            }
+            return undefined;
+          },
+        }
+      : {}),
+    ...(refusalObservers.length > 0
+      ? { didRefuse: (code: string, clientIp: string, identity: Identity | undefined) => refusalObservers.forEach((p) => p.didRefuse!({ code, clientIp, identity })) }
+      : {}),
     ...(admitters.length > 0 ? { admit } : {}),
     ...(edge.cors ? { cors: new Cors({ ...edge.cors, origins: production ? edge.cors.origins : [...edge.cors.origins, ...edge.cors.developmentOrigins] }) } : {}),
     ...(edge.trustedProxies.length + edge.ipAllow.length + edge.ipDeny.length > 0

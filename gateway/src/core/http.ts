@@ -29,6 +29,10 @@ export interface EdgeOptions<TContext extends BaseContext> {
   context: (req: IncomingMessage, call: RequestInfo) => TContext | Promise<TContext>;
   /** Verifies the caller before GraphQL runs; throws EdgeRefusal to refuse the request. */
   authenticate?: (req: IncomingMessage) => Identity | undefined | Promise<Identity | undefined>;
+  /** Refuses a client address before anything else is done for it (an abuse block); undefined lets it in. */
+  screen?: (clientIp: string) => EdgeRefusal | undefined;
+  /** Told of each request refused at the edge with a 4xx code: who (address, identity when known) and why. */
+  didRefuse?: (code: string, clientIp: string, identity: Identity | undefined) => void;
   /** Admits each operation before it is answered (see FrontdeskPlugin.admit); throws EdgeRefusal to refuse it. */
   admit?: (request: EdgeRequest) => void | Promise<void>;
   /** Extra GET routes (exact paths). */
@@ -327,6 +331,17 @@ export function createEdgeHandler<TContext extends BaseContext>(
       sendError(res, 'NOT_FOUND', `No route for ${req.method ?? 'GET'} ${path}`);
       return;
     }
+    // A blocked client gets nothing from the GraphQL endpoint (operator routes stay reachable to lift it).
+    const screened = options.screen?.(clientIp);
+    if (screened) {
+      if (edgeFirst) {
+        res.setHeader('x-request-id', requestId);
+        setAll(res, extra);
+      }
+      for (const [name, value] of Object.entries(screened.headers)) res.setHeader(name, value);
+      sendError(res, screened.code, screened.message, screened.extensions);
+      return;
+    }
     if (req.method === 'OPTIONS') {
       res.setHeader('allow', 'GET, POST, OPTIONS');
       res.statusCode = 204;
@@ -374,8 +389,11 @@ export function createEdgeHandler<TContext extends BaseContext>(
       });
       return controller.signal;
     };
-    const context = { requestId, clientIp, extra, edgeFirst, logger, signal };
-    void handleGraphQL(req, res, search, context).catch((error: unknown) => fail(req, res, requestId, logger(), error, edgeFirst ? extra : []));
+    const context: Call = { requestId, clientIp, extra, edgeFirst, logger, signal };
+    void handleGraphQL(req, res, search, context).catch((error: unknown) => {
+      if (options.didRefuse && (error instanceof EdgeRefusal || error instanceof EdgeError) && httpStatusFor(error.code) < 500) options.didRefuse(error.code, clientIp, context.identity);
+      fail(req, res, requestId, logger(), error, edgeFirst ? extra : []);
+    });
   };
 
   function setAll(res: ServerResponse, flat: readonly string[]): void {
@@ -429,6 +447,8 @@ export function createEdgeHandler<TContext extends BaseContext>(
   interface Call {
     requestId: string;
     clientIp: string;
+    /** The verified caller, once authentication ran. */
+    identity?: Identity;
     extra: string[];
     edgeFirst: boolean;
     logger: () => Logger;
@@ -441,6 +461,7 @@ export function createEdgeHandler<TContext extends BaseContext>(
     // Authenticate first: a present but invalid credential refuses the whole request.
     const verifying = options.authenticate?.(req);
     const identity = verifying instanceof Promise ? await verifying : verifying;
+    call.identity = identity;
     const started = performance.now();
     if (method === 'GET') {
       const params = new URLSearchParams(search);

@@ -176,6 +176,10 @@ export interface FrontdeskPlugin {
   answerAtEdge?(request: EdgeRequest): EdgeAnswer | undefined | Promise<EdgeAnswer | undefined>;
   /** Sees every request answered at the edge (the access log). */
   didAnswerAtEdge?(request: EdgeRequest, answer: EdgeAnswer, durationMs: number): void;
+  /** Refuses a client address before authentication (an abuse block); undefined lets it in. Must not wait. */
+  screen?(clientIp: string): EdgeRefusal | undefined;
+  /** Told of each request refused at the edge with a 4xx code (bad credentials, limits, rate limits). */
+  didRefuse?(refusal: { code: string; clientIp: string; identity: Identity | undefined }): void;
   /** Stops the plugin's timers and connections when the gateway stops. */
   close?(): void | Promise<void>;
 }

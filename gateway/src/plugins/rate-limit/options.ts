@@ -22,6 +22,18 @@ export const planSchema = z.strictObject({
 });
 export type PlanLimits = z.infer<typeof planSchema>;
 
+const abuseSchema = z.strictObject({
+  refusals: z.number().int().positive().default(20).describe('Refusals within the window that block a client. Default 20.'),
+  windowSeconds: z.number().int().positive().default(60).describe('The window refusals are counted over, in seconds. Default 60.'),
+  blockSeconds: z.number().int().positive().default(60).describe('The first block, in seconds; each further block of the same client doubles it. Default 60.'),
+  maxBlockSeconds: z.number().int().positive().default(3600).describe('The longest block, in seconds. Default 3600.'),
+  codes: z
+    .array(z.string().regex(/^[A-Z_]+$/))
+    .default(['UNAUTHENTICATED', 'FORBIDDEN', 'RATE_LIMITED', 'QUOTA_EXCEEDED', 'QUERY_TOO_COMPLEX'])
+    .describe('The refusals that count. Default UNAUTHENTICATED, FORBIDDEN, RATE_LIMITED, QUOTA_EXCEEDED, QUERY_TOO_COMPLEX.'),
+});
+export type AbuseOptions = z.infer<typeof abuseSchema>;
+
 export const rateLimitsOptionsSchema = z
   .strictObject({
     all: planSchema.default({}).describe('Limits of every caller; a plan overrides them key by key.'),
@@ -35,6 +47,9 @@ export const rateLimitsOptionsSchema = z
       .default('open')
       .describe('When Redis fails: open counts in this replica\'s memory meanwhile, closed refuses with 503 SERVICE_UNAVAILABLE. Default open.'),
     keyPrefix: z.string().min(1).default('frontdesk:rl').describe('Prefix of the counters in Redis. Default frontdesk:rl.'),
+    abuse: abuseSchema
+      .optional()
+      .describe('Blocks a client (or the address of a caller without valid credentials) that collects too many refusals; GET/POST /admin/blocks lists and lifts blocks.'),
   })
   .describe('Rate limits and quotas per client (API key client, user, or client IP for anonymous callers), from the caller\'s plan.');
 

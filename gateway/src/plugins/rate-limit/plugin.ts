@@ -1,6 +1,7 @@
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Identity } from '../../core/context.js';
 import { EdgeRefusal, type AdminRoute, type EdgeRequest, type FrontdeskPlugin, type PluginContext } from '../../core/plugin.js';
+import { AbuseGuard, type Block } from './abuse.js';
 import type { PlanLimits, RateLimitsOptions } from './options.js';
 
 /** One counted limit: a window (rate, burst, per operation) or a quota period. */
@@ -54,6 +55,11 @@ const quoted = (name: string) => `"${name}"`;
  */
 export function createRateLimitPlugin(options: RateLimitsOptions, ctx: PluginContext): FrontdeskPlugin {
   const plans = new Map<string, PlanPolicies>();
+  const abuse = options.abuse ? new AbuseGuard(options.abuse, options.keyPrefix, ctx.logger, ctx.redis) : undefined;
+  const blockedRefusal = (block: Block): EdgeRefusal => {
+    const seconds = Math.max(1, Math.ceil((block.until - Date.now()) / 1000));
+    return new EdgeRefusal('CLIENT_BLOCKED', `Too many refused requests: blocked for ${seconds} s`, { 'retry-after': String(seconds) }, { blockedUntil: new Date(block.until).toISOString() });
+  };
   const store = { failures: 0, failing: false, since: undefined as string | undefined };
 
   const limiter = (name: string, points: number, duration: number): Pick<Policy, 'shared' | 'local'> => {
@@ -147,12 +153,29 @@ export function createRateLimitPlugin(options: RateLimitsOptions, ctx: PluginCon
     });
   };
 
+  const adminOnly = (identity: Identity | undefined): void => {
+    if (!identity) throw new EdgeRefusal('UNAUTHENTICATED', 'The rate-limit admin routes need credentials', { 'www-authenticate': 'Bearer' });
+    if (!identity.roles.includes('admin')) throw new EdgeRefusal('FORBIDDEN', 'The rate-limit admin routes need role admin');
+  };
   const adminRoutes: Record<string, AdminRoute> = {
+    ...(abuse
+      ? {
+          '/admin/blocks': {
+            methods: ['GET', 'POST'],
+            async handle({ identity, method, body }) {
+              adminOnly(identity);
+              if (method === 'GET') return { body: { blocks: abuse.list().map((b) => ({ key: b.key, until: new Date(b.until).toISOString(), remainingSeconds: b.remainingSeconds, times: b.times, code: b.code })) } };
+              const lift = (body as { lift?: unknown } | null)?.lift;
+              if (typeof lift !== 'string' || Object.keys(body as object).length !== 1) throw new EdgeRefusal('BAD_USER_INPUT', 'Send {"lift": "<key>"} with a key from GET /admin/blocks (e.g. "ip:203.0.113.7")');
+              return { body: { lifted: await abuse.lift(lift) } };
+            },
+          } satisfies AdminRoute,
+        }
+      : {}),
     '/admin/rate-limits': {
       methods: ['GET'],
       async handle({ identity }) {
-        if (!identity) throw new EdgeRefusal('UNAUTHENTICATED', 'The rate-limit admin route needs credentials', { 'www-authenticate': 'Bearer' });
-        if (!identity.roles.includes('admin')) throw new EdgeRefusal('FORBIDDEN', 'The rate-limit admin route needs role admin');
+        adminOnly(identity);
         return { body: { store: ctx.redis ? 'redis' : 'memory', onStoreFailure: options.onStoreFailure, storeFailures: store.failures, storeFailing: store.failing, failingSince: store.since ?? null } };
       },
     },
@@ -161,7 +184,25 @@ export function createRateLimitPlugin(options: RateLimitsOptions, ctx: PluginCon
   return {
     name: 'rate-limit',
     adminRoutes,
+    ...(abuse
+      ? {
+          screen(clientIp: string) {
+            const block = abuse.blocked(`ip:${clientIp}`);
+            return block ? blockedRefusal(block) : undefined;
+          },
+          didRefuse({ code, clientIp, identity }: { code: string; clientIp: string; identity: Identity | undefined }) {
+            void abuse.refused(clientKey(identity, clientIp), code);
+          },
+          close() {
+            abuse.close();
+          },
+        }
+      : {}),
     async admit(request: EdgeRequest): Promise<void> {
+      if (abuse && request.identity) {
+        const block = abuse.blocked(clientKey(request.identity, request.clientIp));
+        if (block) throw blockedRefusal(block);
+      }
       const plan = request.identity ? (request.identity.plan ?? 'default') : 'anonymous';
       const policies = policiesOf(plan);
       const key = clientKey(request.identity, request.clientIp);
