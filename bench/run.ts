@@ -71,6 +71,8 @@ interface Variant {
   headers?: Record<string, string>;
   /** Every request carries an x-bench-id of its own, a vary header of the variant's cache: it can never hit, only store. */
   unique?: boolean;
+  /** Uses the local Redis: its commands per request are reported. */
+  redis?: boolean;
 }
 
 interface Scenario {
@@ -93,6 +95,7 @@ interface Scenario {
 function frontdesk(name: string, config: object, options: { headers?: Record<string, string>; logLevel?: string; unique?: boolean } = {}): Variant {
   return {
     name,
+    ...('redis' in config ? { redis: true } : {}),
     ...(options.headers ? { headers: options.headers } : {}),
     ...(options.unique ? { unique: true } : {}),
     async start(port) {
@@ -420,6 +423,8 @@ async function scenario(name: Exclude<ScenarioName, 'hostile'>, token: string): 
           frontdesk('limits', { ...quiet, limits: {} }),
           // Retries and a circuit breaker around every fetch (none trips: every fetch succeeds).
           frontdesk('resilience', { ...quiet, resilience: {} }),
+          // A rate limit per client counted in the local Redis (never reached): one atomic increment per request.
+          frontdesk('rate limit (redis)', { ...quiet, redis: { url: LOCAL_REDIS }, rateLimits: { keyPrefix: 'frontdesk-bench:rl', weight: 'requests', all: { rate: { limit: 1_000_000_000, windowSeconds: 60 } } } }),
           // The fixtures send no cache hints: every request looks up, misses and stores nothing.
           frontdesk('cache miss', { ...quiet, responseCache: {} }),
           frontdesk('access log', { ...base, accessLog: {} }, { logLevel: 'info' }),
@@ -510,6 +515,25 @@ async function scenario(name: Exclude<ScenarioName, 'hostile'>, token: string): 
 }
 
 const ALONE = 5;
+const LOCAL_REDIS = 'redis://127.0.0.1:6379';
+
+/**
+ * Script calls (EVAL/EVALSHA: rate-limiter-flexible's one round trip per counter) the local Redis
+ * has run so far, from INFO commandstats; the commands those scripts run inside Redis are not
+ * round trips and are not counted.
+ */
+async function redisCommands(): Promise<number> {
+  const { Redis } = await import('ioredis');
+  const client = new Redis(LOCAL_REDIS, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await client.connect();
+    const stats = await client.info('commandstats');
+    const calls = (name: string) => Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
+    return calls('evalsha') + calls('eval');
+  } finally {
+    client.disconnect();
+  }
+}
 
 /** The counters a scenario reads: the fixture subgraphs' fetches, or each legacy stand-in's calls. */
 async function counts(run: Scenario): Promise<Record<string, number>> {
@@ -552,6 +576,7 @@ async function measure(run: Scenario): Promise<void> {
   const failing = new Map<string, string>();
   const legacyCalls = new Map<string, Record<string, number>[]>();
   const alone = new Map<string, Record<string, number>>();
+  const redisPerRequest = new Map<string, number[]>();
   for (let round = 1; round <= rounds; round += 1) {
     // The baseline first (its answer is the reference); the others rotate each round, so no
     // variant always runs at the same place in a round (the machine drifts within a round).
@@ -595,9 +620,11 @@ async function measure(run: Scenario): Promise<void> {
         await Promise.all(Object.values(run.legacy ?? {}).map((base) => fetch(`${base}/_admin/reset`, { method: 'POST' })));
         const fetched = async () => (run.fetchCounter ? ((await (await fetch(run.fetchCounter)).json()) as { fetches: number }).fetches : 0);
         const fetchesBefore = await fetched();
+        const commandsBefore = variant.redis ? await redisCommands() : 0;
         const cpuBefore = cpuMs(gateway.pid);
         const result = await load({ url, body, headers, connections, durationSeconds, idReplacement });
         const cpu = cpuMs(gateway.pid) - cpuBefore;
+        if (variant.redis && result.requests > 0) redisPerRequest.set(variant.name, [...(redisPerRequest.get(variant.name) ?? []), ((await redisCommands()) - commandsBefore) / result.requests]);
         const fetchesPerRequest = run.fetchCounter && result.requests > 0 ? ((await fetched()) - fetchesBefore) / result.requests : undefined;
         if (run.legacy && result.requests > 0) {
           const calls = await Promise.all(
@@ -643,6 +670,9 @@ async function measure(run: Scenario): Promise<void> {
             .map(([variant, systems]) => `- ${variant}: ${Object.entries(systems).map(([system, n]) => `${system} ${n.toFixed(2)}`).join(', ')}`)
             .join('\n')}`,
         ]
+      : []),
+    ...(redisPerRequest.size > 0
+      ? [`\nRedis round trips per request under load (median of the runs; script calls, EVAL/EVALSHA, from the local Redis's INFO commandstats):\n${[...redisPerRequest].map(([variant, runs]) => `- ${variant}: ${median(runs).toFixed(2)}`).join('\n')}`]
       : []),
     ...(extra ? [`\n${extra.markdown}`] : []),
   ].join('\n');
