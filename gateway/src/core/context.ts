@@ -33,4 +33,20 @@ export interface GatewayContext {
   signal?: AbortSignal;
   /** Extensions the admission hooks add to the response (the estimated cost). */
   responseExtensions?: Record<string, unknown>;
+  /**
+   * What the answer held, filled in when it is sent (for metering): its operation name and error
+   * codes. An object made with the context, so the edge sees what Apollo Server's copy of the
+   * context notes (Apollo Server runs each request on a shallow copy).
+   */
+  outcome?: { operationName?: string | null; errorCodes?: string[] };
+}
+
+/** Who a request counts against (rate limits, metering): the API key's client, the user, or the address of a caller without credentials. */
+export function clientKeyOf(identity: Identity | undefined, clientIp: string): string {
+  return identity ? `${identity.kind}:${identity.id}` : `ip:${clientIp}`;
+}
+
+/** The usage plan a request counts under: the identity's, `default` for one without, `anonymous` without credentials. */
+export function usagePlanOf(identity: Identity | undefined): string {
+  return identity ? (identity.plan ?? 'default') : 'anonymous';
 }

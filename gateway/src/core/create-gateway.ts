@@ -24,7 +24,7 @@ import { Cors } from './edge/cors.js';
 import { TlsFiles } from './edge/tls.js';
 import { createLogger, endLogger, type Logger } from './logger.js';
 import { createSharedRedis } from './redis.js';
-import type { EdgeRequest, SubgraphHooks } from './plugin.js';
+import type { EdgeRequest, ResponseRecord, SubgraphHooks } from './plugin.js';
 import { keepLastGood, readSupergraphOrLastGood, watchSupergraph, type LoadedSupergraph } from './supergraph.js';
 
 export interface RunningGateway {
@@ -97,6 +97,23 @@ const responseExtensions: ApolloServerPlugin<GatewayContext> = {
         if (response.body.kind !== 'single') return;
         const result = response.body.singleResult;
         result.extensions = { ...result.extensions, ...added };
+      },
+    };
+  },
+};
+
+/** Notes what an answer held (its operation name, the codes of its errors, once each) for the didRespond observers. */
+const noteOutcome: ApolloServerPlugin<GatewayContext> = {
+  async requestDidStart() {
+    return {
+      async willSendResponse({ contextValue, response, errors, operationName, request, document }) {
+        const body = response.body.kind === 'single' ? response.body.singleResult : undefined;
+        const all = errors ?? body?.errors ?? [];
+        if (!contextValue.outcome) return;
+        // A document that did not validate has no resolved operation: its one operation's name, if any.
+        const named = document?.definitions.filter((d) => d.kind === 'OperationDefinition');
+        contextValue.outcome.operationName = operationName ?? request.operationName ?? (named?.length === 1 && named[0]!.kind === 'OperationDefinition' ? (named[0]!.name?.value ?? null) : null);
+        contextValue.outcome.errorCodes = [...new Set(all.map((e) => String(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR')))];
       },
     };
   },
@@ -198,6 +215,7 @@ export async function createGateway(
   const edgeObservers = plugins.filter((p) => p.didAnswerAtEdge);
   const admitters = plugins.filter((p) => p.admit);
   const screeners = plugins.filter((p) => p.screen);
+  const responseObservers = plugins.filter((p) => p.didRespond);
   const refusalObservers = plugins.filter((p) => p.didRefuse);
   /** Each plugin's admission in order; without a promise while none needs one (the usual case). */
   const admit = (request: EdgeRequest): void | Promise<void> => {
@@ -263,6 +281,7 @@ export async function createGateway(
       : ApolloServerPluginLandingPageDisabled(),
     operationResolution,
     responseExtensions,
+    ...(responseObservers.length > 0 ? [noteOutcome] : []),
     ...plugins.flatMap((p) => (p.apollo ? [p.apollo] : [])),
   ];
   const apollo = new ApolloServer<GatewayContext>({
@@ -294,6 +313,7 @@ export async function createGateway(
       clientIp: call.clientIp,
       signal: call.signal,
       ...(call.responseExtensions ? { responseExtensions: call.responseExtensions } : {}),
+      ...(responseObservers.length > 0 ? { outcome: {} } : {}),
     }),
     authenticate: authenticator,
     ...(screeners.length > 0
@@ -304,6 +324,15 @@ export async function createGateway(
               if (refusal) return refusal;
             }
             return undefined;
+          },
+        }
+      : {}),
+    ...(responseObservers.length > 0
+      ? {
+          didRespond: (record: Omit<ResponseRecord, 'errorCodes' | 'operationName'> & { errorCodes?: readonly string[]; operationName?: string | null }, context: GatewayContext | undefined) => {
+            const outcome = context?.outcome;
+            const full: ResponseRecord = { ...record, operationName: record.operationName ?? outcome?.operationName ?? null, errorCodes: record.errorCodes ?? outcome?.errorCodes ?? [] };
+            for (const plugin of responseObservers) plugin.didRespond!(full);
           },
         }
       : {}),

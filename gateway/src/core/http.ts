@@ -8,7 +8,7 @@ import type { Logger } from './logger.js';
 import type { AddressPolicy } from './edge/addresses.js';
 import { chooseEncoding, compress } from './edge/compression.js';
 import type { Cors } from './edge/cors.js';
-import { EdgeRefusal, type AdminRoute, type EdgeAnswer, type EdgeRequest } from './plugin.js';
+import { EdgeRefusal, type AdminRoute, type EdgeAnswer, type EdgeRequest, type ResponseRecord } from './plugin.js';
 
 /** Readiness as seen by `/ready`: ready once a supergraph is loaded, not ready again while draining. */
 export interface EdgeState {
@@ -31,6 +31,11 @@ export interface EdgeOptions<TContext extends BaseContext> {
   authenticate?: (req: IncomingMessage) => Identity | undefined | Promise<Identity | undefined>;
   /** Refuses a client address before anything else is done for it (an abuse block); undefined lets it in. */
   screen?: (clientIp: string) => EdgeRefusal | undefined;
+  /**
+   * Told of every GraphQL request once answered (metering); `context` is the request's context
+   * when Apollo Server ran it, for what the answer held.
+   */
+  didRespond?: (record: Omit<ResponseRecord, 'errorCodes' | 'operationName'> & { errorCodes?: readonly string[]; operationName?: string | null }, context: TContext | undefined) => void;
   /** Told of each request refused at the edge with a 4xx code: who (address, identity when known) and why. */
   didRefuse?: (code: string, clientIp: string, identity: Identity | undefined) => void;
   /** Admits each operation before it is answered (see FrontdeskPlugin.admit); throws EdgeRefusal to refuse it. */
@@ -115,6 +120,13 @@ class EdgeCall implements EdgeRequest {
 
   get text(): string | undefined {
     return this.exact;
+  }
+
+  /** The operation's name when its body was read (never parses it for this). */
+  get operationName(): string | null | undefined {
+    if (!this.parsed) return undefined;
+    const name = (this.value as { operationName?: unknown } | undefined)?.operationName;
+    return typeof name === 'string' ? name : null;
   }
 
   /** The parsed operation; throws the BAD_REQUEST EdgeError of a malformed body. */
@@ -389,10 +401,28 @@ export function createEdgeHandler<TContext extends BaseContext>(
       });
       return controller.signal;
     };
-    const context: Call = { requestId, clientIp, extra, edgeFirst, logger, signal };
+    const context: Call = { requestId, clientIp, extra, edgeFirst, logger, signal, arrived };
     void handleGraphQL(req, res, search, context).catch((error: unknown) => {
-      if (options.didRefuse && (error instanceof EdgeRefusal || error instanceof EdgeError) && httpStatusFor(error.code) < 500) options.didRefuse(error.code, clientIp, context.identity);
+      const refused = error instanceof EdgeRefusal || error instanceof EdgeError;
+      if (options.didRefuse && refused && httpStatusFor(error.code) < 500) options.didRefuse(error.code, clientIp, context.identity);
       fail(req, res, requestId, logger(), error, edgeFirst ? extra : []);
+      if (options.didRespond) {
+        const code = refused ? error.code : 'INTERNAL_SERVER_ERROR';
+        const body = refused ? errorBody(error.code, error.message, error instanceof EdgeRefusal ? error.extensions : {}) : '';
+        options.didRespond(
+          {
+            identity: context.identity,
+            clientIp,
+            operationName: context.request?.operationName ?? null,
+            status: httpStatusFor(code),
+            bytes: Buffer.byteLength(body),
+            durationMs: performance.now() - arrived,
+            errorCodes: [code],
+            cost: context.request?.cost,
+          },
+          undefined,
+        );
+      }
     });
   };
 
@@ -439,9 +469,11 @@ export function createEdgeHandler<TContext extends BaseContext>(
       if (!JSON_TYPE.test(req.headers['content-type'] ?? '')) throw new EdgeError('UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json');
       body = parseJson(text);
     }
-    const result = await route.handle({ method, identity, body, logger });
+    const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
+    const result = await route.handle({ method, query, identity, body, logger });
     res.setHeader('cache-control', 'no-store');
-    send(res, result.status ?? 200, JSON.stringify(result.body));
+    if (result.contentType) send(res, result.status ?? 200, String(result.body), result.contentType);
+    else send(res, result.status ?? 200, JSON.stringify(result.body));
   }
 
   interface Call {
@@ -449,6 +481,12 @@ export function createEdgeHandler<TContext extends BaseContext>(
     clientIp: string;
     /** The verified caller, once authentication ran. */
     identity?: Identity;
+    /** When the request arrived (performance.now()). */
+    arrived: number;
+    /** The operation as admitted (its cost, its name once parsed), for didRespond. */
+    request?: EdgeCall;
+    /** The context Apollo Server ran the request with. */
+    context?: TContext;
     extra: string[];
     edgeFirst: boolean;
     logger: () => Logger;
@@ -467,23 +505,31 @@ export function createEdgeHandler<TContext extends BaseContext>(
       const params = new URLSearchParams(search);
       const body = checkedOperation({ query: params.get('query') ?? undefined, operationName: params.get('operationName') ?? undefined, variables: queryParam(params, 'variables'), extensions: queryParam(params, 'extensions') });
       const request = new EdgeCall('GET', undefined, body, req.headers, identity, call.clientIp, call.requestId, call.logger);
+      call.request = request;
       if (options.admit) await admitted(request, res, call);
       // A persisted document's text replaces the id the client sent.
       const query = request.replaced ? searchOf(request.body as Record<string, unknown>) : search;
-      await write(req, res, call, await runApollo(req, 'GET', query, undefined, request, call));
+      const answer = await runApollo(req, 'GET', query, undefined, request, call);
+      const bytes = await write(req, res, call, answer);
+      if (options.didRespond) responded(call, answer.status, bytes, undefined, call.context);
       return;
     }
     const text = await readBody(req, bodyLimitBytes);
     if (!JSON_TYPE.test(req.headers['content-type'] ?? '')) {
       // Apollo Server answers what it does not take (and its CSRF prevention) with its own 4xx.
-      await write(req, res, call, await runApollo(req, 'POST', search, text, undefined, call));
+      const answer = await runApollo(req, 'POST', search, text, undefined, call);
+      const bytes = await write(req, res, call, answer);
+      if (options.didRespond) responded(call, answer.status, bytes, undefined, call.context);
       return;
     }
     if (firstNonSpace(text) === '[') {
-      await write(req, res, call, await runBatch(req, parseJson(text), identity, call));
+      const answer = await runBatch(req, parseJson(text), identity, call);
+      const bytes = await write(req, res, call, answer);
+      if (options.didRespond) responded(call, answer.status, bytes, '(batch)', undefined, []);
       return;
     }
     const request = new EdgeCall('POST', text, undefined, req.headers, identity, call.clientIp, call.requestId, call.logger);
+    call.request = request;
     if (options.admit) await admitted(request, res, call);
     if (options.answerAtEdge && request.text !== undefined && request.responseExtensions === undefined) {
       const pending = options.answerAtEdge(request);
@@ -506,10 +552,13 @@ export function createEdgeHandler<TContext extends BaseContext>(
           await write(req, res, call, { status: answer.status, headers: head, body: answer.body, reused: true }, true);
         }
         options.didAnswerAtEdge?.(request, answer, performance.now() - started);
+        if (options.didRespond) responded(call, answer.status, answer.body.length, answer.operationName, undefined, []);
         return;
       }
     }
-    await write(req, res, call, await runApollo(req, 'POST', search, request.body, request, call));
+    const answer = await runApollo(req, 'POST', search, request.body, request, call);
+    const bytes = await write(req, res, call, answer);
+    if (options.didRespond) responded(call, answer.status, bytes, undefined, call.context);
   }
 
   /** Runs the admission hooks (they refuse by throwing), then adds the headers they asked for to the answer. */
@@ -570,15 +619,18 @@ export function createEdgeHandler<TContext extends BaseContext>(
     if (inBatch) headers.set('accept', 'application/json');
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method, headers, search, body },
-      context: async () =>
-        options.context(req, {
+      context: async () => {
+        const context = await options.context(req, {
           requestId: call.requestId,
           logger: call.logger(),
           identity: request?.identity,
           clientIp: call.clientIp,
           signal: call.signal(),
           responseExtensions: request?.responseExtensions,
-        }),
+        });
+        if (!inBatch) call.context = context;
+        return context;
+      },
     });
     const flat: string[] = [];
     for (const [name, value] of response.headers) flat.push(name, value);
@@ -591,16 +643,20 @@ export function createEdgeHandler<TContext extends BaseContext>(
    * Writes an answer, compressed when the client accepts it and it is large enough. `complete`:
    * its headers already hold the request id and the request's extra headers.
    */
-  async function write(req: IncomingMessage, res: ServerResponse, call: Call, answer: Answer, complete = false): Promise<void> {
-    if (res.writableEnded) return; // the deadline answered already
+  async function write(req: IncomingMessage, res: ServerResponse, call: Call, answer: Answer, complete = false): Promise<number> {
+    if (res.writableEnded) return 0; // the deadline answered already
     const headers = complete ? answer.headers : [...answer.headers];
     if (!complete && call.edgeFirst) headers.unshift('x-request-id', call.requestId, ...call.extra);
     if (typeof answer.body !== 'string' && !Buffer.isBuffer(answer.body)) {
       res.statusCode = answer.status;
       setAll(res, headers);
-      for await (const chunk of answer.body) res.write(chunk);
+      let streamed = 0;
+      for await (const chunk of answer.body) {
+        streamed += Buffer.byteLength(chunk);
+        res.write(chunk);
+      }
       res.end();
-      return;
+      return streamed;
     }
     let body = typeof answer.body === 'string' ? Buffer.from(answer.body) : answer.body;
     if (compressAbove !== undefined && body.length >= compressAbove) {
@@ -611,17 +667,35 @@ export function createEdgeHandler<TContext extends BaseContext>(
         headers.push('content-encoding', encoding);
       }
     }
-    if (res.writableEnded) return;
+    if (res.writableEnded) return 0;
     headers.push('content-length', String(body.length));
     if (!complete && !call.edgeFirst) {
       // Headers set before (request id, CORS) stay; these are added.
       res.statusCode = answer.status;
       setAll(res, headers);
       res.end(body);
-      return;
+      return body.length;
     }
     res.writeHead(answer.status, headers);
     res.end(body);
+    return body.length;
+  }
+
+  /** Tells didRespond how a request was answered. */
+  function responded(call: Call, status: number, bytes: number, operationName?: string | null, context?: TContext, errorCodes?: readonly string[]): void {
+    options.didRespond!(
+      {
+        identity: call.identity,
+        clientIp: call.clientIp,
+        operationName: operationName ?? call.request?.operationName ?? null,
+        status,
+        bytes,
+        durationMs: performance.now() - call.arrived,
+        ...(errorCodes ? { errorCodes } : {}),
+        cost: call.request?.cost,
+      },
+      context,
+    );
   }
 }
 

@@ -72,6 +72,8 @@ export interface FetchInfo {
 /** A request to an operator route of a plugin, after the edge authenticated it and parsed its JSON body. */
 export interface AdminRequest {
   method: 'GET' | 'POST';
+  /** The query string's parameters. */
+  query: URLSearchParams;
   /** The verified caller; undefined when the request carried no credential. */
   identity?: Identity;
   body: unknown;
@@ -81,7 +83,8 @@ export interface AdminRequest {
 /** An operator route (e.g. purging the cache): the route checks what the identity may do and throws EdgeRefusal to refuse. */
 export interface AdminRoute {
   methods: readonly ('GET' | 'POST')[];
-  handle(request: AdminRequest): Promise<{ status?: number; body: unknown }>;
+  /** Answers JSON, or with `contentType` a body sent as it is (a CSV export). */
+  handle(request: AdminRequest): Promise<{ status?: number; body: unknown; contentType?: string }>;
 }
 
 /** Refuses a request at the edge with a code from the error list (and its HTTP status). */
@@ -141,6 +144,22 @@ export interface EdgeAnswer {
   observed: Readonly<Record<string, string>>;
 }
 
+/** One GraphQL HTTP request as it was answered: by Apollo Server, at the edge, or refused. */
+export interface ResponseRecord {
+  identity: Identity | undefined;
+  clientIp: string;
+  /** The operation's name; `(batch)` for a batch, null when it had none. */
+  operationName: string | null;
+  status: number;
+  /** Bytes of the response body as sent. */
+  bytes: number;
+  durationMs: number;
+  /** Codes of the errors in the answer. */
+  errorCodes: readonly string[];
+  /** The operation's estimated cost, when the operation limits measured it. */
+  cost: number | undefined;
+}
+
 /** One gateway feature: Apollo Server hooks, subgraph fetch hooks, edge hooks. */
 export interface FrontdeskPlugin {
   name: string;
@@ -180,6 +199,8 @@ export interface FrontdeskPlugin {
   screen?(clientIp: string): EdgeRefusal | undefined;
   /** Told of each request refused at the edge with a 4xx code (bad credentials, limits, rate limits). */
   didRefuse?(refusal: { code: string; clientIp: string; identity: Identity | undefined }): void;
+  /** Sees every GraphQL request once it is answered, however it was answered (metering). Must not wait. */
+  didRespond?(record: ResponseRecord): void;
   /** Stops the plugin's timers and connections when the gateway stops. */
   close?(): void | Promise<void>;
 }

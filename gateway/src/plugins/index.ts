@@ -8,6 +8,7 @@ import { createPersistedDocumentsPlugin } from './persisted-documents/index.js';
 import { createRateLimitPlugin } from './rate-limit/index.js';
 import { createResiliencePlugin } from './resilience/index.js';
 import { createResponseCachePlugin } from './response-cache/index.js';
+import { createUsagePlugin } from './usage/index.js';
 
 /**
  * The one place that wires features, in the pipeline order of DESIGN.md:
@@ -32,5 +33,7 @@ export function createPlugins(config: FrontdeskConfig, ctx: PluginContext): Fron
   if (config.resilience) plugins.push(createResiliencePlugin(config.resilience, ctx));
   // observe
   if (config.accessLog) plugins.push(createAccessLogPlugin(config.accessLog, ctx));
+  // observe: metering per client, plan, operation and hour
+  if (config.usage) plugins.push(createUsagePlugin(config.usage, ctx));
   return plugins;
 }

@@ -6,6 +6,7 @@ import { persistedDocumentsOptionsSchema } from './persisted-documents/options.j
 import { rateLimitsOptionsSchema } from './rate-limit/options.js';
 import { resilienceOptionsSchema } from './resilience/options.js';
 import { responseCacheOptionsSchema } from './response-cache/options.js';
+import { usageOptionsSchema } from './usage/options.js';
 
 /**
  * Config keys of the feature plugins, merged into the one strict config schema. A feature is off
@@ -20,4 +21,5 @@ export const pluginOptionsShape = {
   responseCache: responseCacheOptionsSchema.optional(),
   accessLog: accessLogOptionsSchema.optional(),
   resilience: resilienceOptionsSchema.optional(),
+  usage: usageOptionsSchema.optional(),
 };

@@ -1,5 +1,5 @@
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import type { Identity } from '../../core/context.js';
+import { clientKeyOf as clientKey, usagePlanOf, type Identity } from '../../core/context.js';
 import { EdgeRefusal, type AdminRoute, type EdgeRequest, type FrontdeskPlugin, type PluginContext } from '../../core/plugin.js';
 import { AbuseGuard, type Block } from './abuse.js';
 import type { PlanLimits, RateLimitsOptions } from './options.js';
@@ -35,12 +35,6 @@ function periodOf(period: 'daily' | 'monthly', now = new Date()): { id: string; 
   }
   const resetAt = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
   return { id: now.toISOString().slice(0, 7), resetAt };
-}
-
-/** Who a request counts against: the API key's client, the user, or the address of an anonymous caller. */
-export function clientKey(identity: Identity | undefined, clientIp: string): string {
-  if (!identity) return `ip:${clientIp}`;
-  return `${identity.kind}:${identity.id}`;
 }
 
 const quoted = (name: string) => `"${name}"`;
@@ -203,7 +197,7 @@ export function createRateLimitPlugin(options: RateLimitsOptions, ctx: PluginCon
         const block = abuse.blocked(clientKey(request.identity, request.clientIp));
         if (block) throw blockedRefusal(block);
       }
-      const plan = request.identity ? (request.identity.plan ?? 'default') : 'anonymous';
+      const plan = usagePlanOf(request.identity);
       const policies = policiesOf(plan);
       const key = clientKey(request.identity, request.clientIp);
       const cost = Math.max(1, Math.ceil(request.cost ?? 1));
