@@ -1,11 +1,18 @@
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify as toYaml } from 'yaml';
+import { loadConfig } from '../../gateway/src/core/config.js';
+import { createGateway } from '../../gateway/src/core/create-gateway.js';
+import { createLogger } from '../../gateway/src/core/logger.js';
+import { COMMITTED_SUPERGRAPH, tempDir } from '../support/servers.js';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../gateway/src/core/create-gateway.js';
 import type { FrontdeskConfigInput } from '../../gateway/src/core/config.js';
 import { hashApiKey } from '../../gateway/src/plugins/auth/api-keys.js';
 import { SHARED_REDIS_URL, deleteKeys, startOwnRedis, type OwnRedis } from '../support/redis.js';
-import { STACK_AUTH, startStack, startStackGatewayProcess, startStackGatewayWith, testToken, type Stack } from '../support/stack.js';
+import { STACK_AUTH, startStack, startStackGatewayProcess, startStackGatewayWith, subgraphUrls, testToken, type Stack } from '../support/stack.js';
 
 /** Rate limits and quotas on the real Redis (and one of the tests' own, stopped and started). */
 let stack: Stack;
@@ -192,5 +199,38 @@ describe('abuse blocking', () => {
     const lifted = await fetch(url.replace('/graphql', '/admin/blocks'), { method: 'POST', headers: { ...admin, 'content-type': 'application/json' }, body: JSON.stringify({ lift: 'ip:127.0.0.1' }) });
     expect(await lifted.json()).toEqual({ lifted: true });
     expect((await post(url, QUERY, good)).status).toBe(200);
+  });
+});
+
+describe('plans from the config file', () => {
+  it('a plan changed in the file applies without a restart, on the counts already in Redis', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'frontdesk.config.yaml');
+    const write = (limit: number) =>
+      writeFileSync(
+        file,
+        toYaml({
+          server: { host: '127.0.0.1', port: 0 },
+          supergraph: { path: COMMITTED_SUPERGRAPH, watch: true, watchDebounceMs: 50, keepLastGood: false },
+          subgraphs: subgraphUrls(stack),
+          redis: { url: SHARED_REDIS_URL },
+          rateLimits: { keyPrefix: `${prefix}:reload`, weight: 'requests', plans: { anonymous: { rate: { limit, windowSeconds: 120 } } } },
+        }),
+      );
+    write(2);
+    const running = await createGateway(loadConfig({ argv: ['--config', file], env: {} }), { logger: createLogger('silent') });
+    gateways.push(running);
+    const statuses = async (n: number) => {
+      const out: number[] = [];
+      for (let i = 0; i < n; i += 1) out.push((await post(running.url, '{ __typename }')).status);
+      return out;
+    };
+    expect(await statuses(3)).toEqual([200, 200, 429]);
+    write(5);
+    // The file is watched (50 ms quiet period); a second is plenty.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // Three counted so far (the refused one too): two more under the new limit of 5.
+    expect(await statuses(3)).toEqual([200, 200, 429]);
+    expect((await post(running.url, '{ __typename }')).headers.get('ratelimit-policy')).toBe('"rate";q=5;w=120');
   });
 });

@@ -176,6 +176,13 @@ export async function createGateway(
       return;
     }
     subgraphSettings = next.subgraphs;
+    for (const plugin of plugins) {
+      try {
+        plugin.reconfigure?.(next);
+      } catch (error) {
+        logger.error({ plugin: plugin.name }, `plugin could not take the new configuration: ${(error as Error).message}`);
+      }
+    }
     for (const entry of instances.values()) {
       try {
         configureInstances(entry.instances.subgraph);

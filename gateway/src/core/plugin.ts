@@ -2,6 +2,7 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import type { GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { GatewayContext, Identity } from './context.js';
+import type { FrontdeskConfig } from './config.js';
 import type { ErrorCode } from './errors.js';
 import type { Logger } from './logger.js';
 import type { LoadedSupergraph } from './supergraph.js';
@@ -201,6 +202,11 @@ export interface FrontdeskPlugin {
   didRefuse?(refusal: { code: string; clientIp: string; identity: Identity | undefined }): void;
   /** Sees every GraphQL request once it is answered, however it was answered (metering). Must not wait. */
   didRespond?(record: ResponseRecord): void;
+  /**
+   * The configuration file changed (and validated): a plugin that can take new settings without a
+   * restart (rate-limit plans) does so; others keep theirs.
+   */
+  reconfigure?(config: FrontdeskConfig): void;
   /** Stops the plugin's timers and connections when the gateway stops. */
   close?(): void | Promise<void>;
 }

@@ -47,7 +47,9 @@ const quoted = (name: string) => `"${name}"`;
  * headers; an admitted request's answer carries its remaining budget. When Redis fails, one
  * warning, a counter, and per onStoreFailure: this replica's own counts (open) or 503 (closed).
  */
-export function createRateLimitPlugin(options: RateLimitsOptions, ctx: PluginContext): FrontdeskPlugin {
+export function createRateLimitPlugin(initial: RateLimitsOptions, ctx: PluginContext): FrontdeskPlugin {
+  /** The settings in force: a changed config file replaces the plans (the counts in Redis stay: same keys). */
+  let options = initial;
   const plans = new Map<string, PlanPolicies>();
   const abuse = options.abuse ? new AbuseGuard(options.abuse, options.keyPrefix, ctx.logger, ctx.redis) : undefined;
   const blockedRefusal = (block: Block): EdgeRefusal => {
@@ -178,6 +180,16 @@ export function createRateLimitPlugin(options: RateLimitsOptions, ctx: PluginCon
   return {
     name: 'rate-limit',
     adminRoutes,
+    reconfigure(config) {
+      const next = config.rateLimits;
+      if (!next || JSON.stringify(next) === JSON.stringify(options)) return;
+      if (next.keyPrefix !== options.keyPrefix || JSON.stringify(next.abuse) !== JSON.stringify(options.abuse)) {
+        ctx.logger.warn('rateLimits.keyPrefix and rateLimits.abuse take effect at the next start; the plans apply now');
+      }
+      options = { ...next, keyPrefix: options.keyPrefix, ...(options.abuse ? { abuse: options.abuse } : {}) };
+      plans.clear();
+      ctx.logger.info({ plans: Object.keys(options.plans) }, 'rate-limit plans reloaded');
+    },
     ...(abuse
       ? {
           screen(clientIp: string) {
