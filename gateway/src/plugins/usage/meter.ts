@@ -39,7 +39,7 @@ const SEP = '\u001f';
 /**
  * Counts usage per client, plan, operation name and hour, in memory, and moves the counts to Redis
  * (HINCRBY on one hash per row, an index set per hour) on `flush`; without Redis the memory is the
- * store. Cardinality is bounded: past `maxOperations` names per client and hour, further names
+ * store, for the last memoryHours (48) hours. Cardinality is bounded: past `maxOperations` names per client and hour, further names
  * count as `(other)`; past `maxRows` rows per hour, further clients count as `(other)`.
  */
 export class UsageMeter {
@@ -47,9 +47,10 @@ export class UsageMeter {
   private pending = new Map<string, UsageRow>();
   private readonly operationsSeen = new Map<string, Set<string>>();
   private readonly rowsPerHour = new Map<string, number>();
+  private lastHour = '';
 
   constructor(
-    private readonly options: { keyPrefix: string; maxOperations: number; maxRows: number; retentionDays: number },
+    private readonly options: { keyPrefix: string; maxOperations: number; maxRows: number; retentionDays: number; memoryHours?: number },
     private readonly redis?: () => Promise<Redis>,
   ) {}
 
@@ -84,8 +85,13 @@ export class UsageMeter {
     this.forgetOldHours(hour);
   }
 
-  /** Drops the cardinality bookkeeping of hours before this one. */
+  /** Drops the cardinality bookkeeping of hours before this one; without Redis, rows older than memoryHours too. */
   private forgetOldHours(hour: string): void {
+    if (!this.redis && this.pending.size > 0 && hour !== this.lastHour) {
+      this.lastHour = hour;
+      const oldest = hourOf(Date.parse(`${hour}:00:00Z`) - (this.options.memoryHours ?? 48) * 3_600_000);
+      for (const [key, row] of this.pending) if (row.hour < oldest) this.pending.delete(key);
+    }
     if (this.rowsPerHour.size <= 2) return;
     for (const seen of this.rowsPerHour.keys()) if (seen < hour) this.rowsPerHour.delete(seen);
     for (const seen of this.operationsSeen.keys()) if (seen.split(SEP)[0]! < hour) this.operationsSeen.delete(seen);
