@@ -95,6 +95,29 @@ describe('usage plans', () => {
     expect(await statuses(free, 3)).toEqual([200, 200, 200]);
   });
 
+  it('a tenant rate is shared by the clients of one tenant, beside each client\'s own', async () => {
+    const url = (
+      await gateway({ rateLimits: { keyPrefix: `${prefix}:tenant`, weight: 'requests', all: { rate: { limit: 100, windowSeconds: 120 }, tenant: { limit: 3, windowSeconds: 120 } } } })
+    ).url;
+    const as = async (sub: string, tenant: string) => ({ authorization: `Bearer ${await testToken(sub, { tenant })}` });
+    const [a1, a2, b1] = [await as('t-user-1', 'acme'), await as('t-user-2', 'acme'), await as('t-user-3', 'globex')];
+    const statuses = [];
+    for (const headers of [a1, a2, a1, a2, b1]) statuses.push((await post(url, QUERY, headers)).status);
+    expect(statuses).toEqual([200, 200, 200, 429, 200]);
+  });
+
+  it('a root field has a rate of its own per client; other fields are not held by it', async () => {
+    const url = (await gateway({ rateLimits: { keyPrefix: `${prefix}:field`, weight: 'requests', all: { rootFields: { review: { limit: 2, windowSeconds: 120 } } } } })).url;
+    const statuses = async (query: string, n: number) => {
+      const out: number[] = [];
+      for (let i = 0; i < n; i += 1) out.push((await post(url, query)).status);
+      return out;
+    };
+    expect(await statuses('{ review(id: "r1") { rating } }', 3)).toEqual([200, 200, 429]);
+    expect(await statuses('query Q { first: user(id: "u1") { name } }', 3)).toEqual([200, 200, 200]);
+    expect(await statuses('query Q { user(id: "u1") { name } again: review(id: "r2") { rating } }', 1)).toEqual([429]);
+  });
+
   it('a request weighs its estimated cost: an expensive query takes its cost, a cheap one 1', async () => {
     const url = (await gateway({ limits: {}, rateLimits: { keyPrefix: `${prefix}:cost`, all: { rate: { limit: 100, windowSeconds: 120 } } } })).url;
     const cheap = await post(url, '{ __typename }');

@@ -13,12 +13,17 @@ const quotaSchema = z.strictObject({
 export const planSchema = z.strictObject({
   rate: windowSchema.optional().describe('The sustained rate: a fixed window counted in Redis (shared by every replica) or in memory.'),
   burst: windowSchema.optional().describe('Extra units over a longer window, taken once the rate is spent (rate-limiter-flexible BurstyRateLimiter).'),
+  tenant: windowSchema.optional().describe('A rate shared by every client of one tenant (the identity\'s tenant claim), beside each client\'s own.'),
   daily: quotaSchema.optional().describe('Quota per UTC day; past it 429 QUOTA_EXCEEDED until midnight UTC.'),
   monthly: quotaSchema.optional().describe('Quota per UTC calendar month.'),
   operations: z
     .record(z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*$/, 'an operation name'), windowSchema)
     .optional()
     .describe('Rates per operation name (per client), beside the plan rate.'),
+  rootFields: z
+    .record(z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*$/, 'a root field name'), windowSchema)
+    .optional()
+    .describe('Rates per root field (per client): an operation asking the field (of Query or Mutation) counts once against it.'),
 });
 export type PlanLimits = z.infer<typeof planSchema>;
 

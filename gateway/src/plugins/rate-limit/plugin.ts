@@ -1,3 +1,5 @@
+import { Kind, parse, type OperationDefinitionNode } from 'graphql';
+import { LRUCache } from 'lru-cache';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { clientKeyOf as clientKey, usagePlanOf, type Identity } from '../../core/context.js';
 import { EdgeRefusal, type AdminRoute, type EdgeRequest, type FrontdeskPlugin, type PluginContext } from '../../core/plugin.js';
@@ -21,8 +23,28 @@ interface PlanPolicies {
   plan: string;
   rate?: Policy;
   burst?: Policy;
+  tenant?: Policy;
   operations: Map<string, Policy>;
+  rootFields: Map<string, Policy>;
   quotas: Policy[];
+}
+
+/** Root field names of the operation a request runs (by its text and operation name); empty when it does not parse. */
+const rootFieldCache = new LRUCache<string, readonly string[]>({ max: 5000 });
+function rootFieldsOf(query: string, operationName: string | undefined): readonly string[] {
+  const cacheKey = `${operationName ?? ''}\u0000${query}`;
+  const cached = rootFieldCache.get(cacheKey);
+  if (cached) return cached;
+  let names: string[] = [];
+  try {
+    const operations = parse(query, { noLocation: true, maxTokens: 10_000 }).definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+    const operation = operationName ? operations.find((o) => o.name?.value === operationName) : operations.length === 1 ? operations[0] : undefined;
+    names = [...new Set((operation?.selectionSet.selections ?? []).flatMap((s) => (s.kind === Kind.FIELD ? [s.name.value] : [])))];
+  } catch {
+    names = [];
+  }
+  rootFieldCache.set(cacheKey, names);
+  return names;
 }
 
 const DAY = 86_400;
@@ -69,7 +91,7 @@ export function createRateLimitPlugin(initial: RateLimitsOptions, ctx: PluginCon
     let found = plans.get(plan);
     if (found) return found;
     const own: PlanLimits = options.plans[plan] ?? {};
-    const merged: PlanLimits = { ...options.all, ...own, operations: { ...options.all.operations, ...own.operations } };
+    const merged: PlanLimits = { ...options.all, ...own, operations: { ...options.all.operations, ...own.operations }, rootFields: { ...options.all.rootFields, ...own.rootFields } };
     const unit = options.weight === 'cost' ? 'cost' : 'requests';
     const window = (name: string, w: { limit: number; windowSeconds: number }): Policy => ({
       name,
@@ -93,7 +115,9 @@ export function createRateLimitPlugin(initial: RateLimitsOptions, ctx: PluginCon
       plan,
       ...(merged.rate ? { rate: window('rate', merged.rate) } : {}),
       ...(merged.burst ? { burst: window('burst', merged.burst) } : {}),
+      ...(merged.tenant ? { tenant: window('tenant', merged.tenant) } : {}),
       operations: new Map(Object.entries(merged.operations ?? {}).map(([name, w]) => [name, window(`op-${name}`, w)])),
+      rootFields: new Map(Object.entries(merged.rootFields ?? {}).map(([name, w]) => [name, window(`field-${name}`, w)])),
       quotas,
     };
     plans.set(plan, found);
@@ -243,6 +267,16 @@ export function createRateLimitPlugin(initial: RateLimitsOptions, ctx: PluginCon
       };
       if (policies.rate) await count(policies.rate, weight);
       if (operation) await count(operation, weight, `${key}:${operationName as string}`);
+      if (policies.rootFields.size > 0) {
+        const query = (request.body as { query?: unknown } | undefined)?.query;
+        const fields = typeof query === 'string' ? rootFieldsOf(query, typeof operationName === 'string' ? operationName : undefined) : [];
+        for (const field of fields) {
+          const policy = policies.rootFields.get(field);
+          if (policy) await count(policy, weight, `${key}:field:${field}`);
+        }
+      }
+      const tenant = request.identity?.tenant;
+      if (policies.tenant && tenant !== undefined) await count(policies.tenant, weight, `tenant:${tenant}`);
       for (const quota of policies.quotas) {
         const period = periodOf(quota.period!);
         await count(quota, quota.unit === 'cost' ? cost : 1, `${period.id}:${key}`);
