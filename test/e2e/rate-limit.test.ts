@@ -118,6 +118,23 @@ describe('usage plans', () => {
     expect(await statuses('query Q { user(id: "u1") { name } again: review(id: "r2") { rating } }', 1)).toEqual([429]);
   });
 
+  it('a plan may list the operations it runs and cap the cost of one', async () => {
+    const url = (
+      await gateway({ limits: {}, rateLimits: { keyPrefix: `${prefix}:plan-admission`, plans: { anonymous: { allowedOperations: ['Cheap', 'Costly'], maxCost: 20 } } } })
+    ).url;
+    const named = async (query: string, operationName?: string) => {
+      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, operationName }) });
+      return { status: response.status, body: (await response.json()) as { errors?: { extensions?: Record<string, unknown> }[] } };
+    };
+    expect((await named('query Cheap { user(id: "u1") { name } }')).status).toBe(200);
+    const other = await named('query Other { user(id: "u1") { name } }');
+    expect(other.status).toBe(400);
+    expect(other.body.errors?.[0]?.extensions?.code).toBe('OPERATION_NOT_ALLOWED');
+    const costly = await named('query Costly { products(first: 10) { name reviews(first: 5) { rating } } }');
+    expect(costly.status).toBe(400);
+    expect(costly.body.errors?.[0]?.extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', limits: { limit: 'cost', max: 20, plan: 'anonymous' } });
+  });
+
   it('a request weighs its estimated cost: an expensive query takes its cost, a cheap one 1', async () => {
     const url = (await gateway({ limits: {}, rateLimits: { keyPrefix: `${prefix}:cost`, all: { rate: { limit: 100, windowSeconds: 120 } } } })).url;
     const cheap = await post(url, '{ __typename }');

@@ -13,6 +13,11 @@ const quotaSchema = z.strictObject({
 export const planSchema = z.strictObject({
   rate: windowSchema.optional().describe('The sustained rate: a fixed window counted in Redis (shared by every replica) or in memory.'),
   burst: windowSchema.optional().describe('Extra units over a longer window, taken once the rate is spent (rate-limiter-flexible BurstyRateLimiter).'),
+  maxCost: z.number().int().positive().optional().describe('The most estimated cost one operation of the plan may have (needs limits); more is 400 QUERY_TOO_COMPLEX.'),
+  allowedOperations: z
+    .array(z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*$/, 'an operation name'))
+    .optional()
+    .describe('Only these operation names run for the plan (a safelist by name); others are 400 OPERATION_NOT_ALLOWED.'),
   tenant: windowSchema.optional().describe('A rate shared by every client of one tenant (the identity\'s tenant claim), beside each client\'s own.'),
   daily: quotaSchema.optional().describe('Quota per UTC day; past it 429 QUOTA_EXCEEDED until midnight UTC.'),
   monthly: quotaSchema.optional().describe('Quota per UTC calendar month.'),

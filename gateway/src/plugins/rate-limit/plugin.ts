@@ -21,6 +21,8 @@ interface Policy {
 
 interface PlanPolicies {
   plan: string;
+  maxCost?: number;
+  allowed?: ReadonlySet<string>;
   rate?: Policy;
   burst?: Policy;
   tenant?: Policy;
@@ -29,22 +31,22 @@ interface PlanPolicies {
   quotas: Policy[];
 }
 
-/** Root field names of the operation a request runs (by its text and operation name); empty when it does not parse. */
-const rootFieldCache = new LRUCache<string, readonly string[]>({ max: 5000 });
-function rootFieldsOf(query: string, operationName: string | undefined): readonly string[] {
+/** The operation a request runs: its name and its root field names; empty when the text does not parse. */
+const shapeCache = new LRUCache<string, { name: string | undefined; rootFields: readonly string[] }>({ max: 5000 });
+function operationShape(query: string, operationName: string | undefined): { name: string | undefined; rootFields: readonly string[] } {
   const cacheKey = `${operationName ?? ''}\u0000${query}`;
-  const cached = rootFieldCache.get(cacheKey);
+  const cached = shapeCache.get(cacheKey);
   if (cached) return cached;
-  let names: string[] = [];
+  let shape: { name: string | undefined; rootFields: readonly string[] } = { name: operationName, rootFields: [] };
   try {
     const operations = parse(query, { noLocation: true, maxTokens: 10_000 }).definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
     const operation = operationName ? operations.find((o) => o.name?.value === operationName) : operations.length === 1 ? operations[0] : undefined;
-    names = [...new Set((operation?.selectionSet.selections ?? []).flatMap((s) => (s.kind === Kind.FIELD ? [s.name.value] : [])))];
+    shape = { name: operationName ?? operation?.name?.value, rootFields: [...new Set((operation?.selectionSet.selections ?? []).flatMap((s) => (s.kind === Kind.FIELD ? [s.name.value] : [])))] };
   } catch {
-    names = [];
+    // Apollo Server answers the syntax error.
   }
-  rootFieldCache.set(cacheKey, names);
-  return names;
+  shapeCache.set(cacheKey, shape);
+  return shape;
 }
 
 const DAY = 86_400;
@@ -113,6 +115,8 @@ export function createRateLimitPlugin(initial: RateLimitsOptions, ctx: PluginCon
     }
     found = {
       plan,
+      ...(merged.maxCost !== undefined ? { maxCost: merged.maxCost } : {}),
+      ...(merged.allowedOperations ? { allowed: new Set(merged.allowedOperations) } : {}),
       ...(merged.rate ? { rate: window('rate', merged.rate) } : {}),
       ...(merged.burst ? { burst: window('burst', merged.burst) } : {}),
       ...(merged.tenant ? { tenant: window('tenant', merged.tenant) } : {}),
@@ -238,8 +242,22 @@ export function createRateLimitPlugin(initial: RateLimitsOptions, ctx: PluginCon
       const key = clientKey(request.identity, request.clientIp);
       const cost = Math.max(1, Math.ceil(request.cost ?? 1));
       const weight = options.weight === 'cost' ? cost : 1;
-      const operationName = (request.body as { operationName?: unknown } | undefined)?.operationName;
-      const operation = typeof operationName === 'string' ? policies.operations.get(operationName) : undefined;
+      const body = request.body as { operationName?: unknown; query?: unknown } | undefined;
+      const given = typeof body?.operationName === 'string' ? body.operationName : undefined;
+      // The document is read only when the plan needs more than the name the client sent.
+      const needsShape = policies.rootFields.size > 0 || ((policies.allowed || policies.operations.size > 0) && given === undefined);
+      const shape = needsShape && typeof body?.query === 'string' ? operationShape(body.query, given) : { name: given, rootFields: [] as readonly string[] };
+      const operationName = shape.name;
+      const operation = operationName !== undefined ? policies.operations.get(operationName) : undefined;
+      // The plan's own admission: a safelist of operation names and a maximum cost (before anything is counted).
+      if (policies.allowed && (operationName === undefined || !policies.allowed.has(operationName))) {
+        throw new EdgeRefusal('OPERATION_NOT_ALLOWED', `Plan "${plan}" runs only its listed operations${operationName !== undefined ? `; "${operationName}" is not one of them` : ': name the operation'}`);
+      }
+      if (policies.maxCost !== undefined && request.cost !== undefined && request.cost > policies.maxCost) {
+        throw new EdgeRefusal('QUERY_TOO_COMPLEX', `The operation's estimated cost ${request.cost} is over the ${policies.maxCost} of plan "${plan}"`, {}, {
+          limits: { limit: 'cost', measured: request.cost, max: policies.maxCost, plan },
+        });
+      }
       const applied: Policy[] = [];
       const remaining: string[] = [];
       const count = async (policy: Policy, points: number, counterKey = key): Promise<void> => {
@@ -266,11 +284,9 @@ export function createRateLimitPlugin(initial: RateLimitsOptions, ctx: PluginCon
         remaining.push(`${quoted(policy.name)};r=${res.remainingPoints};t=${secondsUntil(policy, res)}`);
       };
       if (policies.rate) await count(policies.rate, weight);
-      if (operation) await count(operation, weight, `${key}:${operationName as string}`);
+      if (operation) await count(operation, weight, `${key}:${operationName!}`);
       if (policies.rootFields.size > 0) {
-        const query = (request.body as { query?: unknown } | undefined)?.query;
-        const fields = typeof query === 'string' ? rootFieldsOf(query, typeof operationName === 'string' ? operationName : undefined) : [];
-        for (const field of fields) {
+        for (const field of shape.rootFields) {
           const policy = policies.rootFields.get(field);
           if (policy) await count(policy, weight, `${key}:field:${field}`);
         }
