@@ -177,18 +177,32 @@ describe('when Redis fails', () => {
     });
     const open = (await gateway(limits('open'))).url;
     const closed = (await gateway(limits('closed'))).url;
-    expect((await post(open)).status).toBe(200);
-    expect((await post(closed)).status).toBe(200);
+    // Under load: eight clients on each gateway while Redis is stopped under them.
+    const load = async (url: string, ms: number) => {
+      const statuses: number[] = [];
+      const end = Date.now() + ms;
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          while (Date.now() < end) statuses.push((await post(url)).status);
+        }),
+      );
+      return statuses;
+    };
+    const during = Promise.all([load(open, 1500), load(closed, 1500)]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
     await own.stop();
-    // Open: served, counted in this replica's memory (a fresh count of 5).
-    const whileDown = [];
-    for (let i = 0; i < 7; i += 1) whileDown.push((await post(open)).status);
-    expect(whileDown).toEqual([200, 200, 200, 200, 200, 429, 429]);
-    // Closed: refused, nothing served unchecked.
+    const [openStatuses, closedStatuses] = await during;
+    // Open: every answer is served or refused by a limit (counted in memory meanwhile), never an error.
+    expect([...new Set(openStatuses)].sort()).toEqual([200, 429]);
+    // Closed: once Redis is gone, 503 and nothing unchecked; never a 500.
+    expect(closedStatuses.every((status) => status === 200 || status === 429 || status === 503)).toBe(true);
+    expect(closedStatuses.at(-1)).toBe(503);
     const refused = await post(closed);
     expect(refused.status).toBe(503);
     expect(refused.body.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
     expect(refused.headers.get('retry-after')).toBe('1');
+    // Open still limits, in this replica's memory: its 5 are spent.
+    expect((await post(open)).status).toBe(429);
     await own.start();
     // Back: a fresh Redis (its data was not saved) counts again for both, exactly.
     const after = async (url: string) => {
@@ -206,6 +220,17 @@ describe('when Redis fails', () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(back).toEqual([200, 200, 200, 200, 200, 429, 429]);
+    // Open counts in Redis again too: its memory count is spent, the fresh Redis one is not.
+    let openBack: number[] = [];
+    for (let tries = 0; tries < 50; tries += 1) {
+      const probe = await post(open);
+      if (probe.status === 200) {
+        openBack = [probe.status, ...(await after(open)).slice(0, 5)];
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(openBack).toEqual([200, 200, 200, 200, 200, 429]);
   }, 30_000);
 });
 
