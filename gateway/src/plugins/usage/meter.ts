@@ -35,6 +35,8 @@ export interface UsageRow {
 export const hourOf = (at: number): string => new Date(at).toISOString().slice(0, 13);
 
 const SEP = '\u001f';
+/** The most rows held in memory (unflushed, or the memory store), whatever the other bounds allow. */
+const MAX_PENDING_ROWS = 100_000;
 
 /**
  * Counts usage per client, plan, operation name and hour, in memory, and moves the counts to Redis
@@ -70,8 +72,15 @@ export class UsageMeter {
       if (operations.size >= this.options.maxOperations) operation = '(other)';
       operations.add(operation);
     }
-    const key = [hour, usage.client, usage.plan, operation].join(SEP);
+    let key = [hour, usage.client, usage.plan, operation].join(SEP);
     let row = this.pending.get(key);
+    if (!row && this.pending.size >= MAX_PENDING_ROWS) {
+      // Memory stays bounded whatever arrives (Redis away for long, or no Redis): the rest is (other).
+      usage = { ...usage, client: '(other)' };
+      operation = '(other)';
+      key = [hour, usage.client, usage.plan, operation].join(SEP);
+      row = this.pending.get(key);
+    }
     if (!row) {
       row = { hour, client: usage.client, plan: usage.plan, operation, requests: 0, errors: {}, cost: 0, bytes: 0, latencyMs: {} };
       this.pending.set(key, row);
