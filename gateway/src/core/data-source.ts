@@ -88,6 +88,7 @@ const MUTATION = /^\s*mutation\b/;
 export class FrontdeskDataSource implements GraphQLDataSource<GatewayContext> {
   private readonly inFlight = new Map<string, Promise<SubgraphReply>>();
   private readonly wrappers: readonly SubgraphHooks[];
+  private readonly nextInstance = (): string | undefined => this.instances.next();
 
   constructor(
     readonly subgraph: string,
@@ -190,13 +191,13 @@ export class FrontdeskDataSource implements GraphQLDataSource<GatewayContext> {
       return this.transport.post(target, headers, body, this.bounds);
     };
     if (this.wrappers.length === 0) return post();
-    const fetch = { subgraph: this.subgraph, url: this.url, instances: this.instances.current(), query };
+    const fetch = { subgraph: this.subgraph, url: this.url, instances: this.instances.current(), query, next: this.nextInstance };
     let send: (url?: string) => Promise<SubgraphReply> = post;
     for (let i = this.wrappers.length - 1; i >= 0; i -= 1) {
       const wrap = this.wrappers[i]!;
       const inner = send;
       // An outer wrapper's choice of instance reaches the transport through the inner ones.
-      send = (url?: string) => wrap.wrapFetch!((chosen?: string) => inner(chosen ?? url), fetch);
+      send = (url?: string) => wrap.wrapFetch!((chosen?: string) => inner(chosen ?? url), fetch, url);
     }
     return send();
   }

@@ -60,6 +60,14 @@ export interface EdgeOptions<TContext extends BaseContext> {
   maxBatchOperations?: number;
   /** A client request still unanswered after this many ms is answered 504 DEADLINE_EXCEEDED, and stops waiting for its subgraph fetches. */
   requestDeadlineMs?: number;
+  /** Runs the handling of each GraphQL and operator request inside it (the tracing plugin's span context). */
+  aroundRequest?: (req: IncomingMessage, res: ServerResponse, handle: () => Promise<void>) => Promise<void>;
+}
+
+/** The client application's name as it sent it (`apollographql-client-name`, Apollo's convention). */
+export function clientNameOf(req: IncomingMessage): string | undefined {
+  const name = req.headers['apollographql-client-name'];
+  return typeof name === 'string' && name !== '' ? name : undefined;
 }
 
 /** What the edge knows of a GraphQL request when it builds its context. */
@@ -267,6 +275,7 @@ export function createEdgeHandler<TContext extends BaseContext>(
   const health = JSON.stringify({ status: 'ok', ...options.info });
   const ready = JSON.stringify({ status: 'ready', ...options.info });
   const compressAbove = options.compressAboveBytes;
+  const around = options.aroundRequest;
 
   return (req, res) => {
     const incomingId = req.headers['x-request-id'];
@@ -336,7 +345,8 @@ export function createEdgeHandler<TContext extends BaseContext>(
         return;
       }
       const logger = options.logger.child({ requestId });
-      void handleAdmin(req, res, admin, logger).catch((error: unknown) => fail(req, res, requestId, logger, error));
+      const handle = () => handleAdmin(req, res, admin, logger);
+      void (around ? around(req, res, handle) : handle()).catch((error: unknown) => fail(req, res, requestId, logger, error));
       return;
     }
     if (!graphql) {
@@ -401,8 +411,9 @@ export function createEdgeHandler<TContext extends BaseContext>(
       });
       return controller.signal;
     };
-    const context: Call = { requestId, clientIp, extra, edgeFirst, logger, signal, arrived };
-    void handleGraphQL(req, res, search, context).catch((error: unknown) => {
+    const context: Call = { requestId, clientIp, extra, edgeFirst, logger, signal, arrived, clientName: clientNameOf(req) };
+    const handle = () => handleGraphQL(req, res, search, context);
+    void (around ? around(req, res, handle) : handle()).catch((error: unknown) => {
       const refused = error instanceof EdgeRefusal || error instanceof EdgeError;
       if (options.didRefuse && refused && httpStatusFor(error.code) < 500) options.didRefuse(error.code, clientIp, context.identity);
       fail(req, res, requestId, logger(), error, edgeFirst ? extra : []);
@@ -411,6 +422,7 @@ export function createEdgeHandler<TContext extends BaseContext>(
         const body = refused ? errorBody(error.code, error.message, error instanceof EdgeRefusal ? error.extensions : {}) : '';
         options.didRespond(
           {
+            requestId,
             identity: context.identity,
             clientIp,
             operationName: context.request?.operationName ?? null,
@@ -419,6 +431,7 @@ export function createEdgeHandler<TContext extends BaseContext>(
             durationMs: performance.now() - arrived,
             errorCodes: [code],
             cost: context.request?.cost,
+            clientName: context.clientName,
           },
           undefined,
         );
@@ -492,6 +505,7 @@ export function createEdgeHandler<TContext extends BaseContext>(
     logger: () => Logger;
     /** Arms the request's deadline (once) and returns the signal that ends its waiting. */
     signal: () => AbortSignal;
+    clientName: string | undefined;
   }
 
   async function handleGraphQL(req: IncomingMessage, res: ServerResponse, search: string, call: Call): Promise<void> {
@@ -685,6 +699,7 @@ export function createEdgeHandler<TContext extends BaseContext>(
   function responded(call: Call, status: number, bytes: number, operationName?: string | null, context?: TContext, errorCodes?: readonly string[]): void {
     options.didRespond!(
       {
+        requestId: call.requestId,
         identity: call.identity,
         clientIp: call.clientIp,
         operationName: operationName ?? call.request?.operationName ?? null,
@@ -693,6 +708,7 @@ export function createEdgeHandler<TContext extends BaseContext>(
         durationMs: performance.now() - call.arrived,
         ...(errorCodes ? { errorCodes } : {}),
         cost: call.request?.cost,
+        clientName: call.clientName,
       },
       context,
     );

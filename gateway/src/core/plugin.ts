@@ -8,6 +8,7 @@ import type { Logger } from './logger.js';
 import type { LoadedSupergraph } from './supergraph.js';
 import type { SharedRedis } from './redis.js';
 import type { SubgraphReply } from './subgraph-transport.js';
+import type { Registry } from 'prom-client';
 
 export type { SubgraphReply };
 
@@ -21,6 +22,11 @@ export interface PluginContext {
   redis?: SharedRedis;
   /** `redis.url`, for features whose library opens its own connection (the keyv cache store). */
   redisUrl?: string;
+  /**
+   * The Prometheus registry served on /metrics when the metrics feature is on: a feature registers
+   * its own metrics here (cache results, breaker states, refusals); undefined when metrics are off.
+   */
+  metrics?: Registry;
 }
 
 /** The subgraph request the core's data source is about to send (see DESIGN.md). */
@@ -53,9 +59,10 @@ export interface SubgraphHooks {
    * is wrapped once): load balancing, retries, breakers, bulkheads. `send(url)` sends to one of
    * `fetch.instances` (without a URL: the next one in turn). `send` may be called again for a
    * query, never for a mutation unless the first call failed to connect. Wrappers nest in
-   * registration order, the first outermost.
+   * registration order, the first outermost; `instance` is the URL an outer wrapper chose for this
+   * call (undefined when none did).
    */
-  wrapFetch?(send: (url?: string) => Promise<SubgraphReply>, fetch: FetchInfo): Promise<SubgraphReply>;
+  wrapFetch?(send: (url?: string) => Promise<SubgraphReply>, fetch: FetchInfo, instance?: string): Promise<SubgraphReply>;
   didReceiveSubgraphResponse?(info: SubgraphResponseInfo): void | 'resend-as-planned';
 }
 
@@ -68,6 +75,8 @@ export interface FetchInfo {
   instances: readonly string[];
   /** A query: may be sent again; a mutation never is. */
   query: boolean;
+  /** The instance the core takes next when no wrapper chooses (in turn). */
+  next(): string | undefined;
 }
 
 /** A request to an operator route of a plugin, after the edge authenticated it and parsed its JSON body. */
@@ -147,6 +156,7 @@ export interface EdgeAnswer {
 
 /** One GraphQL HTTP request as it was answered: by Apollo Server, at the edge, or refused. */
 export interface ResponseRecord {
+  requestId: string;
   identity: Identity | undefined;
   clientIp: string;
   /** The operation's name; `(batch)` for a batch, null when it had none. */
@@ -159,6 +169,8 @@ export interface ResponseRecord {
   errorCodes: readonly string[];
   /** The operation's estimated cost, when the operation limits measured it. */
   cost: number | undefined;
+  /** The client application's name (`apollographql-client-name`), when it sent one. */
+  clientName: string | undefined;
 }
 
 /** One gateway feature: Apollo Server hooks, subgraph fetch hooks, edge hooks. */
@@ -207,6 +219,11 @@ export interface FrontdeskPlugin {
    * restart (rate-limit plans) does so; others keep theirs.
    */
   reconfigure?(config: FrontdeskConfig): void;
+  /**
+   * Runs the handling of one GraphQL request (an operator route's too) inside `handle`: the
+   * tracing plugin makes it the active span's context. At most one plugin wraps requests.
+   */
+  aroundRequest?(req: IncomingMessage, res: ServerResponse, handle: () => Promise<void>): Promise<void>;
   /** Stops the plugin's timers and connections when the gateway stops. */
   close?(): void | Promise<void>;
 }

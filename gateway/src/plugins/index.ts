@@ -1,9 +1,11 @@
+import { Registry } from 'prom-client';
 import type { FrontdeskConfig } from '../core/config.js';
 import type { FrontdeskPlugin, PluginContext } from '../core/plugin.js';
 import { createAccessLogPlugin } from './access-log/index.js';
 import { createAuthPlugin } from './auth/index.js';
 import { createAuthorizationPlugin } from './authorization/index.js';
 import { createLimitsPlugin } from './limits/index.js';
+import { createMetricsPlugin } from './metrics/index.js';
 import { createPersistedDocumentsPlugin } from './persisted-documents/index.js';
 import { createRateLimitPlugin } from './rate-limit/index.js';
 import { createResiliencePlugin } from './resilience/index.js';
@@ -15,8 +17,11 @@ import { createUsagePlugin } from './usage/index.js';
  * edge → authenticate → admit → authorize → response cache → plan + execute → observe.
  * A feature is off when its config key is absent.
  */
-export function createPlugins(config: FrontdeskConfig, ctx: PluginContext): FrontdeskPlugin[] {
+export function createPlugins(config: FrontdeskConfig, shared: PluginContext): FrontdeskPlugin[] {
   const plugins: FrontdeskPlugin[] = [];
+  // With metrics on, every feature registers its own in the one registry /metrics serves.
+  const metrics = config.metrics ? new Registry() : undefined;
+  const ctx: PluginContext = metrics ? { ...shared, metrics } : shared;
   // authenticate
   if (config.auth) plugins.push(createAuthPlugin(config.auth, ctx));
   // admit: persisted documents (an id becomes its text; enforcement refuses the rest)
@@ -35,5 +40,7 @@ export function createPlugins(config: FrontdeskConfig, ctx: PluginContext): Fron
   if (config.accessLog) plugins.push(createAccessLogPlugin(config.accessLog, ctx));
   // observe: metering per client, plan, operation and hour
   if (config.usage) plugins.push(createUsagePlugin(config.usage, ctx));
+  // observe: Prometheus metrics and the status page (its fetch wrapper innermost: each attempt on its instance)
+  if (config.metrics && metrics) plugins.push(createMetricsPlugin(config.metrics, { ...ctx, metrics }));
   return plugins;
 }

@@ -2,6 +2,7 @@ import { accessLogOptionsSchema } from './access-log/options.js';
 import { authOptionsSchema } from './auth/options.js';
 import { authorizationOptionsSchema } from './authorization/options.js';
 import { limitsOptionsSchema } from './limits/options.js';
+import { metricsOptionsSchema } from './metrics/options.js';
 import { persistedDocumentsOptionsSchema } from './persisted-documents/options.js';
 import { rateLimitsOptionsSchema } from './rate-limit/options.js';
 import { resilienceOptionsSchema } from './resilience/options.js';
@@ -22,4 +23,5 @@ export const pluginOptionsShape = {
   accessLog: accessLogOptionsSchema.optional(),
   resilience: resilienceOptionsSchema.optional(),
   usage: usageOptionsSchema.optional(),
+  metrics: metricsOptionsSchema.optional(),
 };

@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { Counter } from 'prom-client';
 import type { EdgeRequest, FrontdeskPlugin, PluginContext } from '../../core/plugin.js';
 import { EdgeRefusal } from '../../core/plugin.js';
 import type { LoadedSupergraph } from '../../core/supergraph.js';
@@ -22,6 +23,12 @@ export function createLimitsPlugin(options: LimitsOptions, ctx: PluginContext): 
   /** Admitted bodies by plan and exact text, with their estimated cost (what rate limits weigh). */
   const admitted = new LRUCache<string, number>({ max: 10_000, maxSize: 32 * 1024 * 1024, sizeCalculation: (_v, key) => Math.max(1, key.length * 2) });
   let admittedUnder: LoadedSupergraph | undefined;
+  const overLimits = new Counter({
+    name: 'frontdesk_operation_limit_refusals_total',
+    help: 'Operations over a limit (tokens, depth, aliases, rootFields, directives, fields, cost), by limit and action (refused; measured: served in limits.mode measure)',
+    labelNames: ['limit', 'action'],
+    registers: ctx.metrics ? [ctx.metrics] : [],
+  });
 
   return {
     name: 'limits',
@@ -51,6 +58,7 @@ export function createLimitsPlugin(options: LimitsOptions, ctx: PluginContext): 
       if (check.exceeded) {
         const { limit, measured, max: maximum } = check.exceeded;
         const details = { limit, measured: Math.round(measured), max: maximum, plan: plan ?? null };
+        overLimits.inc({ limit, action: options.mode === 'enforce' ? 'refused' : 'measured' });
         if (options.mode === 'enforce') {
           request.logger.info({ limit, measured, max: maximum, plan }, 'operation refused: over a limit');
           throw new EdgeRefusal('QUERY_TOO_COMPLEX', describeVerdict(check.exceeded), {}, { limits: details });

@@ -1,5 +1,6 @@
 import { Kind, parse, type OperationDefinitionNode } from 'graphql';
 import { LRUCache } from 'lru-cache';
+import { Counter } from 'prom-client';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { clientKeyOf as clientKey, usagePlanOf, type Identity } from '../../core/context.js';
 import { EdgeRefusal, type AdminRoute, type EdgeRequest, type FrontdeskPlugin, type PluginContext } from '../../core/plugin.js';
@@ -205,6 +206,17 @@ export function createRateLimitPlugin(initial: RateLimitsOptions, ctx: PluginCon
     },
   };
 
+  const refusals = new Counter({
+    name: 'frontdesk_rate_limit_refusals_total',
+    help: 'Requests refused by rate limits, quotas, plan admission and abuse blocks, by code and plan',
+    labelNames: ['code', 'plan'],
+    registers: ctx.metrics ? [ctx.metrics] : [],
+  });
+  const counted = (plan: string, error: unknown): never => {
+    if (error instanceof EdgeRefusal && error.code !== 'SERVICE_UNAVAILABLE') refusals.inc({ code: error.code, plan });
+    throw error;
+  };
+
   return {
     name: 'rate-limit',
     adminRoutes,
@@ -222,7 +234,9 @@ export function createRateLimitPlugin(initial: RateLimitsOptions, ctx: PluginCon
       ? {
           screen(clientIp: string) {
             const block = abuse.blocked(`ip:${clientIp}`);
-            return block ? blockedRefusal(block) : undefined;
+            if (!block) return undefined;
+            refusals.inc({ code: 'CLIENT_BLOCKED', plan: 'anonymous' });
+            return blockedRefusal(block);
           },
           didRefuse({ code, clientIp, identity }: { code: string; clientIp: string; identity: Identity | undefined }) {
             void abuse.refused(clientKey(identity, clientIp), code);
@@ -232,73 +246,77 @@ export function createRateLimitPlugin(initial: RateLimitsOptions, ctx: PluginCon
           },
         }
       : {}),
-    async admit(request: EdgeRequest): Promise<void> {
-      if (abuse && request.identity) {
-        const block = abuse.blocked(clientKey(request.identity, request.clientIp));
-        if (block) throw blockedRefusal(block);
-      }
-      const plan = usagePlanOf(request.identity);
-      const policies = policiesOf(plan);
-      const key = clientKey(request.identity, request.clientIp);
-      const cost = Math.max(1, Math.ceil(request.cost ?? 1));
-      const weight = options.weight === 'cost' ? cost : 1;
-      const body = request.body as { operationName?: unknown; query?: unknown } | undefined;
-      const given = typeof body?.operationName === 'string' ? body.operationName : undefined;
-      // The document is read only when the plan needs more than the name the client sent.
-      const needsShape = policies.rootFields.size > 0 || ((policies.allowed || policies.operations.size > 0) && given === undefined);
-      const shape = needsShape && typeof body?.query === 'string' ? operationShape(body.query, given) : { name: given, rootFields: [] as readonly string[] };
-      const operationName = shape.name;
-      const operation = operationName !== undefined ? policies.operations.get(operationName) : undefined;
-      // The plan's own admission: a safelist of operation names and a maximum cost (before anything is counted).
-      if (policies.allowed && (operationName === undefined || !policies.allowed.has(operationName))) {
-        throw new EdgeRefusal('OPERATION_NOT_ALLOWED', `Plan "${plan}" runs only its listed operations${operationName !== undefined ? `; "${operationName}" is not one of them` : ': name the operation'}`);
-      }
-      if (policies.maxCost !== undefined && request.cost !== undefined && request.cost > policies.maxCost) {
-        throw new EdgeRefusal('QUERY_TOO_COMPLEX', `The operation's estimated cost ${request.cost} is over the ${policies.maxCost} of plan "${plan}"`, {}, {
-          limits: { limit: 'cost', measured: request.cost, max: policies.maxCost, plan },
-        });
-      }
-      const applied: Policy[] = [];
-      const remaining: string[] = [];
-      const count = async (policy: Policy, points: number, counterKey = key): Promise<void> => {
-        applied.push(policy);
-        let res: RateLimiterRes;
-        try {
-          res = await take(policy, counterKey, points, request);
-        } catch (error) {
-          if (!(error instanceof RateLimiterRes)) throw error;
-          // A spent rate may still draw on the burst allowance.
-          if (policy === policies.rate && policies.burst) {
-            applied.push(policies.burst);
-            try {
-              res = await take(policies.burst, counterKey, points, request);
-              remaining.push(`${quoted(policies.burst.name)};r=${res.remainingPoints};t=${secondsUntil(policies.burst, res)}`);
-              return;
-            } catch (burstError) {
-              if (!(burstError instanceof RateLimiterRes)) throw burstError;
-              return refuse(request, plan, policy, applied, burstError);
-            }
-          }
-          return refuse(request, plan, policy, applied, error);
-        }
-        remaining.push(`${quoted(policy.name)};r=${res.remainingPoints};t=${secondsUntil(policy, res)}`);
-      };
-      if (policies.rate) await count(policies.rate, weight);
-      if (operation) await count(operation, weight, `${key}:${operationName!}`);
-      if (policies.rootFields.size > 0) {
-        for (const field of shape.rootFields) {
-          const policy = policies.rootFields.get(field);
-          if (policy) await count(policy, weight, `${key}:field:${field}`);
-        }
-      }
-      const tenant = request.identity?.tenant;
-      if (policies.tenant && tenant !== undefined) await count(policies.tenant, weight, `tenant:${tenant}`);
-      for (const quota of policies.quotas) {
-        const period = periodOf(quota.period!);
-        await count(quota, quota.unit === 'cost' ? cost : 1, `${period.id}:${key}`);
-      }
-      if (applied.length === 0) return;
-      request.responseHeaders = [...(request.responseHeaders ?? []), 'ratelimit-policy', policyHeader(applied), 'ratelimit', remaining.join(', ')];
+    admit(request: EdgeRequest): Promise<void> {
+      return admitRequest(request).catch((error: unknown) => counted(usagePlanOf(request.identity), error));
     },
   };
+
+  async function admitRequest(request: EdgeRequest): Promise<void> {
+    if (abuse && request.identity) {
+      const block = abuse.blocked(clientKey(request.identity, request.clientIp));
+      if (block) throw blockedRefusal(block);
+    }
+    const plan = usagePlanOf(request.identity);
+    const policies = policiesOf(plan);
+    const key = clientKey(request.identity, request.clientIp);
+    const cost = Math.max(1, Math.ceil(request.cost ?? 1));
+    const weight = options.weight === 'cost' ? cost : 1;
+    const body = request.body as { operationName?: unknown; query?: unknown } | undefined;
+    const given = typeof body?.operationName === 'string' ? body.operationName : undefined;
+    // The document is read only when the plan needs more than the name the client sent.
+    const needsShape = policies.rootFields.size > 0 || ((policies.allowed || policies.operations.size > 0) && given === undefined);
+    const shape = needsShape && typeof body?.query === 'string' ? operationShape(body.query, given) : { name: given, rootFields: [] as readonly string[] };
+    const operationName = shape.name;
+    const operation = operationName !== undefined ? policies.operations.get(operationName) : undefined;
+    // The plan's own admission: a safelist of operation names and a maximum cost (before anything is counted).
+    if (policies.allowed && (operationName === undefined || !policies.allowed.has(operationName))) {
+      throw new EdgeRefusal('OPERATION_NOT_ALLOWED', `Plan "${plan}" runs only its listed operations${operationName !== undefined ? `; "${operationName}" is not one of them` : ': name the operation'}`);
+    }
+    if (policies.maxCost !== undefined && request.cost !== undefined && request.cost > policies.maxCost) {
+      throw new EdgeRefusal('QUERY_TOO_COMPLEX', `The operation's estimated cost ${request.cost} is over the ${policies.maxCost} of plan "${plan}"`, {}, {
+        limits: { limit: 'cost', measured: request.cost, max: policies.maxCost, plan },
+      });
+    }
+    const applied: Policy[] = [];
+    const remaining: string[] = [];
+    const count = async (policy: Policy, points: number, counterKey = key): Promise<void> => {
+      applied.push(policy);
+      let res: RateLimiterRes;
+      try {
+        res = await take(policy, counterKey, points, request);
+      } catch (error) {
+        if (!(error instanceof RateLimiterRes)) throw error;
+        // A spent rate may still draw on the burst allowance.
+        if (policy === policies.rate && policies.burst) {
+          applied.push(policies.burst);
+          try {
+            res = await take(policies.burst, counterKey, points, request);
+            remaining.push(`${quoted(policies.burst.name)};r=${res.remainingPoints};t=${secondsUntil(policies.burst, res)}`);
+            return;
+          } catch (burstError) {
+            if (!(burstError instanceof RateLimiterRes)) throw burstError;
+            return refuse(request, plan, policy, applied, burstError);
+          }
+        }
+        return refuse(request, plan, policy, applied, error);
+      }
+      remaining.push(`${quoted(policy.name)};r=${res.remainingPoints};t=${secondsUntil(policy, res)}`);
+    };
+    if (policies.rate) await count(policies.rate, weight);
+    if (operation) await count(operation, weight, `${key}:${operationName!}`);
+    if (policies.rootFields.size > 0) {
+      for (const field of shape.rootFields) {
+        const policy = policies.rootFields.get(field);
+        if (policy) await count(policy, weight, `${key}:field:${field}`);
+      }
+    }
+    const tenant = request.identity?.tenant;
+    if (policies.tenant && tenant !== undefined) await count(policies.tenant, weight, `tenant:${tenant}`);
+    for (const quota of policies.quotas) {
+      const period = periodOf(quota.period!);
+      await count(quota, quota.unit === 'cost' ? cost : 1, `${period.id}:${key}`);
+    }
+    if (applied.length === 0) return;
+    request.responseHeaders = [...(request.responseHeaders ?? []), 'ratelimit-policy', policyHeader(applied), 'ratelimit', remaining.join(', ')];
+  }
 }

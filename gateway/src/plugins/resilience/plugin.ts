@@ -1,7 +1,9 @@
 import { request } from 'undici';
 import { bulkhead, BulkheadRejectedError, type BulkheadPolicy as Bulkhead } from 'cockatiel';
+import { Counter, Gauge } from 'prom-client';
 import type { Identity } from '../../core/context.js';
 import { normalizeSubgraphName } from '../../core/config.js';
+import { instanceLabel } from '../../core/metrics.js';
 import { EdgeRefusal, type AdminRoute, type FrontdeskPlugin, type PluginContext } from '../../core/plugin.js';
 import { FetchRefused, ResponseTooLarge, type SubgraphReply } from '../../core/subgraph-transport.js';
 import { resolvePolicy, type ResilienceOptions, type ResolvedPolicy } from './options.js';
@@ -56,6 +58,27 @@ export function createResiliencePlugin(options: ResilienceOptions, ctx: PluginCo
     guards.set(subgraph, guard);
     return guard;
   };
+  const CIRCUIT_VALUE: Record<string, number> = { closed: 0, 'half-open': 1, open: 2, isolated: 2 };
+  const instanceGauge = (name: string, help: string, value: (i: Record<string, unknown>) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['subgraph', 'instance'],
+      registers: ctx.metrics ? [ctx.metrics] : [],
+      // Read at scrape time from the pools: nothing per fetch.
+      collect() {
+        this.reset();
+        for (const [subgraph, guard] of guards) for (const i of guard.pool.snapshot()) this.set({ subgraph, instance: instanceLabel(String(i.url)) }, value(i));
+      },
+    });
+  if (ctx.metrics) {
+    instanceGauge('frontdesk_circuit_state', 'Circuit breaker of each subgraph instance: 0 closed, 1 half-open, 2 open', (i) => CIRCUIT_VALUE[String(i.circuit)] ?? 0);
+    instanceGauge('frontdesk_instance_ejected', 'Subgraph instance ejected after consecutive failures: 1 ejected, 0 not', (i) => (i.ejected ? 1 : 0));
+    instanceGauge('frontdesk_instance_healthy', 'Subgraph instance passing its health checks: 1 healthy, 0 not', (i) => (i.healthy ? 1 : 0));
+  }
+  const retries = new Counter({ name: 'frontdesk_subgraph_retries_total', help: 'Subgraph fetches sent again, by subgraph', labelNames: ['subgraph'], registers: ctx.metrics ? [ctx.metrics] : [] });
+  const shed = new Counter({ name: 'frontdesk_subgraph_shed_total', help: 'Subgraph fetches shed by the bulkhead (too many in flight), by subgraph', labelNames: ['subgraph'], registers: ctx.metrics ? [ctx.metrics] : [] });
+  const circuitOpen = new Counter({ name: 'frontdesk_subgraph_circuit_open_total', help: 'Subgraph fetches refused because every instance\'s circuit was open, by subgraph', labelNames: ['subgraph'], registers: ctx.metrics ? [ctx.metrics] : [] });
   const adminAllowed = (identity: Identity | undefined): void => {
     if (!identity) throw new EdgeRefusal('UNAUTHENTICATED', 'The resilience admin route needs credentials', { 'www-authenticate': 'Bearer' });
     if (!identity.roles.includes('admin')) throw new EdgeRefusal('FORBIDDEN', 'The resilience admin route needs role admin');
@@ -104,6 +127,7 @@ export function createResiliencePlugin(options: ResilienceOptions, ctx: PluginCo
           } catch (error) {
             if (!(error instanceof NoInstanceAvailable)) throw error;
             if (error.reason === 'no-instances') throw new FetchRefused('UPSTREAM_UNAVAILABLE', `Subgraph "${fetch.subgraph}" has no instance`);
+            circuitOpen.inc({ subgraph: fetch.subgraph });
             throw new FetchRefused('CIRCUIT_OPEN', `Subgraph "${fetch.subgraph}" is unavailable (circuit open)`);
           }
         };
@@ -111,7 +135,15 @@ export function createResiliencePlugin(options: ResilienceOptions, ctx: PluginCo
           guard.policy.retry.maxRetries === 0
             ? once
             : () =>
-                withRetries(once, guard.policy.retry, guard.budget, (n, why) => ctx.logger.warn({ subgraph: fetch.subgraph, attempt: n, why }, 'subgraph fetch failed: retrying'), {
+                withRetries(
+                  once,
+                  guard.policy.retry,
+                  guard.budget,
+                  (n, why) => {
+                    retries.inc({ subgraph: fetch.subgraph });
+                    ctx.logger.warn({ subgraph: fetch.subgraph, attempt: n, why }, 'subgraph fetch failed: retrying');
+                  },
+                  {
                   unsentOnly: !fetch.query,
                   status: (reply) => reply.status,
                   retryAfter: (reply) => reply.headers.get('retry-after'),
@@ -120,6 +152,7 @@ export function createResiliencePlugin(options: ResilienceOptions, ctx: PluginCo
           return await guard.bulkhead.execute(guarded);
         } catch (error) {
           if (!(error instanceof BulkheadRejectedError)) throw error;
+          shed.inc({ subgraph: fetch.subgraph });
           ctx.logger.warn({ subgraph: fetch.subgraph, ...guard.policy.bulkhead }, 'subgraph bulkhead full: fetch shed');
           throw new FetchRefused('UPSTREAM_UNAVAILABLE', `Subgraph "${fetch.subgraph}" is overloaded: too many fetches in flight`);
         }

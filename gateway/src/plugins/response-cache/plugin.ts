@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { HeaderMap } from '@apollo/server';
+import { Counter } from 'prom-client';
 import type { GraphQLSchema } from 'graphql';
 import { z } from 'zod';
 import { hintFromCacheControl, type CacheHint } from './hints.js';
@@ -108,6 +109,31 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
     });
   const staleCodes = new Set<string>(options.staleIfErrorCodes);
   const counters: ResponseCacheCounters = { hits: 0, misses: 0, stale: 0, bypasses: 0, stores: 0, purges: 0, storeFailures: 0, edgeHits: 0 };
+  if (ctx.metrics) {
+    // Read from the counters at scrape time: nothing per request.
+    new Counter({
+      name: 'frontdesk_response_cache_requests_total',
+      help: 'Response cache lookups by result: HIT (edge hits included), STALE (served on an upstream failure), MISS, BYPASS (not cacheable or the store away)',
+      labelNames: ['result'],
+      registers: [ctx.metrics],
+      collect() {
+        this.reset();
+        this.inc({ result: 'HIT' }, counters.hits);
+        this.inc({ result: 'STALE' }, counters.stale);
+        this.inc({ result: 'MISS' }, counters.misses);
+        this.inc({ result: 'BYPASS' }, counters.bypasses);
+      },
+    });
+    new Counter({
+      name: 'frontdesk_response_cache_store_failures_total',
+      help: 'Response cache store operations that failed (the store unreachable or erroring)',
+      registers: [ctx.metrics],
+      collect() {
+        this.reset();
+        this.inc(counters.storeFailures);
+      },
+    });
+  }
   const edge = options.edge.enabled ? new EdgeIndex(options.edge.maxEntries, options.edge.maxBytes) : undefined;
   const varyHeaders = options.varyHeaders;
   const varyOf = (get: (name: string) => string | undefined) => varyHeaders.map((name) => `${name}=${(get(name) ?? '').trim().toLowerCase()}`).join('\u0000');

@@ -1,0 +1,2 @@
+export { createMetricsPlugin } from './plugin.js';
+export { metricsOptionsSchema, type MetricsOptions } from './options.js';
