@@ -1,3 +1,4 @@
+import { traceHeaders } from '../../gateway/src/core/tracing.js';
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { GraphQLError } from 'graphql';
@@ -45,9 +46,10 @@ export class GrpcTarget {
   }
 
   /** A call through the guard: idempotent calls (queries, lookups) are retried on UNAVAILABLE; a mutation only when it never connected. */
-  private guarded<T>(idempotent: boolean, send: (client: grpc.Client) => Promise<T>): Promise<T> {
+  private guarded<T>(operation: string, idempotent: boolean, send: (client: grpc.Client) => Promise<T>): Promise<T> {
     const code = (error: unknown) => (error as grpc.ServiceError).code;
     return this.guard.run({
+      operation,
       idempotent,
       send: (address) => send(this.clients.get(address)!),
       instanceFailed: (error) => INSTANCE_FAILURES.has(code(error)),
@@ -58,7 +60,8 @@ export class GrpcTarget {
 
   private metadata(headers: Record<string, string>): grpc.Metadata {
     const metadata = new grpc.Metadata();
-    for (const [key, value] of Object.entries({ ...this.options.metadata, ...headers })) metadata.set(key, value);
+    // Made inside the call's span: the trace context goes as metadata (traceparent, tracestate).
+    for (const [key, value] of Object.entries({ ...this.options.metadata, ...headers, ...traceHeaders() })) metadata.set(key, value);
     return metadata;
   }
 
@@ -86,6 +89,7 @@ export class GrpcTarget {
     const { serialize, deserialize } = this.codec(method);
     try {
       return await this.guarded(
+        method.fullName,
         idempotent,
         (client) =>
           new Promise<Record<string, unknown>>((resolve, reject) => {
@@ -103,7 +107,7 @@ export class GrpcTarget {
   /** Collects a server stream up to maxStreamItems, then cancels it. */
   async stream(method: GeneratedMethod, request: object, headers: Record<string, string>, logger: Logger, idempotent = false): Promise<Record<string, unknown>[]> {
     try {
-      return await this.guarded(idempotent, (client) => this.collect(client, method, request, headers, logger));
+      return await this.guarded(method.fullName, idempotent, (client) => this.collect(client, method, request, headers, logger));
     } catch (error) {
       if (error instanceof GraphQLError) throw error;
       throw this.fail(method, error as grpc.ServiceError, logger);

@@ -67,6 +67,7 @@ export function buildRestResolvers(
       body,
       // A query's call may be sent again (a retry); a mutation's only when it never left.
       idempotent: op.kind === 'query',
+      operation: op.operationId,
       logger: ctx.logger,
     });
     if (!mapping.callerIndependent && variesByRequest(response.vary)) markCallerDependent(ctx, `${service} answered Vary: ${response.vary}`);

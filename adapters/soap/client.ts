@@ -1,3 +1,4 @@
+import { traceHeaders } from '../../gateway/src/core/tracing.js';
 import { readFileSync } from 'node:fs';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
@@ -33,6 +34,17 @@ interface SoapFault {
   faultstring?: string;
   Code?: { Value?: string };
   Reason?: { Text?: string | { $value?: string } };
+}
+
+/** Namespace of the W3C trace context elements Frontdesk puts in a SOAP Header. */
+export const TRACE_CONTEXT_NS = 'https://www.w3.org/TR/trace-context/';
+
+/** The trace context as SOAP header elements: `<tc:traceparent xmlns:tc="...">...</tc:traceparent>` (and tracestate). */
+export function traceEnvelopeHeader(trace: Record<string, string>): string {
+  const escape = (value: string) => value.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return Object.entries(trace)
+    .map(([name, value]) => `<tc:${name} xmlns:tc="${TRACE_CONTEXT_NS}">${escape(value)}</tc:${name}>`)
+    .join('');
 }
 
 /** Adds an element to the envelope's Header, creating the Header before the Body when there is none. */
@@ -133,10 +145,16 @@ export class SoapTarget {
     };
     try {
       const [result] = await this.guard.run({
+        operation,
         idempotent,
         send: (endpoint) => {
           const client = this.clients.get(endpoint)! as unknown as Record<string, Method>;
-          return client[`${operation}Async`]!.call(client, args, options, headers);
+          // The trace context (of this call's span) as a SOAP header and as HTTP headers.
+          const trace = traceHeaders();
+          if (!trace.traceparent) return client[`${operation}Async`]!.call(client, args, options, headers);
+          const element = traceEnvelopeHeader(trace);
+          const traced = { ...options, postProcess: (xml: string) => withEnvelopeHeader(envelopeHeader ? withEnvelopeHeader(xml, envelopeHeader) : xml, element) };
+          return client[`${operation}Async`]!.call(client, args, traced, { ...headers, ...trace });
         },
         // A fault is the service's answer; no answer, or a 5xx without a fault, is the instance's failure.
         instanceFailed: (error) => {

@@ -1,3 +1,4 @@
+import { traceHeaders } from '../../gateway/src/core/tracing.js';
 import { GraphQLError } from 'graphql';
 import { Agent, type Dispatcher } from 'undici';
 import type { Logger } from '../../gateway/src/core/logger.js';
@@ -46,6 +47,8 @@ export interface HttpCall {
   signal?: AbortSignal;
   /** May be sent twice (a query's call); default: GET and HEAD. */
   idempotent?: boolean;
+  /** What is called, for metrics and spans (the operationId); default the method. Never an id. */
+  operation?: string;
   logger: Logger;
 }
 
@@ -123,8 +126,10 @@ export class HttpTarget {
     let answer: Exchange;
     try {
       answer = await this.guard.run({
+        operation: call.operation ?? call.method,
         idempotent: call.idempotent ?? (call.method === 'GET' || call.method === 'HEAD'),
-        send: (base) => this.exchange(base, call, headers, payload),
+        // Headers made inside the call's span: its trace context goes along.
+        send: (base) => this.exchange(base, call, { ...headers, ...traceHeaders() }, payload),
         status: (exchange) => exchange.status,
         retryAfter: (exchange) => exchange.retryAfter,
         // The caller's own abort and a too large answer are not the instance's failures.

@@ -5,7 +5,9 @@ import { resolvePolicy, upstreamPolicySchema, type ResolvedPolicy } from '../../
 import { httpProbe } from '../../gateway/src/plugins/resilience/plugin.js';
 import { InstancePool, NoInstanceAvailable, type Instance } from '../../gateway/src/plugins/resilience/pool.js';
 import { RetryBudget, withRetries, type RetryRules } from '../../gateway/src/plugins/resilience/retry.js';
-import { legacyError } from './errors.js';
+import { inClientSpan } from '../../gateway/src/core/tracing.js';
+import { failureFromTransportError, legacyError } from './errors.js';
+import { observeLegacyCall, type LegacyOutcome } from './metrics.js';
 
 /**
  * The policy toward a legacy service, the gateway's own (`resilience.all` keys) with the same
@@ -29,6 +31,8 @@ export type LegacyResilience = z.output<typeof legacyResilienceSchema>;
 
 /** One call through the guard: where it goes, and how its outcome reads. */
 export interface GuardedCall<T> {
+  /** What is called, for metrics and spans: an operationId, a SOAP operation, a gRPC method (never an id). */
+  operation: string;
   /** A query or an entity lookup: may be sent again. A mutation is only when nothing was sent. */
   idempotent: boolean;
   send(url: string): Promise<T>;
@@ -48,6 +52,15 @@ export interface GuardedCall<T> {
  * retry loop with budget, and a cockatiel bulkhead. While every URL's breaker is open the call
  * fails at once with CIRCUIT_OPEN and nothing is sent.
  */
+/** The outcome label of a failed call: refusals of the guard itself, timeouts, the rest. */
+function outcomeOfError(error: unknown, call: GuardedCall<unknown>): LegacyOutcome {
+  const code = (error as { extensions?: { code?: unknown } }).extensions?.code;
+  if (code === 'CIRCUIT_OPEN') return 'circuit_open';
+  if (code === 'UPSTREAM_UNAVAILABLE' && /overloaded/.test((error as Error).message ?? '')) return 'shed';
+  if (code === 'UPSTREAM_TIMEOUT' || failureFromTransportError(error).kind === 'timeout') return 'timeout';
+  return call.instanceFailed(error) ? 'error' : 'client_error';
+}
+
 export class LegacyGuard {
   private readonly policy: ResolvedPolicy;
   private readonly pool: InstancePool;
@@ -70,7 +83,28 @@ export class LegacyGuard {
     this.bulkhead = bulkhead(this.policy.bulkhead.maxConcurrent, this.policy.bulkhead.maxQueued);
   }
 
+  /**
+   * One legacy call: inside a client span (when the adapter traces) and measured by service,
+   * operation and outcome (frontdesk_legacy_call_duration_seconds), retries included.
+   */
   async run<T>(call: GuardedCall<T>): Promise<T> {
+    const started = performance.now();
+    let outcome: LegacyOutcome = 'success';
+    try {
+      const value = await inClientSpan(`legacy ${this.service} ${call.operation}`, { 'frontdesk.legacy.service': this.service, 'frontdesk.legacy.operation': call.operation }, () => this.attempt(call));
+      const status = call.status?.(value);
+      if (status !== undefined && status >= 500) outcome = 'error';
+      else if (status !== undefined && status >= 400) outcome = 'client_error';
+      return value;
+    } catch (error) {
+      outcome = outcomeOfError(error, call);
+      throw error;
+    } finally {
+      observeLegacyCall(this.service, call.operation, outcome, (performance.now() - started) / 1000);
+    }
+  }
+
+  private async attempt<T>(call: GuardedCall<T>): Promise<T> {
     const tried = new Set<Instance>();
     const failed = (value: T): boolean => (call.status ? call.status(value) >= 500 : false);
     const once = async (): Promise<T> => {

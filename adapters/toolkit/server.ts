@@ -3,6 +3,8 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/ind
 import type { IdentityVerifierOptions } from '../../gateway/src/plugins/auth/index.js';
 import type { Permissions } from '../../subgraphs/shared/permissions.js';
 import { identityFromEnv, startSubgraph, type RunningSubgraph } from '../../subgraphs/shared/server.js';
+import type { TracingOptions } from '../../gateway/src/core/tracing.js';
+import { legacyCallRegistry } from './metrics.js';
 import { adapterContext, callerDependence, type AdapterContext } from './context.js';
 
 /** What every adapter's start function takes, besides its own target override. */
@@ -15,6 +17,8 @@ export interface AdapterServerOptions {
   env?: NodeJS.ProcessEnv;
   /** Verify the gateway's identity token (see startSubgraph). */
   identity?: IdentityVerifierOptions;
+  /** Traces (see startSubgraph): default from OTEL_EXPORTER_OTLP_* in the environment. */
+  tracing?: TracingOptions | false;
 }
 
 /** Serves a generated adapter subgraph: its permissions, per-request loaders, `close` on stop. */
@@ -35,6 +39,8 @@ export function startAdapterSubgraph(
     host: options.host,
     logLevel: options.logLevel,
     identity: options.identity,
+    ...(options.tracing !== undefined ? { tracing: options.tracing } : {}),
+    metrics: [legacyCallRegistry],
     onStop: [close],
     privateWhen: callerDependence,
   });

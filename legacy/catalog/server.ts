@@ -140,7 +140,7 @@ export async function startCatalog(options: CatalogOptions = {}): Promise<Runnin
     if (!operation) throw new HttpError(404, `no route for ${method} ${path}`);
     const requestId = req.headers['x-request-id'];
     const caller = req.headers['x-catalog-user'];
-    standIn.count(operation, `${method} ${url.pathname}${url.search}`, typeof requestId === 'string' ? requestId : undefined, typeof caller === 'string' ? caller : undefined);
+    standIn.count(operation, `${method} ${url.pathname}${url.search}`, typeof requestId === 'string' ? requestId : undefined, typeof caller === 'string' ? caller : undefined, req.headers.traceparent);
     await standIn.delay();
     if (standIn.shouldFail()) throw new HttpError(503, 'catalog temporarily unavailable');
     if (standIn.faults.malformed) {

@@ -91,7 +91,8 @@ export async function startErp(options: ErpOptions = {}): Promise<RunningErp> {
     async (args: Args, _cb: unknown, headers: unknown, req: IncomingMessage) => {
       const requestId = req?.headers?.['x-request-id'];
       const caller = callerOf(headers);
-      standIn.count(name, detail(args), typeof requestId === 'string' ? requestId : undefined, caller?.userId);
+      // The trace context comes as a SOAP header (tc:traceparent), as a SOAP-only client would send it.
+      standIn.count(name, detail(args), typeof requestId === 'string' ? requestId : undefined, caller?.userId, (headers as { traceparent?: unknown } | undefined)?.traceparent);
       logger.info({ operation: name, args, caller: caller?.userId }, 'request');
       return handler(args, caller);
     };

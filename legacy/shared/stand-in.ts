@@ -16,20 +16,28 @@ export interface StandInStats {
   total: number;
   byOperation: Record<string, number>;
   /** The most recent requests, newest last: operation plus a short detail (ids, path). */
-  recent: { operation: string; detail: string; requestId?: string; caller?: string }[];
+  recent: { operation: string; detail: string; requestId?: string; caller?: string; traceId?: string }[];
 }
 
 const RECENT = 200;
+
+/** The trace id of a W3C traceparent (`00-<trace id>-<span id>-<flags>`), as a legacy system would log it. */
+export function traceIdOf(traceparent: unknown): string | undefined {
+  const text = typeof traceparent === 'object' && traceparent !== null ? (traceparent as { $value?: unknown }).$value : traceparent;
+  const match = typeof text === 'string' ? /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/.exec(text.trim()) : null;
+  return match ? match[1] : undefined;
+}
 
 export class StandIn {
   readonly faults: Faults = { latencyMs: 0, errorRate: 0, malformed: false };
   private stats: StandInStats = { total: 0, byOperation: {}, recent: [] };
 
   /** Counts a request; `caller` is who the adapter said is calling (its identity mapping), if anyone. */
-  count(operation: string, detail = '', requestId?: string, caller?: string): void {
+  count(operation: string, detail = '', requestId?: string, caller?: string, traceparent?: unknown): void {
     this.stats.total += 1;
     this.stats.byOperation[operation] = (this.stats.byOperation[operation] ?? 0) + 1;
-    this.stats.recent.push({ operation, detail, ...(requestId ? { requestId } : {}), ...(caller ? { caller } : {}) });
+    const traceId = traceIdOf(traceparent);
+    this.stats.recent.push({ operation, detail, ...(requestId ? { requestId } : {}), ...(caller ? { caller } : {}), ...(traceId ? { traceId } : {}) });
     if (this.stats.recent.length > RECENT) this.stats.recent.shift();
   }
 

@@ -86,7 +86,7 @@ export async function startWarehouse(options: WarehouseOptions = {}): Promise<Ru
     (call: Call<Req>, callback: Callback): void => {
       const requestId = call.metadata.get('x-request-id')[0];
       const caller = call.metadata.get('x-warehouse-user')[0];
-      standIn.count(operation, detail(call.request), typeof requestId === 'string' ? requestId : undefined, typeof caller === 'string' ? caller : undefined);
+      standIn.count(operation, detail(call.request), typeof requestId === 'string' ? requestId : undefined, typeof caller === 'string' ? caller : undefined, call.metadata.get('traceparent')[0]);
       logger.info({ operation, request: call.request }, 'request');
       void standIn.delay().then(() => {
         if (call.cancelled) return;

@@ -17,7 +17,11 @@ import type { LimitSet } from '../../gateway/src/plugins/limits/options.js';
 import type { Identity } from '../../gateway/src/core/context.js';
 import { ERROR_CODES, withoutSuggestions } from '../../gateway/src/core/errors.js';
 import { createEdgeHandler } from '../../gateway/src/core/http.js';
-import { createLogger, type Logger } from '../../gateway/src/core/logger.js';
+import { createLogger, setLogTraceIds, type Logger } from '../../gateway/src/core/logger.js';
+import { collectProcessMetrics, metricsRoute, outcomeOf, serverRequestHistogram } from '../../gateway/src/core/metrics.js';
+import { activeTraceId, serverSpanAround, tracingFromEnv, Tracing, type TracingOptions } from '../../gateway/src/core/tracing.js';
+import { trace } from '@opentelemetry/api';
+import { Registry } from 'prom-client';
 import { createIdentityVerifier, type IdentityVerifierOptions } from '../../gateway/src/plugins/auth/index.js';
 import { applyPermissions, type Permissions } from './permissions.js';
 
@@ -27,6 +31,8 @@ export interface SubgraphContext {
   headers: IncomingMessage['headers'];
   /** The caller, from the gateway's signed identity token; undefined for anonymous requests. */
   identity?: Identity;
+  /** What the answer held (its error codes), noted as it is sent for metrics and traces. */
+  outcome?: { errorCodes?: string[] };
 }
 
 /** Header carrying the gateway's identity token (auth.identity.header). */
@@ -67,6 +73,10 @@ export interface SubgraphOptions<TContext extends SubgraphContext> {
    * PRIVATE, so no cache shares it between callers.
    */
   privateWhen?: (context: TContext) => string | undefined;
+  /** OpenTelemetry traces (a server span per request, continuing the gateway's trace); default from OTEL_EXPORTER_OTLP_* in the environment, false for none. */
+  tracing?: TracingOptions | false;
+  /** More registries served on /metrics beside the server's own (an adapter's legacy call metrics). */
+  metrics?: Registry[];
 }
 
 export interface RunningSubgraph {
@@ -99,6 +109,19 @@ function privateWhenPlugin<TContext extends SubgraphContext>(reason: (context: T
     },
   };
 }
+
+/** Notes the codes of an answer's errors on the context's outcome (Apollo Server runs on a shallow copy of the context). */
+const noteErrors: ApolloServerPlugin<SubgraphContext> = {
+  async requestDidStart() {
+    return {
+      async willSendResponse({ contextValue, response, errors }) {
+        const body = response.body.kind === 'single' ? response.body.singleResult : undefined;
+        const all = errors ?? body?.errors ?? [];
+        if (contextValue.outcome) contextValue.outcome.errorCodes = [...new Set(all.map((e) => String(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR')))];
+      },
+    };
+  },
+};
 
 /**
  * A subgraph's own limits: above what any operation the gateway admits sends it (its depth plus
@@ -163,6 +186,7 @@ export async function startSubgraph<TContext extends SubgraphContext>(
       ApolloServerPluginInlineTraceDisabled(),
       ApolloServerPluginLandingPageDisabled(),
       ...(options.privateWhen ? [privateWhenPlugin(options.privateWhen, logger)] : []),
+      noteErrors as ApolloServerPlugin<TContext>,
     ],
   });
   await apollo.start();
@@ -176,6 +200,13 @@ export async function startSubgraph<TContext extends SubgraphContext>(
       throw new GraphQLError('The identity token did not verify', { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
     }
   };
+  const tracingOptions = options.tracing === undefined ? tracingFromEnv() : options.tracing || undefined;
+  const tracing = tracingOptions ? new Tracing(tracingOptions, options.name) : undefined;
+  if (tracing) setLogTraceIds(activeTraceId);
+  const registry = new Registry();
+  registry.setDefaultLabels({ service: options.name });
+  collectProcessMetrics(registry);
+  const served = serverRequestHistogram(registry);
   const limits = new OperationLimits({ all: { ...SUBGRAPH_LIMITS, ...options.limits }, defaultListSize: options.limits?.defaultListSize ?? 10 });
   const state = { ready: false, draining: false };
   const stats = { service: options.name, operations: 0 };
@@ -189,13 +220,23 @@ export async function startSubgraph<TContext extends SubgraphContext>(
       graphqlPath: '/graphql',
       bodyLimitBytes: options.bodyLimitBytes ?? 1_048_576,
       info: { service: options.name },
-      context: async (req, call) => options.context({ requestId: call.requestId, logger: call.logger, headers: req.headers, identity: await identityOf(req) }),
+      context: async (req, call) => options.context({ requestId: call.requestId, logger: call.logger, headers: req.headers, identity: await identityOf(req), outcome: {} }),
+      didRespond: (record, context) => {
+        const codes = record.errorCodes ?? context?.outcome?.errorCodes ?? [];
+        served.observe({ outcome: outcomeOf(record.status, codes.length) }, record.durationMs / 1000);
+        const span = tracing ? trace.getActiveSpan() : undefined;
+        if (span) serverSpanAround.note(span, record.operationName ?? null, codes, record.requestId);
+      },
+      ...(tracing ? { aroundRequest: (req, res, handle) => serverSpanAround(tracing, req, res, handle) } : {}),
       admit: (request) => {
         stats.operations += 1;
         admit(request);
       },
       // What this instance was asked (tests and operators see whether a gateway still calls it).
-      routes: { '/_stats': (_req, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(stats)) },
+      routes: {
+        '/_stats': (_req, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(stats)),
+        '/metrics': metricsRoute([registry, ...(options.metrics ?? [])]),
+      },
     }),
   );
   await new Promise<void>((resolve, reject) => {
@@ -227,6 +268,7 @@ export async function startSubgraph<TContext extends SubgraphContext>(
         clearInterval(sweeper);
         await apollo.stop();
         await Promise.all((options.onStop ?? []).map((close) => close()));
+        await tracing?.shutdown();
       })();
       return stopping;
     },

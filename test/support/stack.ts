@@ -17,6 +17,7 @@ import { startReviews } from '../../subgraphs/reviews/server.js';
 import type { RunningSubgraph } from '../../subgraphs/shared/server.js';
 import { freePort, startProcess } from '../../bench/harness.js';
 import type { FrontdeskConfigInput } from '../../gateway/src/core/config.js';
+import type { TracingOptions } from '../../gateway/src/core/tracing.js';
 import { COMMITTED_SUPERGRAPH, startTestGateway, tempDir } from './servers.js';
 
 export const PRODUCTS_MAPPING = projectPath('adapters', 'services', 'products', 'products.rest.yaml');
@@ -143,27 +144,30 @@ export interface Stack {
  * schema/permissions.yaml, every subgraph verifies the gateway's identity token and applies its
  * own permissions.
  */
-export async function startStack(options: { gateway?: FrontdeskConfigInput } = {}): Promise<Stack> {
+export async function startStack(options: { gateway?: FrontdeskConfigInput; tracing?: TracingOptions } = {}): Promise<Stack> {
   const identity = await stackIdentity();
+  // Traces from every subgraph and adapter when asked; none otherwise (whatever the environment says).
+  const tracing = options.tracing ?? false;
   const [catalog, warehouse, erp] = await Promise.all([
     startCatalog({ logLevel: 'silent', adminToken: CATALOG_ADMIN_TOKEN }),
     startWarehouse({ logLevel: 'silent' }),
     startErp({ logLevel: 'silent', username: ERP_CREDENTIALS.ERP_USERNAME, password: ERP_CREDENTIALS.ERP_PASSWORD }),
   ]);
   const [accounts, reviews, products, inventory, orders] = await Promise.all([
-    startAccounts({ logLevel: 'silent', identity }),
-    startReviews({ logLevel: 'silent', identity }),
+    startAccounts({ logLevel: 'silent', identity, tracing: tracing && { ...tracing, serviceName: 'accounts' } }),
+    startReviews({ logLevel: 'silent', identity, tracing: tracing && { ...tracing, serviceName: 'reviews' } }),
     startRestAdapter({
       mappingPath: PRODUCTS_MAPPING,
       targetUrl: catalog.url,
       logLevel: 'silent',
       env: { CATALOG_ADMIN_TOKEN },
       identity,
+      tracing: tracing && { ...tracing, serviceName: 'products' },
     }),
-    startGrpcAdapter({ mappingPath: INVENTORY_MAPPING, address: warehouse.address, logLevel: 'silent', env: {}, identity }),
-    startSoapAdapter({ mappingPath: ORDERS_MAPPING, endpoint: erp.endpoint, logLevel: 'silent', env: ERP_CREDENTIALS, identity }),
+    startGrpcAdapter({ mappingPath: INVENTORY_MAPPING, address: warehouse.address, logLevel: 'silent', env: {}, identity, tracing: tracing && { ...tracing, serviceName: 'inventory' } }),
+    startSoapAdapter({ mappingPath: ORDERS_MAPPING, endpoint: erp.endpoint, logLevel: 'silent', env: ERP_CREDENTIALS, identity, tracing: tracing && { ...tracing, serviceName: 'orders' } }),
   ]);
-  const gateway = await startStackGateway(subgraphUrls({ accounts, reviews, products, inventory, orders }), options.gateway);
+  const gateway = await startStackGateway(subgraphUrls({ accounts, reviews, products, inventory, orders }), { ...(options.tracing ? { tracing: options.tracing } : {}), ...options.gateway });
   return {
     catalog,
     warehouse,

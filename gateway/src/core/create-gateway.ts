@@ -219,6 +219,9 @@ export async function createGateway(
   const edgeAnswerers = plugins.filter((p) => p.answerAtEdge);
   if (edgeAnswerers.length > 1) throw new Error(`only one plugin may answer at the edge (${edgeAnswerers.map((p) => p.name).join(', ')})`);
   const edgeAnswerer = edgeAnswerers[0];
+  const wrappers = plugins.filter((p) => p.aroundRequest);
+  if (wrappers.length > 1) throw new Error(`only one plugin may wrap requests (${wrappers.map((p) => p.name).join(', ')})`);
+  const around = wrappers[0];
   const edgeObservers = plugins.filter((p) => p.didAnswerAtEdge);
   const admitters = plugins.filter((p) => p.admit);
   const screeners = plugins.filter((p) => p.screen);
@@ -288,8 +291,9 @@ export async function createGateway(
       : ApolloServerPluginLandingPageDisabled(),
     operationResolution,
     responseExtensions,
-    ...(responseObservers.length > 0 ? [noteOutcome] : []),
     ...plugins.flatMap((p) => (p.apollo ? [p.apollo] : [])),
+    // Last: it reads the answer as it goes out, errors that plugins add (authorization's) included.
+    ...(responseObservers.length > 0 ? [noteOutcome] : []),
   ];
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
@@ -357,6 +361,7 @@ export async function createGateway(
     routes: Object.assign({}, ...plugins.map((p) => p.routes ?? {})),
     adminRoutes: Object.assign({}, ...plugins.map((p) => p.adminRoutes ?? {})),
     ...(edgeAnswerer ? { answerAtEdge: edgeAnswerer.answerAtEdge!.bind(edgeAnswerer) } : {}),
+    ...(around ? { aroundRequest: around.aroundRequest!.bind(around) } : {}),
     didAnswerAtEdge: (request, answer, durationMs) => {
       for (const plugin of edgeObservers) plugin.didAnswerAtEdge!(request, answer, durationMs);
     },

@@ -3,6 +3,18 @@ import { LogDestination } from './log-destination.js';
 
 export type { Logger };
 
+/** Where log lines find the trace id of the work they belong to (set while tracing is on). */
+let traceIdOf: (() => string | undefined) | undefined;
+const NO_FIELDS = Object.freeze({});
+/** Log lines carry `traceId` from now on (the tracing plugin), or no longer (undefined). */
+export function setLogTraceIds(lookup: (() => string | undefined) | undefined): void {
+  traceIdOf = lookup;
+}
+function traceFields(): Record<string, unknown> {
+  const traceId = traceIdOf?.();
+  return traceId ? { traceId } : NO_FIELDS;
+}
+
 /**
  * Structured JSON logs on stdout; the only logger every component receives. `async` (the
  * gateway process) writes without blocking the request that logs, and gathers lines: a write
@@ -28,6 +40,9 @@ export function createLogger(level: string, bindings: Record<string, unknown> = 
     base,
     timestamp: isoTime,
     formatters: { level: (label: string) => ({ level: label }) },
+    mixin: traceFields,
+    // Without a trace id the line is left as it is (no copy of its fields).
+    mixinMergeStrategy: (fields: object, mixed: object) => (mixed === NO_FIELDS ? fields : Object.assign(mixed, fields)),
   };
   return options.async ? pino(settings, new LogDestination(1, { base })) : pino(settings);
 }

@@ -10,6 +10,7 @@ import { createPersistedDocumentsPlugin } from './persisted-documents/index.js';
 import { createRateLimitPlugin } from './rate-limit/index.js';
 import { createResiliencePlugin } from './resilience/index.js';
 import { createResponseCachePlugin } from './response-cache/index.js';
+import { createTracingPlugin } from './tracing/index.js';
 import { createUsagePlugin } from './usage/index.js';
 
 /**
@@ -42,5 +43,7 @@ export function createPlugins(config: FrontdeskConfig, shared: PluginContext): F
   if (config.usage) plugins.push(createUsagePlugin(config.usage, ctx));
   // observe: Prometheus metrics and the status page (its fetch wrapper innermost: each attempt on its instance)
   if (config.metrics && metrics) plugins.push(createMetricsPlugin(config.metrics, { ...ctx, metrics }));
+  // observe: traces (its fetch wrapper innermost too: a client span per attempt on its instance)
+  if (config.tracing) plugins.push(createTracingPlugin(config.tracing, ctx));
   return plugins;
 }

@@ -3,6 +3,7 @@ import { authOptionsSchema } from './auth/options.js';
 import { authorizationOptionsSchema } from './authorization/options.js';
 import { limitsOptionsSchema } from './limits/options.js';
 import { metricsOptionsSchema } from './metrics/options.js';
+import { tracingOptionsSchema } from '../core/tracing.js';
 import { persistedDocumentsOptionsSchema } from './persisted-documents/options.js';
 import { rateLimitsOptionsSchema } from './rate-limit/options.js';
 import { resilienceOptionsSchema } from './resilience/options.js';
@@ -24,4 +25,5 @@ export const pluginOptionsShape = {
   resilience: resilienceOptionsSchema.optional(),
   usage: usageOptionsSchema.optional(),
   metrics: metricsOptionsSchema.optional(),
+  tracing: tracingOptionsSchema.optional(),
 };

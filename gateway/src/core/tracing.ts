@@ -1,0 +1,268 @@
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import {
+  context,
+  createContextKey,
+  INVALID_SPAN_CONTEXT,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  TraceFlags,
+  type Attributes,
+  type Context,
+  type Link,
+  type Span,
+  type SpanOptions,
+  type Tracer,
+  type TracerProvider,
+} from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  SamplingDecision,
+  TraceIdRatioBasedSampler,
+  type Sampler,
+  type SamplingResult,
+} from '@opentelemetry/sdk-trace-base';
+import { z } from 'zod';
+
+export { SpanKind, SpanStatusCode, type Span, type Tracer };
+
+/** Tracing settings shared by the gateway, subgraphs and adapters (OTLP over HTTP). */
+export const tracingOptionsSchema = z
+  .strictObject({
+    endpoint: z
+      .string()
+      .regex(/^https?:\/\//, 'an http:// or https:// URL')
+      .describe('OTLP/HTTP traces endpoint, e.g. http://otel-collector:4318/v1/traces. Env OTEL_EXPORTER_OTLP_TRACES_ENDPOINT.'),
+    sampleRatio: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.01)
+      .describe('Share of requests traced when the client sent no sampling decision (a sampled traceparent is always followed). Default 0.01.'),
+    alwaysOnError: z
+      .boolean()
+      .default(true)
+      .describe('A request that answered with errors and was not sampled still exports its request span, with its error codes. Default true.'),
+    serviceName: z.string().min(1).optional().describe('service.name of the spans. Default frontdesk-gateway (the subgraph or adapter name for those).'),
+    headers: z.record(z.string(), z.string()).default({}).describe('Headers sent with each export (an API key of the collector).'),
+    exportTimeoutMs: z.number().int().positive().default(5000).describe('Timeout of one export, in ms. Default 5000.'),
+    maxQueueSize: z.number().int().positive().default(2048).describe('Spans waiting for export; past it new spans are dropped (never a request). Default 2048.'),
+    traceIdInResponse: z
+      .enum(['never', 'asked', 'always'])
+      .default('asked')
+      .describe('Put the trace id in the response extensions (`traceId`): when the request asks with extensions.trace = true, always, or never. Default asked.'),
+  })
+  .describe('OpenTelemetry traces over OTLP/HTTP, off by default; README "Observability".');
+
+export type TracingOptions = z.infer<typeof tracingOptionsSchema>;
+
+const propagator = new W3CTraceContextPropagator();
+const headerGetter = {
+  keys: (carrier: IncomingHttpHeaders) => Object.keys(carrier),
+  get: (carrier: IncomingHttpHeaders, key: string) => carrier[key],
+};
+const recordSetter = { set: (carrier: Record<string, string>, key: string, value: string) => void (carrier[key] = value) };
+
+/** Attribute asking the gateway's sampler to keep a span whatever the ratio (an answer with errors). */
+const FORCE_SAMPLE = 'frontdesk.sampled_for_error';
+
+/** The sampler: the parent's decision, else the ratio; a span marked for an error always. */
+class FrontdeskSampler implements Sampler {
+  private readonly inner: Sampler;
+  constructor(ratio: number) {
+    this.inner = new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) });
+  }
+  shouldSample(ctx: Context, traceId: string, name: string, kind: SpanKind, attributes: Attributes, links: Link[]): SamplingResult {
+    if (attributes[FORCE_SAMPLE] === true) return { decision: SamplingDecision.RECORD_AND_SAMPLED };
+    return this.inner.shouldSample(ctx, traceId, name, kind, attributes, links);
+  }
+  toString(): string {
+    return `FrontdeskSampler{${this.inner.toString()}}`;
+  }
+}
+
+let contextManager: AsyncLocalStorageContextManager | undefined;
+/** One context manager per process (AsyncLocalStorage): the active span follows async work. */
+function ensureContextManager(): void {
+  if (contextManager) return;
+  contextManager = new AsyncLocalStorageContextManager().enable();
+  context.setGlobalContextManager(contextManager);
+}
+
+/**
+ * The global tracer provider (what @apollo/gateway's own spans use: plan, execute, fetch) delegates
+ * to the gateway started last, so a process that starts several gateways (tests) keeps working.
+ */
+class SwitchingTracerProvider implements TracerProvider {
+  current: TracerProvider | undefined;
+  getTracer(name: string, version?: string): Tracer {
+    const start = (spanName: string, options: SpanOptions | undefined, parent: Context): Span =>
+      this.current ? this.current.getTracer(name, version).startSpan(spanName, options, parent) : trace.wrapSpanContext(trace.getSpanContext(parent) ?? INVALID_SPAN_CONTEXT);
+    return {
+      startSpan: (spanName: string, options?: SpanOptions, ctx?: Context) => start(spanName, options, ctx ?? context.active()),
+      startActiveSpan: ((spanName: string, ...rest: unknown[]) => {
+        const fn = rest.pop() as (span: Span) => unknown;
+        const parent = (rest[1] as Context | undefined) ?? context.active();
+        const span = start(spanName, rest[0] as SpanOptions | undefined, parent);
+        return context.with(trace.setSpan(parent, span), fn, undefined, span);
+      }) as Tracer['startActiveSpan'],
+    };
+  }
+}
+let switching: SwitchingTracerProvider | undefined;
+
+const TRACER_KEY = createContextKey('frontdesk tracer');
+
+/**
+ * Tracing of one service (the gateway, a subgraph, an adapter): its own provider, resource and
+ * OTLP exporter, W3C trace context in and out. Spans are batched and exported off the request
+ * path; an export that fails drops its spans, never a request.
+ */
+export class Tracing {
+  readonly tracer: Tracer;
+  readonly serviceName: string;
+  private readonly provider: BasicTracerProvider;
+
+  constructor(
+    readonly options: TracingOptions,
+    defaultServiceName: string,
+    /** Make this the global provider too (the gateway: @apollo/gateway's spans go through it). */
+    global = false,
+  ) {
+    ensureContextManager();
+    this.serviceName = options.serviceName ?? defaultServiceName;
+    const exporter = new OTLPTraceExporter({ url: options.endpoint, headers: options.headers, timeoutMillis: options.exportTimeoutMs });
+    this.provider = new BasicTracerProvider({
+      resource: resourceFromAttributes({ 'service.name': this.serviceName }),
+      sampler: new FrontdeskSampler(options.sampleRatio),
+      spanProcessors: [new BatchSpanProcessor(exporter, { maxQueueSize: options.maxQueueSize, scheduledDelayMillis: 1000, exportTimeoutMillis: options.exportTimeoutMs })],
+    });
+    this.tracer = this.provider.getTracer(this.serviceName);
+    if (global) {
+      if (!switching) {
+        switching = new SwitchingTracerProvider();
+        trace.setGlobalTracerProvider(switching);
+      }
+      switching.current = this.provider;
+    }
+  }
+
+  /** The trace context a client or the gateway sent (traceparent, tracestate); the root context without one. */
+  extract(headers: IncomingHttpHeaders): Context {
+    return propagator.extract(ROOT_CONTEXT, headers, headerGetter);
+  }
+
+  /** A context in which this service's tracer is the one legacy calls and nested work use. */
+  withTracer(ctx: Context): Context {
+    return ctx.setValue(TRACER_KEY, this.tracer);
+  }
+
+  /**
+   * For a request that answered with errors and was not sampled: exports one span for it (the
+   * same trace id, so the log line's trace id finds it) with its error codes.
+   */
+  recordUnsampledError(span: Span, name: string, startTime: number, attributes: Attributes): void {
+    if (!this.options.alwaysOnError || span.spanContext().traceFlags & TraceFlags.SAMPLED) return;
+    const parent = trace.setSpanContext(ROOT_CONTEXT, span.spanContext());
+    const errorSpan = this.tracer.startSpan(name, { kind: SpanKind.SERVER, startTime, attributes: { ...attributes, [FORCE_SAMPLE]: true } }, parent);
+    errorSpan.setStatus({ code: SpanStatusCode.ERROR });
+    errorSpan.end();
+  }
+
+  /** Exports what is waiting (tests, shutdown). */
+  flush(): Promise<void> {
+    return this.provider.forceFlush();
+  }
+
+  async shutdown(): Promise<void> {
+    if (switching?.current === this.provider) switching.current = undefined;
+    await this.provider.shutdown();
+  }
+}
+
+/** The W3C headers (traceparent, tracestate) of the active span, to send on a call; empty without one. */
+export function traceHeaders(ctx: Context = context.active()): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (trace.getSpanContext(ctx)) propagator.inject(ctx, headers, recordSetter);
+  return headers;
+}
+
+/** The trace id of the active span (for log lines and responses); undefined outside a trace. */
+export function activeTraceId(): string | undefined {
+  const span = trace.getSpanContext(context.active());
+  return span && span.traceId !== '00000000000000000000000000000000' ? span.traceId : undefined;
+}
+
+/**
+ * Runs `work` in a client span of the tracer the active context carries (set by the service's
+ * request span): a legacy call of an adapter. Without tracing, just `work`.
+ */
+export async function inClientSpan<T>(name: string, attributes: Attributes, work: () => Promise<T>): Promise<T> {
+  const active = context.active();
+  const tracer = active.getValue(TRACER_KEY) as Tracer | undefined;
+  if (!tracer) return work();
+  const span = tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes }, active);
+  try {
+    return await context.with(trace.setSpan(active, span), work);
+  } catch (error) {
+    span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message?.slice(0, 200) });
+    throw error;
+  } finally {
+    span.end();
+  }
+}
+
+/** Tracing from the standard environment (subgraph and adapter processes): OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT. */
+export function tracingFromEnv(env: NodeJS.ProcessEnv = process.env): TracingOptions | undefined {
+  const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (env.OTEL_EXPORTER_OTLP_ENDPOINT ? `${env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/$/, '')}/v1/traces` : undefined);
+  if (!endpoint) return undefined;
+  const ratio = env.OTEL_TRACES_SAMPLER_ARG !== undefined ? Number(env.OTEL_TRACES_SAMPLER_ARG) : undefined;
+  return tracingOptionsSchema.parse({ endpoint, ...(ratio !== undefined && Number.isFinite(ratio) ? { sampleRatio: ratio } : {}), ...(env.OTEL_SERVICE_NAME ? { serviceName: env.OTEL_SERVICE_NAME } : {}) });
+}
+
+/** What the answer held, noted on the request span by the service's didRespond (operation, error codes). */
+const notes = new WeakMap<Span, { operationName: string | null; errorCodes: readonly string[] }>();
+
+/**
+ * Handles one request inside a server span continuing the caller's trace context: the span ends
+ * when the response closes, with its status, operation name and error codes; an answer with errors
+ * is exported even when not sampled (Tracing.recordUnsampledError).
+ */
+export function serverSpanAround(tracing: Tracing, req: IncomingMessage, res: ServerResponse, handle: () => Promise<void>): Promise<void> {
+  const parent = tracing.extract(req.headers);
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const path = q === -1 ? url : url.slice(0, q);
+  const name = `${req.method ?? 'GET'} ${path}`;
+  const startTime = Date.now();
+  const span = tracing.tracer.startSpan(name, { kind: SpanKind.SERVER, startTime, attributes: { 'http.request.method': req.method ?? 'GET', 'url.path': path } }, parent);
+  res.once('close', () => {
+    const status = res.statusCode;
+    const note = notes.get(span);
+    const failed = status >= 500 || (note !== undefined && note.errorCodes.length > 0 && status < 400);
+    const attributes: Attributes = { 'http.request.method': req.method ?? 'GET', 'url.path': path, 'http.response.status_code': status };
+    if (note) {
+      if (note.operationName) attributes['graphql.operation.name'] = note.operationName;
+      if (note.errorCodes.length > 0) attributes['frontdesk.error_codes'] = [...note.errorCodes];
+    }
+    if (span.isRecording()) {
+      span.setAttributes(attributes);
+      if (failed) span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+    span.end();
+    if (failed) tracing.recordUnsampledError(span, name, startTime, attributes);
+  });
+  return context.with(tracing.withTracer(trace.setSpan(parent, span)), handle);
+}
+
+serverSpanAround.note = (span: Span, operationName: string | null, errorCodes: readonly string[], requestId: string): void => {
+  notes.set(span, { operationName, errorCodes });
+  if (span.isRecording()) span.setAttribute('frontdesk.request_id', requestId);
+};

@@ -1,0 +1,2 @@
+export { createTracingPlugin } from './plugin.js';
+export { tracingOptionsSchema, type TracingOptions } from '../../core/tracing.js';
