@@ -121,3 +121,20 @@ describe('metrics', () => {
     expect((await fetch(`${url}?minutes=0`, { headers: await asAdmin() })).status).toBe(400);
   });
 });
+
+describe('log level at run time', () => {
+  it('is read and changed by an admin only, to a known level', async () => {
+    const url = gateway.url.replace('/graphql', '/admin/log-level');
+    const admin = { ...(await asAdmin()), 'content-type': 'application/json' };
+    expect((await fetch(url)).status).toBe(401);
+    const before = (await (await fetch(url, { headers: admin })).json()) as { level: string };
+    expect((await fetch(url, { method: 'POST', headers: admin, body: JSON.stringify({ level: 'loud' }) })).status).toBe(400);
+    expect((await fetch(url, { method: 'POST', headers: admin, body: JSON.stringify({ level: 'debug', extra: 1 }) })).status).toBe(400);
+    const changed = await fetch(url, { method: 'POST', headers: admin, body: JSON.stringify({ level: 'debug' }) });
+    expect(changed.status).toBe(200);
+    expect(await changed.json()).toEqual({ level: 'debug', previous: before.level });
+    expect(gateway.logger.level).toBe('debug');
+    expect(((await (await fetch(url, { headers: admin })).json()) as { level: string }).level).toBe('debug');
+    await fetch(url, { method: 'POST', headers: admin, body: JSON.stringify({ level: before.level }) });
+  });
+});

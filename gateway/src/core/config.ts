@@ -172,7 +172,13 @@ const graphqlSchema = z
 
 const loggingSchema = z
   .strictObject({
-    level: z.enum(LOG_LEVELS).default('info').describe('pino log level. Default info. Env LOG_LEVEL.'),
+    level: z.enum(LOG_LEVELS).default('info').describe('pino log level at start; changed at run time with POST /admin/log-level (role admin). Default info. Env LOG_LEVEL.'),
+    collapseRepeatsMs: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(10_000)
+      .describe('Repeated warnings (same message, subgraph, code...) within this many ms are written once, then one line with their count; 0 writes each. Access log lines are never collapsed. Default 10000.'),
   })
   .prefault({});
 

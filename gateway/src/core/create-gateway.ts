@@ -24,7 +24,7 @@ import { Cors } from './edge/cors.js';
 import { TlsFiles } from './edge/tls.js';
 import { createLogger, endLogger, type Logger } from './logger.js';
 import { createSharedRedis } from './redis.js';
-import type { EdgeRequest, ResponseRecord, SubgraphHooks } from './plugin.js';
+import { EdgeRefusal, type AdminRoute, type EdgeRequest, type ResponseRecord, type SubgraphHooks } from './plugin.js';
 import { keepLastGood, readSupergraphOrLastGood, watchSupergraph, type LoadedSupergraph } from './supergraph.js';
 
 export interface RunningGateway {
@@ -119,6 +119,29 @@ const noteOutcome: ApolloServerPlugin<GatewayContext> = {
   },
 };
 
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** GET /admin/log-level tells the level; POST {"level": "debug"} changes it for the whole gateway until the next start (role admin). */
+function logLevelRoute(loggers: readonly Logger[]): AdminRoute {
+  return {
+    methods: ['GET', 'POST'],
+    async handle({ method, identity, body, logger }) {
+      if (!identity) throw new EdgeRefusal('UNAUTHENTICATED', 'The log level route needs credentials', { 'www-authenticate': 'Bearer' });
+      if (!identity.roles.includes('admin')) throw new EdgeRefusal('FORBIDDEN', 'The log level route needs role admin');
+      if (method === 'GET') return { body: { level: loggers[0]!.level } };
+      const level = (body as { level?: unknown } | null)?.level;
+      if (typeof body !== 'object' || body === null || Array.isArray(body) || Object.keys(body).length !== 1 || typeof level !== 'string' || !LEVELS.includes(level)) {
+        throw new EdgeRefusal('BAD_USER_INPUT', `Send {"level": "<one of ${LEVELS.join(', ')}>"}`);
+      }
+      const previous = loggers[0]!.level;
+      for (const each of loggers) each.level = level;
+      // Said at warn so it is seen whatever the new level (unless silent).
+      logger.warn({ previous, level, by: `${identity.kind}:${identity.id}` }, 'log level changed');
+      return { body: { level, previous } };
+    },
+  };
+}
+
 /**
  * Builds and starts the gateway: @apollo/gateway on the supergraph file (hot-reloaded), Apollo
  * Server behind Frontdesk's node:http edge, the configured plugins. Resolves once it serves queries.
@@ -129,7 +152,7 @@ export async function createGateway(
 ): Promise<RunningGateway> {
   // @apollo/gateway phones home unless this is set before it is constructed.
   process.env.APOLLO_TELEMETRY_DISABLED = 'true';
-  const logger = options.logger ?? createLogger(config.logging.level, {}, { async: true });
+  const logger = options.logger ?? createLogger(config.logging.level, {}, { async: true, collapseRepeatsMs: config.logging.collapseRepeatsMs });
   const production = config.production;
 
   const start = readSupergraphOrLastGood(config.supergraph.path, config.supergraph.keepLastGood);
@@ -359,7 +382,7 @@ export async function createGateway(
     ...(edge.batching.enabled ? { maxBatchOperations: edge.batching.maxOperations } : {}),
     ...(edge.requestDeadlineMs > 0 ? { requestDeadlineMs: edge.requestDeadlineMs } : {}),
     routes: Object.assign({}, ...plugins.map((p) => p.routes ?? {})),
-    adminRoutes: Object.assign({}, ...plugins.map((p) => p.adminRoutes ?? {})),
+    adminRoutes: Object.assign({ '/admin/log-level': logLevelRoute([logger, gatewayLogger]) }, ...plugins.map((p) => p.adminRoutes ?? {})),
     ...(edgeAnswerer ? { answerAtEdge: edgeAnswerer.answerAtEdge!.bind(edgeAnswerer) } : {}),
     ...(around ? { aroundRequest: around.aroundRequest!.bind(around) } : {}),
     didAnswerAtEdge: (request, answer, durationMs) => {
