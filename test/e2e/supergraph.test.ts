@@ -251,13 +251,22 @@ describe('the edge', () => {
     expect(await response.json()).toMatchObject({ errors: [{ extensions: { code: 'NOT_FOUND' } }] });
   });
 
-  it('serves Apollo Sandbox with the demo query preloaded to a browser', async () => {
+  it('serves the explorer with the demo query to a browser: Apollo Sandbox when reachable, GraphiQL from the gateway otherwise', async () => {
     for (const path of ['/', '/graphql']) {
       const response = await fetch(new URL(path, gateway.url), { headers: { accept: 'text/html' } });
       expect(response.status).toBe(200);
       const html = await response.text();
       expect(html).toMatch(/embeddable-sandbox/);
       expect(html).toContain(JSON.stringify('query Demo {').slice(1, -1));
+      expect(html).toContain('"Authorization": "Bearer "'.replace(/"/g, '\\"'));
+      expect(html).not.toMatch(/runTelemetry|fonts\.googleapis/);
     }
+    // What the fallback loads is the gateway's own.
+    for (const asset of ['/explorer/explorer.js', '/explorer/graphiql.min.js', '/explorer/graphiql.min.css', '/explorer/react.production.min.js', '/explorer/react-dom.production.min.js']) {
+      const response = await fetch(new URL(asset, gateway.url));
+      expect(response.status, asset).toBe(200);
+      expect((await response.arrayBuffer()).byteLength, asset).toBeGreaterThan(1000);
+    }
+    expect(await (await fetch(new URL('/explorer/explorer.js', gateway.url))).text()).toContain('runTelemetry: false');
   });
 });

@@ -162,11 +162,15 @@ const graphqlSchema = z
     landingPage: z
       .boolean()
       .optional()
-      .describe('Serve Apollo Sandbox on GET / and GET /graphql. Default true in development, false in production.'),
+      .describe('Serve the explorer (graphql.explorer) to browsers on GET / and GET /graphql. Default true in development, false in production.'),
+    explorer: z
+      .enum(['auto', 'sandbox', 'graphiql'])
+      .default('auto')
+      .describe('The landing page\'s explorer: graphiql (GraphiQL served by the gateway itself, nothing loaded from elsewhere), sandbox (Apollo Sandbox from Apollo\'s CDN, telemetry off), auto (Sandbox when the browser reaches Apollo, else GraphiQL). Default auto.'),
     initialDocument: z
       .string()
       .default(DEMO_QUERY)
-      .describe('The operation Sandbox opens with. Default: the demo query.'),
+      .describe('The operation the explorer opens with. Default: the demo query.'),
   })
   .prefault({});
 

@@ -8,7 +8,6 @@ import {
   ApolloServerPluginSchemaReportingDisabled,
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
-import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { createPlugins } from '../plugins/index.js';
 import { normalizeSubgraphName, type FrontdeskConfig } from './config.js';
@@ -309,9 +308,8 @@ export async function createGateway(
   const apolloPlugins: ApolloServerPlugin<GatewayContext>[] = [
     ApolloServerPluginUsageReportingDisabled(),
     ApolloServerPluginSchemaReportingDisabled(),
-    showLandingPage
-      ? ApolloServerPluginLandingPageLocalDefault({ embed: true, document: config.graphql.initialDocument, includeCookies: false })
-      : ApolloServerPluginLandingPageDisabled(),
+    // On, the explorer plugin renders the landing page.
+    ...(showLandingPage ? [] : [ApolloServerPluginLandingPageDisabled()]),
     operationResolution,
     responseExtensions,
     ...plugins.flatMap((p) => (p.apollo ? [p.apollo] : [])),

@@ -4,6 +4,7 @@ import type { FrontdeskPlugin, PluginContext } from '../core/plugin.js';
 import { createAccessLogPlugin } from './access-log/index.js';
 import { createAuthPlugin } from './auth/index.js';
 import { createAuthorizationPlugin } from './authorization/index.js';
+import { createExplorerPlugin } from './explorer/index.js';
 import { createLimitsPlugin } from './limits/index.js';
 import { createMetricsPlugin } from './metrics/index.js';
 import { createPersistedDocumentsPlugin } from './persisted-documents/index.js';
@@ -20,6 +21,10 @@ import { createUsagePlugin } from './usage/index.js';
  */
 export function createPlugins(config: FrontdeskConfig, shared: PluginContext): FrontdeskPlugin[] {
   const plugins: FrontdeskPlugin[] = [];
+  // edge: the landing page (an explorer) for browsers, off in production unless configured
+  if (config.graphql.landingPage ?? !config.production) {
+    plugins.push(createExplorerPlugin({ mode: config.graphql.explorer, document: config.graphql.initialDocument, graphqlPath: config.server.graphqlPath }));
+  }
   // With metrics on, every feature registers its own in the one registry /metrics serves.
   const metrics = config.metrics ? new Registry() : undefined;
   const ctx: PluginContext = metrics ? { ...shared, metrics } : shared;

@@ -1,0 +1,1 @@
+export { createExplorerPlugin, type ExplorerOptions } from './plugin.js';
