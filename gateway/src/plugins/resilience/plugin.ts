@@ -43,6 +43,9 @@ export const errorFailed = (error: unknown): boolean => !(error instanceof Respo
  */
 export function createResiliencePlugin(options: ResilienceOptions, ctx: PluginContext): FrontdeskPlugin {
   const guards = new Map<string, Guard>();
+  const retries = new Counter({ name: 'frontdesk_subgraph_retries_total', help: 'Subgraph fetches sent again, by subgraph', labelNames: ['subgraph'], registers: ctx.metrics ? [ctx.metrics] : [] });
+  const shed = new Counter({ name: 'frontdesk_subgraph_shed_total', help: 'Subgraph fetches shed by the bulkhead (too many in flight), by subgraph', labelNames: ['subgraph'], registers: ctx.metrics ? [ctx.metrics] : [] });
+  const circuitOpen = new Counter({ name: 'frontdesk_subgraph_circuit_open_total', help: 'Subgraph fetches refused because every instance\'s circuit was open, by subgraph', labelNames: ['subgraph'], registers: ctx.metrics ? [ctx.metrics] : [] });
   const guardOf = (subgraph: string): Guard => {
     let guard = guards.get(subgraph);
     if (guard) return guard;
@@ -56,6 +59,8 @@ export function createResiliencePlugin(options: ResilienceOptions, ctx: PluginCo
       pool: new InstancePool(`subgraph ${subgraph}`, policy, ctx.logger, probe),
     };
     guards.set(subgraph, guard);
+    // Each subgraph's counters exist from its first fetch on, at 0: rate() and alerts see them.
+    for (const counter of [retries, shed, circuitOpen]) counter.inc({ subgraph }, 0);
     return guard;
   };
   const CIRCUIT_VALUE: Record<string, number> = { closed: 0, 'half-open': 1, open: 2, isolated: 2 };
@@ -76,9 +81,6 @@ export function createResiliencePlugin(options: ResilienceOptions, ctx: PluginCo
     instanceGauge('frontdesk_instance_ejected', 'Subgraph instance ejected after consecutive failures: 1 ejected, 0 not', (i) => (i.ejected ? 1 : 0));
     instanceGauge('frontdesk_instance_healthy', 'Subgraph instance passing its health checks: 1 healthy, 0 not', (i) => (i.healthy ? 1 : 0));
   }
-  const retries = new Counter({ name: 'frontdesk_subgraph_retries_total', help: 'Subgraph fetches sent again, by subgraph', labelNames: ['subgraph'], registers: ctx.metrics ? [ctx.metrics] : [] });
-  const shed = new Counter({ name: 'frontdesk_subgraph_shed_total', help: 'Subgraph fetches shed by the bulkhead (too many in flight), by subgraph', labelNames: ['subgraph'], registers: ctx.metrics ? [ctx.metrics] : [] });
-  const circuitOpen = new Counter({ name: 'frontdesk_subgraph_circuit_open_total', help: 'Subgraph fetches refused because every instance\'s circuit was open, by subgraph', labelNames: ['subgraph'], registers: ctx.metrics ? [ctx.metrics] : [] });
   const adminAllowed = (identity: Identity | undefined): void => {
     if (!identity) throw new EdgeRefusal('UNAUTHENTICATED', 'The resilience admin route needs credentials', { 'www-authenticate': 'Bearer' });
     if (!identity.roles.includes('admin')) throw new EdgeRefusal('FORBIDDEN', 'The resilience admin route needs role admin');
