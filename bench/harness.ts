@@ -17,7 +17,8 @@ export interface Proc {
   pid: number;
   /** Where the process's stdout and stderr go. */
   logFile: string;
-  stop(): Promise<void>;
+  /** SIGTERM, then SIGKILL after 5 s; the log file is removed after a clean stop unless `keepLog`. */
+  stop(options?: { keepLog?: boolean }): Promise<void>;
 }
 
 /** Where processes log. */
@@ -85,7 +86,7 @@ export async function startProcess(
     child,
     pid: child.pid!,
     logFile,
-    async stop() {
+    async stop(options: { keepLog?: boolean } = {}) {
       const running = child.exitCode === null;
       if (running) child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
@@ -93,7 +94,7 @@ export async function startProcess(
       clearTimeout(timer);
       // A process that was still running and stopped cleanly leaves no log behind (an access log
       // under load is hundreds of megabytes); one that had died, or did not stop, keeps it.
-      if (running && code === 0) rmSync(logFile, { force: true });
+      if (running && code === 0 && !options.keepLog) rmSync(logFile, { force: true });
     },
   };
 }

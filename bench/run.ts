@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
@@ -31,7 +31,7 @@ import { BENCH_TMP, cpuMs, freePort, load, machine, median, peakRssMb, post, sta
  * `--profile` writes a V8 CPU profile of every Frontdesk process to bench/results/.tmp/profiles;
  * every process's output is in bench/results/.tmp/*.log.
  */
-const SCENARIOS = ['federation', 'cache-hit', 'features', 'legacy', 'auth', 'cache', 'resilience', 'hostile'] as const;
+const SCENARIOS = ['federation', 'cache-hit', 'features', 'legacy', 'auth', 'cache', 'resilience', 'hostile', 'logs'] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 
 const { values } = parseArgs({
@@ -43,6 +43,7 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '32' },
     profile: { type: 'boolean', default: false },
     variants: { type: 'string' },
+    'log-minutes': { type: 'string' },
   },
 });
 /** `--variants a,b`: measure only these variants of a scenario (its baseline always). */
@@ -123,6 +124,28 @@ function jwksUrl(): Promise<string> {
     return `http://127.0.0.1:${(server.address() as { port: number }).port}/jwks.json`;
   })();
   return jwks;
+}
+
+/** An OTLP/HTTP endpoint that takes every export and keeps nothing (for the tracing variant). */
+let sink: Promise<string> | undefined;
+function otlpSink(): Promise<string> {
+  sink ??= (async () => {
+    let exports = 0;
+    const server: Server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        exports += 1;
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    stops.push(() => {
+      process.stdout.write(`tracing sink: ${exports} exports received\n`);
+      server.close();
+    });
+    return `http://127.0.0.1:${(server.address() as { port: number }).port}/v1/traces`;
+  })();
+  return sink;
 }
 
 /** Starts `node script` on a free PORT (plus env) and waits for its /ready; stopped at the end. */
@@ -267,6 +290,105 @@ async function measureHostile(): Promise<void> {
   if (failed.length > 0) throw new Error(`hostile: errors under load: ${failed.map((r) => `${r.variant} round ${r.round}: ${r.errors}`).join(', ')}`);
 }
 
+/**
+ * The gateway's log under sustained mixed load with the shipped logging settings (access-log
+ * sampling, collapsed repeated warnings, level info): successes, invalid operations (400) and
+ * queries of a dead subgraph (partial answers, a warning per fetch), for --log-minutes (default 10;
+ * 5 s with --smoke). Reports lines and bytes per second and checks that every request with errors
+ * has its own line (against the gateway's own count on /metrics); then the same for a tenth of the time with sampling and collapsing off.
+ */
+async function measureLogs(): Promise<void> {
+  const shipped = await shippedConfig();
+  const { accounts } = await ourSubgraphs();
+  const dead = `http://127.0.0.1:${await freePort()}/graphql`;
+  const minutes = Number(values['log-minutes'] ?? 10);
+  const seconds = smoke ? 5 : Math.round(minutes * 60);
+  const base = {
+    logging: { level: 'info', collapseRepeatsMs: shipped.logging.collapseRepeatsMs },
+    supergraph: { path: projectPath('schema', 'supergraph.graphql'), watch: false },
+    graphql: { landingPage: false },
+    subgraphs: { accounts, reviews: { url: dead } },
+    accessLog: shipped.accessLog,
+    // The gateway's own count of answers with errors, to check the log against.
+    metrics: shipped.metrics ?? {},
+  };
+  const unbounded = { ...base, logging: { level: 'info', collapseRepeatsMs: 0 }, accessLog: { ...shipped.accessLog, sampling: { successesPerSecond: 1_000_000_000, ratio: 1 } } };
+  const bodies = {
+    success: JSON.stringify({ query: 'query Users { users(first: 5) { edges { node { id name } } } }' }),
+    invalid: JSON.stringify({ query: 'query Invalid { nope }' }),
+    dead: JSON.stringify({ query: 'query Dead { review(id: "r1") { rating } }' }),
+  };
+  const run = async (label: string, config: object, duration: number) => {
+    const port = await freePort();
+    const gateway = await frontdesk(label, config, { logLevel: 'info' }).start(port);
+    const url = `http://127.0.0.1:${port}/graphql`;
+    let results;
+    let answeredWithErrors = 0;
+    try {
+      results = await Promise.all([
+        load({ url, body: bodies.success, headers: {}, connections: Math.max(1, connections - 4), durationSeconds: duration }),
+        load({ url, body: bodies.invalid, headers: {}, connections: 2, durationSeconds: duration }),
+        load({ url, body: bodies.dead, headers: {}, connections: 2, durationSeconds: duration }),
+      ]);
+      // Every load has ended: the gateway's count of answers with errors is final.
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      answeredWithErrors = [...metrics.matchAll(/^frontdesk_graphql_request_duration_seconds_count\{[^}]*outcome="(?:partial|refused|failed)"[^}]*\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    } finally {
+      // Stopped gracefully: its last lines (and the collapsed warnings' counts) are written.
+      await gateway.stop({ keepLog: true });
+    }
+    const [success, invalid, deadResult] = results;
+    const text = readFileSync(gateway.logFile, 'utf8');
+    rmSync(gateway.logFile, { force: true });
+    const lines = text.split('\n').filter((line) => line.startsWith('{'));
+    const byMessage = new Map<string, number>();
+    for (const line of lines) {
+      const msg = (JSON.parse(line) as { msg?: string }).msg ?? '';
+      const key = msg.replace(/\(repeated \d+ more times in \d+ s\)/, '(repeated N times)');
+      byMessage.set(key, (byMessage.get(key) ?? 0) + 1);
+    }
+    const requests = success!.requests + invalid!.requests + deadResult!.requests;
+    const withErrors = answeredWithErrors;
+    const errorLines = byMessage.get('graphql request with errors') ?? 0;
+    const row = {
+      label,
+      seconds: duration,
+      requests,
+      requestsPerSecond: requests / duration,
+      lines: lines.length,
+      linesPerSecond: lines.length / duration,
+      bytesPerSecond: Buffer.byteLength(text) / duration,
+      withErrors,
+      errorLines,
+      messages: Object.fromEntries([...byMessage].sort((a, b) => b[1] - a[1])),
+    };
+    process.stdout.write(`logs ${label}: ${requests} requests in ${duration} s, ${lines.length} lines (${row.linesPerSecond.toFixed(1)}/s, ${(row.bytesPerSecond / 1024).toFixed(1)} KiB/s); ${withErrors} requests with errors, ${errorLines} error lines\n`);
+    return row;
+  };
+  const bounded = await run('shipped', base, seconds);
+  const open = await run('sampling and collapsing off', unbounded, Math.max(5, Math.round(seconds / 10)));
+  const table = [
+    '| Logging | Duration | Requests/s | Log lines/s | Log KiB/s | Answers with errors (its /metrics) | Their log lines |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...[bounded, open].map((r) => `| ${r.label} | ${r.seconds} s | ${r.requestsPerSecond.toFixed(0)} | ${r.linesPerSecond.toFixed(1)} | ${(r.bytesPerSecond / 1024).toFixed(1)} | ${r.withErrors} | ${r.errorLines} |`),
+  ].join('\n');
+  const messages = Object.entries(bounded.messages).map(([msg, n]) => `- ${n} × ${msg}`).join('\n');
+  process.stdout.write(`\nlogs:\n${table}\n\nLines of the shipped run by message:\n${messages}\n`);
+  if (!smoke) {
+    const about =
+      'The gateway\'s own log (level info, the shipped access-log sampling and collapsing of repeated warnings) under sustained mixed load: successful queries, invalid operations (400) and queries of a subgraph that is down (partial answers, a failed fetch each), against the same load for a tenth of the time with sampling and collapsing off.';
+    const report = `# Benchmark: logs\n\n${about}\n\n${machine()}; ${connections} connections in all.\n\n${table}\n\nLines of the shipped run by message:\n${messages}\n\nReproduce: \`npm run build && npm run bench -- --scenario logs [--log-minutes 10]\`.\n`;
+    writeFileSync(projectPath('bench', 'results', 'logs.md'), report);
+    showInReadme('logs', report.slice(report.indexOf('\n\n') + 2));
+    writeFileSync(projectPath('bench', 'results', 'logs.json'), `${JSON.stringify({ machine: machine(), connections, rows: [bounded, open] }, null, 2)}\n`);
+  }
+  for (const row of [bounded, open]) {
+    if (row.errorLines !== row.withErrors) {
+      throw new Error(`logs ${row.label}: ${row.withErrors} requests with errors but ${row.errorLines} lines for them`);
+    }
+  }
+}
+
 /** The shipped frontdesk.config.yaml, read as `npm start` reads it (without its environment). */
 async function shippedConfig() {
   const { loadConfig } = await import('../gateway/src/core/config.js');
@@ -332,7 +454,7 @@ async function timeToShed(config: object, accounts: { url: string }, headers: Re
   }
 }
 
-async function scenario(name: Exclude<ScenarioName, 'hostile'>, token: string): Promise<Scenario> {
+async function scenario(name: Exclude<ScenarioName, 'hostile' | 'logs'>, token: string): Promise<Scenario> {
   const bearer = { authorization: `Bearer ${token}` };
   const onFederation = async () => {
     const path = await federationSupergraph();
@@ -430,6 +552,10 @@ async function scenario(name: Exclude<ScenarioName, 'hostile'>, token: string): 
           // The fixtures send no cache hints: every request looks up, misses and stores nothing.
           frontdesk('cache miss', { ...quiet, responseCache: {} }),
           frontdesk('access log', { ...base, accessLog: {} }, { logLevel: 'info' }),
+          // Prometheus metrics as shipped (request and fetch histograms, process metrics, the status page's timeline).
+          frontdesk('metrics', { ...quiet, metrics: {} }),
+          // OpenTelemetry at 1% sampling, exported over OTLP/HTTP to a sink in this process.
+          frontdesk('tracing 1%', { ...quiet, tracing: { endpoint: await otlpSink(), sampleRatio: 0.01 } }),
         ],
       };
     }
@@ -719,7 +845,8 @@ async function main(): Promise<void> {
   try {
     for (const name of chosen as ScenarioName[]) {
       if (name === 'hostile') await measureHostile();
-      else await measure(await scenario(name as Exclude<ScenarioName, 'hostile'>, token));
+      else if (name === 'logs') await measureLogs();
+      else await measure(await scenario(name as Exclude<ScenarioName, 'hostile' | 'logs'>, token));
     }
   } finally {
     for (const stop of stops.reverse()) await stop();
