@@ -265,11 +265,13 @@ async function main(): Promise<void> {
   const url = `http://localhost:${gatewayPort}/graphql`;
   process.stdout.write(
     `\nFrontdesk is up: ${running.map((r) => r.service.name).join(', ')}\n` +
-      `  Sandbox:   ${url}\n  Health:    http://localhost:${gatewayPort}/health  /ready\n` +
+      `  Explorer:  ${url}  (GraphiQL served by the gateway; works without internet)\n` +
+      `  Status:    http://localhost:${gatewayPort}/status  (admin token: npm run token -- --sub ops --roles admin)\n` +
+      `  Metrics:   http://localhost:${gatewayPort}/metrics\n  Health:    http://localhost:${gatewayPort}/health  /ready\n` +
       `  Try it:    curl -s ${url} -H 'content-type: application/json' --data '${JSON.stringify({ query: DEMO_QUERY.replace(/\s+/g, ' ').trim() })}'\n\n` +
-      `Demo query (preloaded in Sandbox):\n${DEMO_QUERY}\n` +
-      `Signed in: npm run token -- --sub u1 --scopes orders:read, then in Sandbox's Headers tab\n` +
-      `  Authorization: Bearer <token>   and query { me { name email orders(first: 3) { status } } }\n\n` +
+      `Demo query (preloaded in the explorer):\n${DEMO_QUERY}\n` +
+      `Signed in: npm run token -- --sub u1 --scopes orders:read, then in the explorer's Headers tab\n` +
+      `  "Authorization": "Bearer <token>"   and query { me { name email orders(first: 3) { status } } }\n\n` +
       `Ctrl-C stops everything.\n\n`,
   );
 }

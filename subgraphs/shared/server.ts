@@ -17,9 +17,9 @@ import type { LimitSet } from '../../gateway/src/plugins/limits/options.js';
 import type { Identity } from '../../gateway/src/core/context.js';
 import { ERROR_CODES, withoutSuggestions } from '../../gateway/src/core/errors.js';
 import { createEdgeHandler } from '../../gateway/src/core/http.js';
-import { createLogger, setLogTraceIds, type Logger } from '../../gateway/src/core/logger.js';
+import { createLogger, type Logger } from '../../gateway/src/core/logger.js';
 import { collectProcessMetrics, metricsRoute, outcomeOf, serverRequestHistogram } from '../../gateway/src/core/metrics.js';
-import { activeTraceId, serverSpanAround, tracingFromEnv, Tracing, type TracingOptions } from '../../gateway/src/core/tracing.js';
+import { requestSpanOf, serverSpanAround, tracingFromEnv, Tracing, type TracingOptions } from '../../gateway/src/core/tracing.js';
 import { trace } from '@opentelemetry/api';
 import { Registry } from 'prom-client';
 import { createIdentityVerifier, type IdentityVerifierOptions } from '../../gateway/src/plugins/auth/index.js';
@@ -202,7 +202,6 @@ export async function startSubgraph<TContext extends SubgraphContext>(
   };
   const tracingOptions = options.tracing === undefined ? tracingFromEnv() : options.tracing || undefined;
   const tracing = tracingOptions ? new Tracing(tracingOptions, options.name) : undefined;
-  if (tracing) setLogTraceIds(activeTraceId);
   const registry = new Registry();
   registry.setDefaultLabels({ service: options.name });
   collectProcessMetrics(registry);
@@ -224,7 +223,7 @@ export async function startSubgraph<TContext extends SubgraphContext>(
       didRespond: (record, context) => {
         const codes = record.errorCodes ?? context?.outcome?.errorCodes ?? [];
         served.observe({ outcome: outcomeOf(record.status, codes.length) }, record.durationMs / 1000);
-        const span = tracing ? trace.getActiveSpan() : undefined;
+        const span = tracing ? (trace.getActiveSpan() ?? requestSpanOf(record.headers)) : undefined;
         if (span) serverSpanAround.note(span, record.operationName ?? null, codes, record.requestId);
       },
       ...(tracing ? { aroundRequest: (req, res, handle) => serverSpanAround(tracing, req, res, handle) } : {}),

@@ -138,3 +138,30 @@ describe('log level at run time', () => {
     await fetch(url, { method: 'POST', headers: admin, body: JSON.stringify({ level: before.level }) });
   });
 });
+
+describe('metrics on a port of their own', () => {
+  it('serves /metrics there and not on the gateway port', async () => {
+    const port = await freePort();
+    const own = await startStackGatewayWith(stack, {}, { metrics: { port, host: '127.0.0.1', statusPage: false } });
+    try {
+      expect((await fetch(own.url.replace('/graphql', '/metrics'))).status).toBe(404);
+      expect((await fetch(own.url.replace('/graphql', '/status'))).status).toBe(404);
+      await fetch(own.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: 'query Own { product(id: "p1") { name } }' }) });
+      let samples = new Map<string, number>();
+      // The port listens once the plugin is made; give it a moment on a loaded machine.
+      for (let i = 0; i < 20 && samples.size === 0; i += 1) {
+        try {
+          samples = await scrape(`http://127.0.0.1:${port}/metrics`);
+        } catch {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      }
+      expect(sample(samples, 'frontdesk_graphql_request_duration_seconds_count', { operation: 'Own', client: 'anonymous', outcome: 'success' })).toBe(1);
+      expect((await fetch(`http://127.0.0.1:${port}/other`)).status).toBe(404);
+    } finally {
+      await own.stop();
+    }
+    // Stopped with the gateway.
+    await expect(fetch(`http://127.0.0.1:${port}/metrics`)).rejects.toThrow();
+  });
+});

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_QUERY } from '../../gateway/src/core/config.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlp.js';
-import { as, startStack, type Stack } from '../support/stack.js';
+import { createLogger } from '../../gateway/src/core/logger.js';
+import { as, startStack, startStackGatewayWith, type Stack } from '../support/stack.js';
 
 let receiver: OtlpReceiver;
 let stack: Stack;
@@ -81,5 +82,31 @@ describe('tracing', () => {
     expect(errorSpans[0]!.status).toBe(2);
     expect(errorSpans[0]!.attributes['graphql.operation.name']).toBe('Missing');
     expect(errorSpans[0]!.attributes['frontdesk.error_codes']).toEqual(failedBody.errors!.map((e) => e.extensions?.code).filter((c, i, all) => all.indexOf(c) === i));
+  });
+});
+
+describe('trace ids in logs', () => {
+  it('puts the trace id on every log line of a request, sampled or not', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger('info', {}, { destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) } });
+    const tracing = { endpoint: receiver.url, sampleRatio: 0, alwaysOnError: true, headers: {}, exportTimeoutMs: 5000, maxQueueSize: 2048, traceIdInResponse: 'always' as const };
+    const gateway = await startStackGatewayWith(stack, {}, { tracing, accessLog: {} }, { logger });
+    try {
+      const sampledId = randomBytes(16).toString('hex');
+      const send = async (query: string, headers: Record<string, string> = {}) => {
+        const response = await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query }) });
+        return ((await response.json()) as { extensions?: { traceId?: string } }).extensions?.traceId;
+      };
+      const unsampled = await send('query Unsampled { me { id } }');
+      const sampled = await send('query Sampled { me { id } }', { traceparent: `00-${sampledId}-${randomBytes(8).toString('hex')}-01` });
+      expect(sampled).toBe(sampledId);
+      expect(unsampled).toMatch(/^[\da-f]{32}$/);
+      for (const [operation, traceId] of [['Unsampled', unsampled], ['Sampled', sampled]] as const) {
+        const line = lines.find((l) => l.msg === 'graphql request with errors' && l.operationName === operation);
+        expect(line, operation).toMatchObject({ traceId, errors: ['UNAUTHENTICATED'] });
+      }
+    } finally {
+      await gateway.stop();
+    }
   });
 });

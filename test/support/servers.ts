@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { composeSubgraphs } from '../../schema/composition.js';
 import { parseConfig, type FrontdeskConfig, type FrontdeskConfigInput } from '../../gateway/src/core/config.js';
 import { createGateway, type RunningGateway } from '../../gateway/src/core/create-gateway.js';
-import { createLogger } from '../../gateway/src/core/logger.js';
+import { createLogger, type Logger } from '../../gateway/src/core/logger.js';
 import { projectPath } from '../../subgraphs/shared/paths.js';
 
 export const COMMITTED_SUPERGRAPH = projectPath('schema', 'supergraph.graphql');
@@ -22,9 +22,9 @@ export function testConfig(input: FrontdeskConfigInput, options: { production?: 
   );
 }
 
-export function startTestGateway(input: FrontdeskConfigInput, options: { production?: boolean } = {}): Promise<RunningGateway> {
+export function startTestGateway(input: FrontdeskConfigInput, options: { production?: boolean; logger?: Logger } = {}): Promise<RunningGateway> {
   const config = testConfig(input, options);
-  return createGateway(config, { logger: createLogger(config.logging.level) });
+  return createGateway(config, { logger: options.logger ?? createLogger(config.logging.level) });
 }
 
 export function tempDir(prefix = 'frontdesk-test-'): string {

@@ -18,6 +18,7 @@ import type { RunningSubgraph } from '../../subgraphs/shared/server.js';
 import { freePort, startProcess } from '../../bench/harness.js';
 import type { FrontdeskConfigInput } from '../../gateway/src/core/config.js';
 import type { TracingOptions } from '../../gateway/src/core/tracing.js';
+import type { Logger } from '../../gateway/src/core/logger.js';
 import { COMMITTED_SUPERGRAPH, startTestGateway, tempDir } from './servers.js';
 
 export const PRODUCTS_MAPPING = projectPath('adapters', 'services', 'products', 'products.rest.yaml');
@@ -47,14 +48,17 @@ export function identityToken(identity: Identity): Promise<string> {
 }
 
 /** A gateway on the committed supergraph over these subgraphs, secured like the stack's, plus `extra` settings (e.g. responseCache). */
-export function startStackGateway(subgraphs: NonNullable<FrontdeskConfigInput['subgraphs']>, extra: FrontdeskConfigInput = {}): Promise<RunningGateway> {
-  return startTestGateway({
-    supergraph: { path: COMMITTED_SUPERGRAPH, watch: false },
-    subgraphs,
-    auth: STACK_AUTH,
-    authorization: { permissionsFile: GATEWAY_PERMISSIONS },
-    ...extra,
-  });
+export function startStackGateway(subgraphs: NonNullable<FrontdeskConfigInput['subgraphs']>, extra: FrontdeskConfigInput = {}, options: { logger?: Logger } = {}): Promise<RunningGateway> {
+  return startTestGateway(
+    {
+      supergraph: { path: COMMITTED_SUPERGRAPH, watch: false },
+      subgraphs,
+      auth: STACK_AUTH,
+      authorization: { permissionsFile: GATEWAY_PERMISSIONS },
+      ...extra,
+    },
+    options,
+  );
 }
 
 export interface Caller {
@@ -89,8 +93,8 @@ export function subgraphUrls(running: Record<SubgraphName, { url: string }>, rep
 }
 
 /** A second gateway over the stack's subgraphs, with some replaced (e.g. by an adapter whose service is down). */
-export function startStackGatewayWith(stack: Stack, replaced: Partial<Record<SubgraphName, { url: string }>>, extra: FrontdeskConfigInput = {}): Promise<RunningGateway> {
-  return startStackGateway(subgraphUrls(stack, replaced), extra);
+export function startStackGatewayWith(stack: Stack, replaced: Partial<Record<SubgraphName, { url: string }>>, extra: FrontdeskConfigInput = {}, options: { logger?: Logger } = {}): Promise<RunningGateway> {
+  return startStackGateway(subgraphUrls(stack, replaced), extra, options);
 }
 
 /**

@@ -60,8 +60,11 @@ export interface EdgeOptions<TContext extends BaseContext> {
   maxBatchOperations?: number;
   /** A client request still unanswered after this many ms is answered 504 DEADLINE_EXCEEDED, and stops waiting for its subgraph fetches. */
   requestDeadlineMs?: number;
-  /** Runs the handling of each GraphQL and operator request inside it (the tracing plugin's span context). */
-  aroundRequest?: (req: IncomingMessage, res: ServerResponse, handle: () => Promise<void>) => Promise<void>;
+  /**
+   * Runs the handling of each GraphQL and operator request inside it (the tracing plugin's span
+   * context); `handle(bindings)` adds fields (the trace id) to the request's log lines.
+   */
+  aroundRequest?: (req: IncomingMessage, res: ServerResponse, handle: (bindings?: Record<string, unknown>) => Promise<void>) => Promise<void>;
 }
 
 /** The client application's name as it sent it (`apollographql-client-name`, Apollo's convention). */
@@ -344,8 +347,11 @@ export function createEdgeHandler<TContext extends BaseContext>(
         sendError(res, 'METHOD_NOT_ALLOWED', `${req.method ?? 'This method'} is not supported here; use ${admin.methods.join(' or ')}`);
         return;
       }
-      const logger = options.logger.child({ requestId });
-      const handle = () => handleAdmin(req, res, admin, logger);
+      let logger = options.logger.child({ requestId });
+      const handle = (bindings?: Record<string, unknown>) => {
+        if (bindings) logger = logger.child(bindings);
+        return handleAdmin(req, res, admin, logger);
+      };
       void (around ? around(req, res, handle) : handle()).catch((error: unknown) => fail(req, res, requestId, logger, error));
       return;
     }
@@ -382,7 +388,8 @@ export function createEdgeHandler<TContext extends BaseContext>(
     }
     // The request's logger is made when something logs: an answer from the edge often never does.
     let child: Logger | undefined;
-    const logger = () => (child ??= options.logger.child({ requestId }));
+    let bindings: Record<string, unknown> | undefined;
+    const logger = () => (child ??= options.logger.child(bindings ? { requestId, ...bindings } : { requestId }));
     // The deadline and the cancellation signal are armed when Apollo Server gets the request: an
     // answer from the edge (a cache hit) finishes long before and pays for neither.
     const arrived = performance.now();
@@ -411,8 +418,11 @@ export function createEdgeHandler<TContext extends BaseContext>(
       });
       return controller.signal;
     };
-    const context: Call = { requestId, clientIp, extra, edgeFirst, logger, signal, arrived, clientName: clientNameOf(req) };
-    const handle = () => handleGraphQL(req, res, search, context);
+    const context: Call = { requestId, clientIp, extra, edgeFirst, logger, signal, arrived, clientName: clientNameOf(req), headers: req.headers };
+    const handle = (fields?: Record<string, unknown>) => {
+      bindings = fields;
+      return handleGraphQL(req, res, search, context);
+    };
     void (around ? around(req, res, handle) : handle()).catch((error: unknown) => {
       const refused = error instanceof EdgeRefusal || error instanceof EdgeError;
       if (options.didRefuse && refused && httpStatusFor(error.code) < 500) options.didRefuse(error.code, clientIp, context.identity);
@@ -423,6 +433,7 @@ export function createEdgeHandler<TContext extends BaseContext>(
         options.didRespond(
           {
             requestId,
+            headers: req.headers,
             identity: context.identity,
             clientIp,
             operationName: context.request?.operationName ?? null,
@@ -506,6 +517,7 @@ export function createEdgeHandler<TContext extends BaseContext>(
     /** Arms the request's deadline (once) and returns the signal that ends its waiting. */
     signal: () => AbortSignal;
     clientName: string | undefined;
+    headers: IncomingHttpHeaders;
   }
 
   async function handleGraphQL(req: IncomingMessage, res: ServerResponse, search: string, call: Call): Promise<void> {
@@ -700,6 +712,7 @@ export function createEdgeHandler<TContext extends BaseContext>(
     options.didRespond!(
       {
         requestId: call.requestId,
+        headers: call.headers,
         identity: call.identity,
         clientIp: call.clientIp,
         operationName: operationName ?? call.request?.operationName ?? null,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SuccessSampler } from '../plugins/access-log/plugin.js';
-import { createLogger, endLogger, setLogTraceIds, UNCOLLAPSED } from './logger.js';
+import { createLogger, endLogger, UNCOLLAPSED } from './logger.js';
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
@@ -31,19 +31,6 @@ describe('collapsing repeated warnings', () => {
       expect.objectContaining({ level: 'warn', subgraph: 'reviews', code: 'UPSTREAM_UNAVAILABLE', repeated: 499, msg: 'subgraph request failed (repeated 499 more times in 60 s)' }),
       expect.objectContaining({ subgraph: 'products', repeated: 2 }),
       expect.objectContaining({ repeated: 1, msg: 'plain text warning (repeated 1 more times in 60 s)' }),
-    ]);
-  });
-
-  it('adds the trace id of the active trace to every line while tracing is on', () => {
-    const { lines, destination } = capture();
-    const logger = createLogger('info', {}, { destination });
-    setLogTraceIds(() => 'abc123');
-    logger.info({ a: 1 }, 'traced');
-    setLogTraceIds(undefined);
-    logger.info({ a: 2 }, 'untraced');
-    expect(lines.map((l) => [l.msg, l.traceId, l.a])).toEqual([
-      ['traced', 'abc123', 1],
-      ['untraced', undefined, 2],
     ]);
   });
 });

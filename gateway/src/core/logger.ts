@@ -3,17 +3,6 @@ import { LogDestination } from './log-destination.js';
 
 export type { Logger };
 
-/** Where log lines find the trace id of the work they belong to (set while tracing is on). */
-let traceIdOf: (() => string | undefined) | undefined;
-const NO_FIELDS = Object.freeze({});
-/** Log lines carry `traceId` from now on (the tracing plugin), or no longer (undefined). */
-export function setLogTraceIds(lookup: (() => string | undefined) | undefined): void {
-  traceIdOf = lookup;
-}
-function traceFields(): Record<string, unknown> {
-  const traceId = traceIdOf?.();
-  return traceId ? { traceId } : NO_FIELDS;
-}
 
 /** A log line's fields may carry this (a symbol: never written) to be exempt from collapsing (access log lines). */
 export const UNCOLLAPSED = Symbol('frontdesk.uncollapsed');
@@ -86,9 +75,6 @@ export function createLogger(level: string, bindings: Record<string, unknown> = 
     base,
     timestamp: isoTime,
     formatters: { level: (label: string) => ({ level: label }) },
-    mixin: traceFields,
-    // Without a trace id the line is left as it is (no copy of its fields).
-    mixinMergeStrategy: (fields: object, mixed: object) => (mixed === NO_FIELDS ? fields : Object.assign(mixed, fields)),
     ...(repeats
       ? {
           hooks: {

@@ -157,6 +157,8 @@ export interface EdgeAnswer {
 /** One GraphQL HTTP request as it was answered: by Apollo Server, at the edge, or refused. */
 export interface ResponseRecord {
   requestId: string;
+  /** The client request's headers (the same object as the GraphQL context's). */
+  headers: IncomingHttpHeaders;
   identity: Identity | undefined;
   clientIp: string;
   /** The operation's name; `(batch)` for a batch, null when it had none. */
@@ -221,9 +223,10 @@ export interface FrontdeskPlugin {
   reconfigure?(config: FrontdeskConfig): void;
   /**
    * Runs the handling of one GraphQL request (an operator route's too) inside `handle`: the
-   * tracing plugin makes it the active span's context. At most one plugin wraps requests.
+   * tracing plugin makes it the active span's context, and gives the request's log lines its
+   * trace id (`handle(bindings)`). At most one plugin wraps requests.
    */
-  aroundRequest?(req: IncomingMessage, res: ServerResponse, handle: () => Promise<void>): Promise<void>;
+  aroundRequest?(req: IncomingMessage, res: ServerResponse, handle: (bindings?: Record<string, unknown>) => Promise<void>): Promise<void>;
   /** Stops the plugin's timers and connections when the gateway stops. */
   close?(): void | Promise<void>;
 }

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import {
   context,
@@ -10,13 +11,13 @@ import {
   TraceFlags,
   type Attributes,
   type Context,
+  type ContextManager,
   type Link,
   type Span,
   type SpanOptions,
   type Tracer,
   type TracerProvider,
 } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -81,6 +82,9 @@ class FrontdeskSampler implements Sampler {
   }
   shouldSample(ctx: Context, traceId: string, name: string, kind: SpanKind, attributes: Attributes, links: Link[]): SamplingResult {
     if (attributes[FORCE_SAMPLE] === true) return { decision: SamplingDecision.RECORD_AND_SAMPLED };
+    // @apollo/gateway's spans without a parent belong to a request that was not sampled (which
+    // runs outside any context): never the root of a trace of their own.
+    if (name.startsWith('gateway.') && !trace.getSpanContext(ctx)) return { decision: SamplingDecision.NOT_RECORD };
     return this.inner.shouldSample(ctx, traceId, name, kind, attributes, links);
   }
   toString(): string {
@@ -88,12 +92,59 @@ class FrontdeskSampler implements Sampler {
   }
 }
 
-let contextManager: AsyncLocalStorageContextManager | undefined;
-/** One context manager per process (AsyncLocalStorage): the active span follows async work. */
-function ensureContextManager(): void {
-  if (contextManager) return;
-  contextManager = new AsyncLocalStorageContextManager().enable();
-  context.setGlobalContextManager(contextManager);
+/**
+ * The active context follows async work through an AsyncLocalStorage, switched on only while a
+ * sampled request is in flight: Node's async hooks then cost every promise of the process, and an
+ * unsampled request (99% at 1% sampling) runs outside any context, so it pays none of that.
+ */
+class SampledContextManager implements ContextManager {
+  private readonly storage = new AsyncLocalStorage<Context>();
+  private inFlight = 0;
+
+  active(): Context {
+    return this.storage.getStore() ?? ROOT_CONTEXT;
+  }
+
+  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(ctx: Context, fn: F, thisArg?: ThisParameterType<F>, ...args: A): ReturnType<F> {
+    return this.storage.run(ctx, () => fn.apply(thisArg, args));
+  }
+
+  bind<T>(ctx: Context, target: T): T {
+    if (typeof target !== 'function') return target;
+    const manager = this;
+    return function (this: unknown, ...args: unknown[]) {
+      return manager.with(ctx, () => (target as (...a: unknown[]) => unknown).apply(this, args));
+    } as T;
+  }
+
+  enable(): this {
+    return this;
+  }
+
+  disable(): this {
+    this.storage.disable();
+    return this;
+  }
+
+  /** A sampled request starts: its context is kept across its async work. */
+  begin(): void {
+    this.inFlight += 1;
+  }
+
+  /** A sampled request ended; with none left, the store is switched off (and its hooks with it). */
+  end(): void {
+    this.inFlight -= 1;
+    if (this.inFlight === 0) this.storage.disable();
+  }
+}
+
+let contextManager: SampledContextManager | undefined;
+function ensureContextManager(): SampledContextManager {
+  if (!contextManager) {
+    contextManager = new SampledContextManager();
+    context.setGlobalContextManager(contextManager);
+  }
+  return contextManager;
 }
 
 /**
@@ -111,6 +162,8 @@ class SwitchingTracerProvider implements TracerProvider {
         const fn = rest.pop() as (span: Span) => unknown;
         const parent = (rest[1] as Context | undefined) ?? context.active();
         const span = start(spanName, rest[0] as SpanOptions | undefined, parent);
+        // An unsampled request's work runs outside any context: keep it so (no store switched on).
+        if (!span.isRecording() && !trace.getSpanContext(parent)) return fn(span);
         return context.with(trace.setSpan(parent, span), fn, undefined, span);
       }) as Tracer['startActiveSpan'],
     };
@@ -194,9 +247,9 @@ export function traceHeaders(ctx: Context = context.active()): Record<string, st
   return headers;
 }
 
-/** The trace id of the active span (for log lines and responses); undefined outside a trace. */
-export function activeTraceId(): string | undefined {
-  const span = trace.getSpanContext(context.active());
+/** The trace id of the active span, or of the request with these headers (for responses); undefined outside a trace. */
+export function activeTraceId(headers?: IncomingHttpHeaders): string | undefined {
+  const span = trace.getSpanContext(context.active()) ?? (headers ? requestSpans.get(headers)?.spanContext() : undefined);
   return span && span.traceId !== '00000000000000000000000000000000' ? span.traceId : undefined;
 }
 
@@ -229,13 +282,20 @@ export function tracingFromEnv(env: NodeJS.ProcessEnv = process.env): TracingOpt
 
 /** What the answer held, noted on the request span by the service's didRespond (operation, error codes). */
 const notes = new WeakMap<Span, { operationName: string | null; errorCodes: readonly string[] }>();
+/** Each request's span by its headers object (the GraphQL context's `headers`): for the work of an unsampled request, which runs outside any context. */
+const requestSpans = new WeakMap<IncomingHttpHeaders, Span>();
+
+/** The span of the request whose headers these are (sampled or not). */
+export function requestSpanOf(headers: IncomingHttpHeaders): Span | undefined {
+  return requestSpans.get(headers);
+}
 
 /**
  * Handles one request inside a server span continuing the caller's trace context: the span ends
  * when the response closes, with its status, operation name and error codes; an answer with errors
  * is exported even when not sampled (Tracing.recordUnsampledError).
  */
-export function serverSpanAround(tracing: Tracing, req: IncomingMessage, res: ServerResponse, handle: () => Promise<void>): Promise<void> {
+export function serverSpanAround(tracing: Tracing, req: IncomingMessage, res: ServerResponse, handle: (bindings?: Record<string, unknown>) => Promise<void>): Promise<void> {
   const parent = tracing.extract(req.headers);
   const url = req.url ?? '/';
   const q = url.indexOf('?');
@@ -243,7 +303,12 @@ export function serverSpanAround(tracing: Tracing, req: IncomingMessage, res: Se
   const name = `${req.method ?? 'GET'} ${path}`;
   const startTime = Date.now();
   const span = tracing.tracer.startSpan(name, { kind: SpanKind.SERVER, startTime, attributes: { 'http.request.method': req.method ?? 'GET', 'url.path': path } }, parent);
+  requestSpans.set(req.headers, span);
+  const sampled = span.isRecording();
+  const manager = ensureContextManager();
+  if (sampled) manager.begin();
   res.once('close', () => {
+    if (sampled) manager.end();
     const status = res.statusCode;
     const note = notes.get(span);
     const failed = status >= 500 || (note !== undefined && note.errorCodes.length > 0 && status < 400);
@@ -259,7 +324,10 @@ export function serverSpanAround(tracing: Tracing, req: IncomingMessage, res: Se
     span.end();
     if (failed) tracing.recordUnsampledError(span, name, startTime, attributes);
   });
-  return context.with(tracing.withTracer(trace.setSpan(parent, span)), handle);
+  // The request's log lines carry its trace id, sampled or not (an unsampled error's span is exported).
+  const bindings = { traceId: span.spanContext().traceId };
+  if (!sampled) return handle(bindings);
+  return context.with(tracing.withTracer(trace.setSpan(parent, span)), () => handle(bindings));
 }
 
 serverSpanAround.note = (span: Span, operationName: string | null, errorCodes: readonly string[], requestId: string): void => {

@@ -1,8 +1,8 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import { context, trace } from '@opentelemetry/api';
 import { instanceLabel } from '../../core/metrics.js';
 import type { FrontdeskPlugin, PluginContext } from '../../core/plugin.js';
-import { activeTraceId, serverSpanAround, SpanKind, SpanStatusCode, traceHeaders, Tracing, type TracingOptions } from '../../core/tracing.js';
-import { setLogTraceIds } from '../../core/logger.js';
+import { activeTraceId, requestSpanOf, serverSpanAround, SpanKind, SpanStatusCode, traceHeaders, Tracing, type TracingOptions } from '../../core/tracing.js';
 
 /** The active span, when it records (a sampled request): the cheap test every hook starts with. */
 function recording() {
@@ -20,7 +20,6 @@ function recording() {
 export function createTracingPlugin(options: TracingOptions, ctx: PluginContext): FrontdeskPlugin {
   const tracing = new Tracing(options, 'frontdesk-gateway', true);
   const { tracer } = tracing;
-  setLogTraceIds(activeTraceId);
   ctx.logger.info({ endpoint: options.endpoint, sampleRatio: options.sampleRatio, service: tracing.serviceName }, 'tracing on (OTLP/HTTP)');
 
   const phase = (name: string) => {
@@ -39,7 +38,7 @@ export function createTracingPlugin(options: TracingOptions, ctx: PluginContext)
       return serverSpanAround(tracing, req, res, handle);
     },
     didRespond(record) {
-      const span = trace.getActiveSpan();
+      const span = trace.getActiveSpan() ?? requestSpanOf(record.headers);
       if (!span) return;
       serverSpanAround.note(span, record.operationName, record.errorCodes, record.requestId);
     },
@@ -47,7 +46,7 @@ export function createTracingPlugin(options: TracingOptions, ctx: PluginContext)
       const mode = options.traceIdInResponse;
       if (mode === 'never') return;
       if (mode === 'asked' && (request.body as { extensions?: { trace?: unknown } } | undefined)?.extensions?.trace !== true) return;
-      const traceId = activeTraceId();
+      const traceId = activeTraceId(request.headers);
       if (traceId) request.responseExtensions = { ...request.responseExtensions, traceId };
     },
     apollo: {
@@ -65,9 +64,12 @@ export function createTracingPlugin(options: TracingOptions, ctx: PluginContext)
       },
     },
     subgraph: {
-      willSendSubgraphRequest({ request }) {
-        // The active span is @apollo/gateway's fetch span: the subgraph's server span is its child.
-        const headers = traceHeaders();
+      willSendSubgraphRequest(options) {
+        const { request } = options;
+        // Sampled: the active span is @apollo/gateway's fetch span, the subgraph's server span its
+        // child. Not sampled: the request's own (unsampled) trace context goes on all the same.
+        const own = 'context' in options && !trace.getActiveSpan() ? requestSpanOf((options.context as { headers: IncomingHttpHeaders }).headers) : undefined;
+        const headers = traceHeaders(own ? trace.setSpan(context.active(), own) : undefined);
         for (const [name, value] of Object.entries(headers)) request.http?.headers.set(name, value);
       },
       async wrapFetch(send, fetch, chosen) {
@@ -91,7 +93,6 @@ export function createTracingPlugin(options: TracingOptions, ctx: PluginContext)
       },
     },
     async close() {
-      setLogTraceIds(undefined);
       await tracing.shutdown();
     },
   };
