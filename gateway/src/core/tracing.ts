@@ -106,7 +106,11 @@ class SampledContextManager implements ContextManager {
   }
 
   with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(ctx: Context, fn: F, thisArg?: ThisParameterType<F>, ...args: A): ReturnType<F> {
-    return this.storage.run(ctx, () => fn.apply(thisArg, args));
+    const result = this.storage.run(ctx, () => fn.apply(thisArg, args));
+    // Outside sampled requests (the span exporter's flush runs in a context of its own): the store
+    // goes off again at once, rather than staying on for every promise of the process.
+    if (this.inFlight === 0) this.storage.disable();
+    return result;
   }
 
   bind<T>(ctx: Context, target: T): T {
@@ -154,8 +158,18 @@ function ensureContextManager(): SampledContextManager {
 class SwitchingTracerProvider implements TracerProvider {
   current: TracerProvider | undefined;
   getTracer(name: string, version?: string): Tracer {
-    const start = (spanName: string, options: SpanOptions | undefined, parent: Context): Span =>
-      this.current ? this.current.getTracer(name, version).startSpan(spanName, options, parent) : trace.wrapSpanContext(trace.getSpanContext(parent) ?? INVALID_SPAN_CONTEXT);
+    let cached: { provider: TracerProvider; tracer: Tracer } | undefined;
+    const delegate = (provider: TracerProvider): Tracer => {
+      if (cached?.provider !== provider) cached = { provider, tracer: provider.getTracer(name, version) };
+      return cached.tracer;
+    };
+    const start = (spanName: string, options: SpanOptions | undefined, parent: Context): Span => {
+      const parentSpan = trace.getSpanContext(parent);
+      // No provider, or @apollo/gateway's work for a request that was not sampled (it runs outside
+      // any context): a span that records nothing, without asking the SDK for ids and a decision.
+      if (!this.current || !parentSpan) return parentSpan ? trace.wrapSpanContext(parentSpan) : UNSAMPLED;
+      return delegate(this.current).startSpan(spanName, options, parent);
+    };
     return {
       startSpan: (spanName: string, options?: SpanOptions, ctx?: Context) => start(spanName, options, ctx ?? context.active()),
       startActiveSpan: ((spanName: string, ...rest: unknown[]) => {
@@ -169,6 +183,9 @@ class SwitchingTracerProvider implements TracerProvider {
     };
   }
 }
+/** The span of work outside any sampled trace. */
+const UNSAMPLED = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+
 let switching: SwitchingTracerProvider | undefined;
 
 const TRACER_KEY = createContextKey('frontdesk tracer');

@@ -4,6 +4,14 @@ import { instanceLabel } from '../../core/metrics.js';
 import type { FrontdeskPlugin, PluginContext } from '../../core/plugin.js';
 import { activeTraceId, requestSpanOf, serverSpanAround, SpanKind, SpanStatusCode, traceHeaders, Tracing, type TracingOptions } from '../../core/tracing.js';
 
+/** An unsampled request's trace headers, made once for all its fetches. */
+const unsampled = new WeakMap<object, Record<string, string>>();
+function unsampledHeaders(span: ReturnType<typeof trace.wrapSpanContext>): Record<string, string> {
+  let headers = unsampled.get(span);
+  if (!headers) unsampled.set(span, (headers = traceHeaders(trace.setSpan(context.active(), span))));
+  return headers;
+}
+
 /** The active span, when it records (a sampled request): the cheap test every hook starts with. */
 function recording() {
   const span = trace.getActiveSpan();
@@ -68,9 +76,10 @@ export function createTracingPlugin(options: TracingOptions, ctx: PluginContext)
         const { request } = options;
         // Sampled: the active span is @apollo/gateway's fetch span, the subgraph's server span its
         // child. Not sampled: the request's own (unsampled) trace context goes on all the same.
-        const own = 'context' in options && !trace.getActiveSpan() ? requestSpanOf((options.context as { headers: IncomingHttpHeaders }).headers) : undefined;
-        const headers = traceHeaders(own ? trace.setSpan(context.active(), own) : undefined);
-        for (const [name, value] of Object.entries(headers)) request.http?.headers.set(name, value);
+        const active = trace.getActiveSpan();
+        const own = !active && 'context' in options ? requestSpanOf((options.context as { headers: IncomingHttpHeaders }).headers) : undefined;
+        const headers = own ? unsampledHeaders(own) : active ? traceHeaders() : undefined;
+        if (headers) for (const name in headers) request.http?.headers.set(name, headers[name]!);
       },
       async wrapFetch(send, fetch, chosen) {
         if (!recording()) return send(chosen);
