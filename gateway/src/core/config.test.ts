@@ -100,7 +100,7 @@ describe('loadConfig', () => {
     const cwd = dirWith('server:\n  port: 4100\naccessLog:\n  slowRequestMs: 250\n');
     const config = loadConfig({ cwd, env: {}, argv: [] });
     expect(config.server.port).toBe(4100);
-    expect(config.accessLog).toEqual({ slowRequestMs: 250, includeQuery: false });
+    expect(config.accessLog).toEqual({ slowRequestMs: 250, includeQuery: false, sampling: { successesPerSecond: 50, ratio: 0.01 } });
     expect(config.source).toBe(join(cwd, 'frontdesk.config.yaml'));
   });
 
