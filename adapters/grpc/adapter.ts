@@ -29,15 +29,16 @@ export async function loadGrpcAdapter(mappingPath: string, address?: string): Pr
   if (mapping.target.tls !== false && mapping.target.tls.ca) mapping.target.tls.ca = resolve(base, mapping.target.tls.ca);
   // Reflection asks the first instance.
   const target = addressesOf(mapping, address)[0]!;
+  const files = mapping.protos.map((p) => resolve(base, p));
   const root =
-    mapping.protos.length > 0
+    files.length > 0
       ? await loadProtoFiles(
-          mapping.protos.map((p) => resolve(base, p)),
+          files,
           mapping.includeDirs.map((d) => resolve(base, d)),
         )
       : await loadByReflection(target, channelCredentials(mapping.target.tls), mapping.target.deadlineMs * 5);
   const origin = mapping.protos.length > 0 ? mapping.protos.join(', ') : `reflection at ${target}`;
-  return { mapping, generated: generateGrpcSubgraph(root, mapping, origin), root };
+  return { mapping, generated: generateGrpcSubgraph(root, mapping, origin, files.length > 0 ? files : undefined), root };
 }
 
 export interface GrpcAdapterOptions extends AdapterServerOptions {

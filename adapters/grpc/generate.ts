@@ -63,6 +63,24 @@ export interface GeneratedGrpcSubgraph {
   rootFields: GeneratedRootField[];
   entities: GeneratedGrpcEntity[];
   scalars: Set<ScalarName>;
+  /** What `include: all` left out, and why (client and bidirectional streaming methods, clashing names). */
+  skipped: { what: string; why: string }[];
+}
+
+/** Names a generated type never takes: GraphQL's and federation's own, and the adapters' scalars. */
+const RESERVED_TYPE_NAMES = new Set(['Query', 'Mutation', 'Subscription', 'String', 'Int', 'Float', 'Boolean', 'ID', 'DateTime', 'Int64', 'JSON', 'Decimal', 'Base64', 'Date', 'Duration', 'Upload']);
+
+/** Leading words of a method name that read (a query); any other is a mutation. */
+export const QUERY_VERBS = ['Get', 'List', 'Search', 'Describe', 'Lookup', 'Query', 'Read', 'Fetch', 'Find', 'Count', 'Check', 'Batch Get', 'Stream', 'Watch', 'Aggregate', 'Compute', 'Estimate', 'Preview', 'Test', 'Validate', 'Explain', 'Summarize', 'Analyze'];
+
+/** Query or mutation by the method's leading verb (`BatchGetX` reads its second word too). */
+export function inferKind(method: string, verbs: readonly string[] = QUERY_VERBS): 'query' | 'mutation' {
+  const words = method.replace(/([a-z0-9])([A-Z])/g, '$1 $2').split(' ');
+  for (const verb of verbs) {
+    const parts = verb.split(' ');
+    if (parts.every((part, i) => words[i] === part)) return 'query';
+  }
+  return 'mutation';
 }
 
 const SCALARS: Record<string, ScalarName> = {
@@ -137,7 +155,13 @@ function isWellKnown(type: protobuf.Type | protobuf.Enum): string | undefined {
  * oneof (at most one of them is non-null), proto3 `optional` fields and wrapper types are
  * nullable; repeated and map fields are non-null lists.
  */
-export function generateGrpcSubgraph(root: protobuf.Root, mapping: GrpcMapping, origin: string): GeneratedGrpcSubgraph {
+export function generateGrpcSubgraph(
+  root: protobuf.Root,
+  mapping: GrpcMapping,
+  origin: string,
+  /** The .proto files the mapping names: `include: all` exposes their services' methods (all services of the root without). */
+  serviceFiles?: readonly string[],
+): GeneratedGrpcSubgraph {
   const registry = new ShapeRegistry({ int64: 'string' });
   const types = new Map<string, SdlType>();
   const scalars = new Set<ScalarName>();
@@ -168,19 +192,48 @@ export function generateGrpcSubgraph(root: protobuf.Root, mapping: GrpcMapping, 
     owners.set(name, fullName);
   };
 
+  /**
+   * The type name of a message or enum (`suffix` Input for inputs): its nested names in
+   * PascalCase, unless renamed. A name GraphQL or the adapters reserve, or one another type holds
+   * already, is qualified by the package, last segment first, versions skipped
+   * (`.google.longrunning.Operation` becomes `LongrunningOperation` beside a service's own
+   * `Operation`): deterministic for the same files.
+   */
+  const assigned = new Map<string, string>();
+  const nameFor = (type: protobuf.Type | protobuf.Enum, suffix = ''): string => {
+    const key = `${type.fullName}${suffix ? ` (${suffix.toLowerCase()})` : ''}`;
+    const known = assigned.get(key);
+    if (known) return known;
+    const base = `${mapping.typePrefix ?? ''}${baseName(type)}${suffix}`;
+    let name = typeName(base);
+    if (name === base) {
+      let parent = type.parent;
+      while (parent && !(parent instanceof protobuf.Namespace && !(parent instanceof protobuf.Type))) parent = parent.parent;
+      const packages = (parent?.fullName ?? '').split('.').filter((part) => part && !/^v\d/.test(part));
+      while (RESERVED_TYPE_NAMES.has(name) || (owners.has(name) && owners.get(name) !== key)) {
+        const qualifier = packages.pop();
+        name = qualifier ? `${pascalCase(qualifier)}${name}` : `${name}Type`;
+      }
+    }
+    claim(name, key);
+    assigned.set(key, name);
+    return name;
+  };
+
   const scalar = (name: ScalarName, nullable: boolean, codec?: Shape['codec']): Shape => {
     scalars.add(name);
     return codec ? { kind: 'scalar', scalar: name, nullable, codec } : { kind: 'scalar', scalar: name, nullable };
   };
 
   function enumShape(type: protobuf.Enum, nullable: boolean): Shape {
-    const name = typeName(baseName(type));
-    claim(name, type.fullName);
+    const name = nameFor(type);
     if (!types.has(name)) {
       const values: Record<string, string> = {};
       for (const value of Object.keys(type.values)) {
-        if (!isValidGraphQLName(value)) throw new GrpcMappingError(`${origin}: enum value ${type.fullName}.${value} is not a valid GraphQL name`);
-        values[value] = value;
+        // GraphQL forbids true, false and null as enum values; the wire keeps the proto's name.
+        const graphql = value === 'true' || value === 'false' || value === 'null' ? `${value.toUpperCase()}_` : value;
+        if (!isValidGraphQLName(graphql)) throw new GrpcMappingError(`${origin}: enum value ${type.fullName}.${value} is not a valid GraphQL name`);
+        values[graphql] = value;
       }
       registry.add({ kind: 'enum', name, values });
       types.set(name, { kind: 'enum', name, values: Object.keys(values) });
@@ -198,8 +251,7 @@ export function generateGrpcSubgraph(root: protobuf.Root, mapping: GrpcMapping, 
     if (known === 'Empty') return scalar('Boolean', nullable, 'empty');
     if (known && WRAPPERS[known]) return scalar(SCALARS[WRAPPERS[known]]!, true, 'wrapper');
     if (known === 'Any') return scalar('JSON', nullable);
-    const name = typeName(`${baseName(type)}${input ? 'Input' : ''}`);
-    claim(name, `${type.fullName}${input ? ' (input)' : ''}`);
+    const name = nameFor(type, input ? 'Input' : '');
     if (!types.has(name)) {
       const sdl: SdlType = { kind: input ? 'input' : 'object', name, fields: [] };
       types.set(name, sdl);
@@ -280,13 +332,51 @@ export function generateGrpcSubgraph(root: protobuf.Root, mapping: GrpcMapping, 
     return { ...shape, nullable: true };
   }
 
-  // Root fields.
+  // Root fields: the mapping's methods, and with include all every other method of its services.
   const rootFields: GeneratedRootField[] = [];
+  const skipped: { what: string; why: string }[] = [];
   const seen = { query: new Set<string>(), mutation: new Set<string>() };
-  for (const [fullName, spec] of Object.entries(mapping.methods)) {
+  const listed = Object.entries(mapping.methods).map(([fullName, spec]) => ({ fullName, spec, implicit: false }));
+  const include = mapping.include ?? (listed.length > 0 ? 'listed' : 'all');
+  if (include === 'all') {
+    const files = serviceFiles ? new Set(serviceFiles) : undefined;
+    const services: protobuf.Service[] = [];
+    const walk = (namespace: protobuf.NamespaceBase): void => {
+      for (const nested of namespace.nestedArray) {
+        if (nested instanceof protobuf.Service) {
+          if (!files || (nested.filename && files.has(nested.filename))) services.push(nested);
+        } else if (nested instanceof protobuf.Namespace || nested instanceof protobuf.Type) walk(nested);
+      }
+    };
+    walk(root);
+    for (const service of services) {
+      for (const method of service.methodsArray) {
+        const fullName = `${service.fullName.slice(1)}.${method.name}`;
+        if (mapping.methods[fullName]) continue;
+        if (method.requestStream) {
+          skipped.push({ what: fullName, why: `${method.responseStream ? 'bidirectional' : 'client'}-streaming: only unary and server-streaming methods can be fields` });
+          continue;
+        }
+        listed.push({ fullName, spec: { kind: inferKind(method.name, mapping.queryVerbs), arguments: {}, errors: {} }, implicit: true });
+      }
+    }
+  }
+  for (const { fullName, spec, implicit } of listed) {
     const method = { ...lookupMethod(root, fullName), errors: spec.errors };
-    const field = spec.field ?? camelCase(fullName.slice(fullName.lastIndexOf('.') + 1));
-    if (seen[spec.kind].has(field)) throw new GrpcMappingError(`two methods map to ${spec.kind === 'query' ? 'Query' : 'Mutation'}.${field}`);
+    const methodName = fullName.slice(fullName.lastIndexOf('.') + 1);
+    let field = spec.field ?? camelCase(methodName);
+    if (implicit && seen[spec.kind].has(field)) {
+      // Two services with a method of one name: the service's name tells them apart.
+      const service = fullName.slice(0, fullName.lastIndexOf('.'));
+      field = camelCase(`${service.slice(service.lastIndexOf('.') + 1)}_${methodName}`);
+    }
+    if (seen[spec.kind].has(field)) {
+      if (implicit) {
+        skipped.push({ what: fullName, why: `its field ${field} is taken by another method` });
+        continue;
+      }
+      throw new GrpcMappingError(`two methods map to ${spec.kind === 'query' ? 'Query' : 'Mutation'}.${field}`);
+    }
     seen[spec.kind].add(field);
     rootFields.push({
       method,
@@ -403,5 +493,5 @@ export function generateGrpcSubgraph(root: protobuf.Root, mapping: GrpcMapping, 
     scalars,
     imports: [...extraImports].sort(),
   });
-  return { sdl, registry, rootFields, entities, scalars };
+  return { sdl, registry, rootFields, entities, scalars, skipped };
 }

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { isAbsolute, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
@@ -9,24 +10,45 @@ export class ProtoError extends Error {
   override name = 'ProtoError';
 }
 
-const WELL_KNOWN = /^google\/protobuf\/(any|duration|empty|field_mask|struct|timestamp|wrappers|api|descriptor|source_context|type)\.proto$/;
+/** The well-known types protobufjs has built in (its `common`); the rest come from the bundled Google protos. */
+const BUILT_IN = /^google\/protobuf\/(any|duration|empty|field_mask|struct|timestamp|wrappers)\.proto$/;
+
+/**
+ * Google's common protos (google/api annotations and http, google/rpc, google/type,
+ * google/longrunning, the rest of google/protobuf, and Google's service definitions), from the
+ * google-proto-files package: imports of them resolve without include directories of one's own.
+ */
+export const GOOGLE_PROTOS = (() => {
+  const require = createRequire(import.meta.url);
+  for (const dir of require.resolve.paths('google-proto-files') ?? []) {
+    const candidate = join(dir, 'google-proto-files');
+    if (existsSync(join(candidate, 'google', 'api', 'annotations.proto'))) return candidate;
+  }
+  return undefined;
+})();
 
 /**
  * Loads .proto files into a protobufjs Root, resolving imports against the include directories
- * the way @grpc/proto-loader does (well-known types come built in). protobufjs keeps what the
+ * the way @grpc/proto-loader does (well-known types and Google's common protos come bundled). protobufjs keeps what the
  * generator needs and proto-loader's descriptors drop: oneof membership and proto3 optional.
  */
 export async function loadProtoFiles(files: string[], includeDirs: string[]): Promise<protobuf.Root> {
   const root = new protobuf.Root();
   root.resolvePath = (origin, target) => {
-    if (WELL_KNOWN.test(target)) return target;
+    if (BUILT_IN.test(target)) return target;
     if (isAbsolute(target) && existsSync(target)) return target;
     for (const dir of includeDirs) {
       const candidate = join(dir, target);
       if (existsSync(candidate)) return candidate;
     }
     const relative = join(origin.replace(/[^/]*$/, ''), target);
-    return existsSync(relative) ? relative : target;
+    if (existsSync(relative)) return relative;
+    // Google's common and service protos, bundled.
+    if (GOOGLE_PROTOS && /^(google|grafeas)\//.test(target)) {
+      const bundled = join(GOOGLE_PROTOS, target);
+      if (existsSync(bundled)) return bundled;
+    }
+    return target;
   };
   for (const file of files) {
     if (!existsSync(file)) throw new ProtoError(`Cannot read .proto file ${file}: ENOENT`);

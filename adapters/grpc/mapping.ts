@@ -52,7 +52,20 @@ export const grpcMappingSchema = z
     permissions: permissionsFileSchema.describe(
       'Who may read which field of the generated subgraph (graphql-shield, deny by default; federation fields always allowed). README "Authorization".',
     ),
-    methods: z.record(methodName, methodSchema).default({}).describe('Methods exposed as Query or Mutation fields.'),
+    methods: z.record(methodName, methodSchema).default({}).describe('Methods exposed as Query or Mutation fields (with include all: settings of those that need any).'),
+    typePrefix: z
+      .string()
+      .regex(/^[A-Z][A-Za-z0-9]*$/, 'a PascalCase prefix')
+      .optional()
+      .describe('Put before every generated type name (Money becomes BillingMoney): for types whose names other subgraphs use already. renames.types still wins.'),
+    include: z
+      .enum(['all', 'listed'])
+      .optional()
+      .describe('all: every unary and server-streaming method of the services in `protos` (all services, with reflection), query or mutation by its leading verb; listed: only `methods`. Default: listed when methods are given, all without.'),
+    queryVerbs: z
+      .array(z.string().regex(/^[A-Z][a-z]+( [A-Z][a-z]+)*$/, 'a capitalised verb, e.g. Get or Batch Get'))
+      .default(['Get', 'List', 'Search', 'Describe', 'Lookup', 'Query', 'Read', 'Fetch', 'Find', 'Count', 'Check', 'Batch Get', 'Stream', 'Watch', 'Aggregate', 'Compute', 'Estimate', 'Preview', 'Test', 'Validate', 'Explain', 'Summarize', 'Analyze'])
+      .describe('Leading words of method names that make a query with include all; any other is a mutation.'),
     entities: z
       .record(
         graphqlName,

@@ -49,7 +49,8 @@ const SLICING = new Set(['first', 'last', 'limit', 'pageSize', 'page_size', 'per
  */
 function listSize(field: RootField): string {
   if (field.type.kind !== 'list') return '';
-  const slicing = field.args.filter((a) => a.type.kind === 'scalar' && (a.type.scalar === 'Int' || a.type.scalar === 'Int64') && SLICING.has(a.name)).map((a) => JSON.stringify(a.name));
+  // Composition takes Int slicing arguments only (an Int64 `limit`, a string in GraphQL, is not one).
+  const slicing = field.args.filter((a) => a.type.kind === 'scalar' && a.type.scalar === 'Int' && SLICING.has(a.name)).map((a) => JSON.stringify(a.name));
   return slicing.length > 0 ? ` @listSize(slicingArguments: [${slicing.join(', ')}], requireOneSlicingArgument: false)` : '';
 }
 
