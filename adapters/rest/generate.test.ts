@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { generateRestSubgraph } from './generate.js';
 import { restMappingSchema, type RestMapping } from './mapping.js';
-import type { OpenApiDocument } from './openapi.js';
+import { normalizeOpenApi, type OpenApiDocument } from './openapi.js';
+import { formEncoded } from '../toolkit/http-client.js';
 
 const base = { service: 'svc', subgraph: 'svc', spec: 'spec.json', target: { url: 'http://127.0.0.1:1' }, permissions: {} };
 
@@ -66,7 +67,7 @@ describe('generateRestSubgraph', () => {
   it('fails on non-JSON request bodies and on field name collisions', () => {
     expect(() =>
       generateRestSubgraph(doc({ '/u': { post: { operationId: 'upload', requestBody: { content: { 'multipart/form-data': { schema: { type: 'object' } } } }, responses: {} } } }), mapping(), 's'),
-    ).toThrow(/only JSON request bodies are supported \(multipart\/form-data\)/);
+    ).toThrow(/only JSON and form request bodies are supported \(multipart\/form-data\)/);
     expect(() =>
       generateRestSubgraph(doc({ '/a': { get: { operationId: 'list', responses: json({ type: 'string' }) } }, '/b': { get: { operationId: 'List', responses: json({ type: 'string' }) } } }), mapping(), 's'),
     ).toThrow(/two operations map to Query\.list/);
@@ -91,5 +92,59 @@ describe('generateRestSubgraph', () => {
     const generated = generateRestSubgraph(doc({ '/c': { get: { operationId: 'c', parameters: [{ name: 'session', in: 'cookie', schema: { type: 'string' } }], responses: json({ type: 'string' }) } } }), mapping(), 's');
     expect(generated.sdl).toContain('  c: String');
     expect(generated.warnings).toEqual(['s#/paths/~1c/get/parameters/0: cookie parameter session is not exposed']);
+  });
+});
+
+describe('real-world OpenAPI shapes', () => {
+  it('reads a Swagger 2.0 document, converted to OpenAPI 3 (definitions, body parameters, produces)', async () => {
+    const swagger = {
+      swagger: '2.0',
+      info: { title: 'pets', version: '1' },
+      host: 'pets.example.com',
+      basePath: '/v1',
+      produces: ['application/json'],
+      paths: {
+        '/pets/{petId}': { get: { operationId: 'getPet', parameters: [{ name: 'petId', in: 'path', required: true, type: 'string' }], responses: { '200': { description: 'ok', schema: { $ref: '#/definitions/Pet' } } } } },
+        '/pets': { post: { operationId: 'addPet', consumes: ['application/json'], parameters: [{ name: 'pet', in: 'body', schema: { $ref: '#/definitions/Pet' } }], responses: { '201': { description: 'made', schema: { $ref: '#/definitions/Pet' } } } } },
+      },
+      definitions: { Pet: { type: 'object', required: ['id'], properties: { id: { type: 'string' }, name: { type: 'string' } } } },
+    };
+    const converted = await normalizeOpenApi(swagger, 'pets.json');
+    expect(converted.openapi).toMatch(/^3\.0/);
+    const generated = generateRestSubgraph(converted, mapping(), 'pets.json');
+    expect(generated.sdl).toContain('getPet(petId: ID!): Pet');
+    expect(generated.sdl).toContain('addPet(input: PetInput): Pet');
+    // The caller's document is left as it was.
+    expect(swagger.definitions.Pet).toBeDefined();
+    await expect(normalizeOpenApi({ swagger: '1.2' }, 'old.json')).rejects.toThrow(/only OpenAPI 3\.0 and 3\.1, and Swagger 2\.0/);
+  });
+
+  it('reads */* and +json responses as JSON, and sends a form body as a form', () => {
+    const generated = generateRestSubgraph(
+      doc({
+        '/a': { get: { operationId: 'a', responses: { '200': { description: 'ok', content: { '*/*': { schema: { type: 'object', properties: { x: { type: 'string' } } } } } } } } },
+        '/b': { get: { operationId: 'b', responses: { '200': { description: 'ok', content: { 'text/html': { schema: { type: 'string' } }, 'application/vnd.api+json; charset=utf-8': { schema: { type: 'integer' } } } } } } },
+        '/c': { post: { operationId: 'c', requestBody: { content: { 'application/x-www-form-urlencoded': { schema: { type: 'object', properties: { q: { type: 'string' } } } } } }, responses: json({ type: 'string' }) } },
+      }),
+      mapping(),
+      'spec.json',
+    );
+    expect(generated.sdl).toMatch(/a: AResult\n/);
+    expect(generated.sdl).toMatch(/b: Int\n/);
+    expect(generated.operations.find((o) => o.operationId === 'c')!.body).toMatchObject({ encoding: 'form' });
+    expect(formEncoded({ q: 'a b', tags: ['x', 'y'], skip: null, nested: { k: 1 } })).toBe('q=a+b&tags=x&tags=y&nested=%7B%22k%22%3A1%7D');
+  });
+
+  it('names colliding enum values apart, in spec order, and resolves percent-encoded references', () => {
+    const generated = generateRestSubgraph(
+      doc(
+        { '/s': { get: { operationId: 's', parameters: [{ name: 'sort', in: 'query', schema: { type: 'string', enum: ['date', '-date', 'date', 'name'] } }], responses: json({ $ref: '#/components/schemas/Pet%20Info' }) } } },
+        { 'Pet Info': { type: 'object', properties: { id: { type: 'string' } } } },
+      ),
+      mapping(),
+      'spec.json',
+    );
+    expect(generated.sdl).toMatch(/enum SSort \{\n {2}DATE\n {2}DATE_2\n {2}NAME\n\}/);
+    expect(generated.sdl).toContain('s(sort: SSort): PetInfo');
   });
 });

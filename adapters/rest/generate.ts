@@ -7,6 +7,30 @@ import { SpecError, type JsonSchema, type OpenApiDocument } from './openapi.js';
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 
+/**
+ * The media type of a content map to read as JSON, best first: application/json (any
+ * parameters), a +json type, text/json, then a wildcard (`*\/*`, `application/*`) with a schema.
+ */
+export function jsonContent(content: Record<string, JsonSchema>): [string, JsonSchema] | undefined {
+  const entries = Object.entries(content);
+  const rank = (type: string): number => {
+    const bare = type.split(';')[0]!.trim().toLowerCase();
+    if (bare === 'application/json') return 0;
+    if (/^application\/[\w.+-]*\+json$/.test(bare) || bare === 'application/x-json' || bare === 'application/jsonl') return 1;
+    if (bare === 'text/json' || bare === 'text/x-json') return 2;
+    if (bare === '*/*' || bare === 'application/*') return 3;
+    return -1;
+  };
+  return entries
+    .filter(([type]) => rank(type) >= 0)
+    .sort((a, b) => rank(a[0]) - rank(b[0]))[0];
+}
+
+/** The form media type of a request body's content, when it has no JSON one. */
+function formContent(content: Record<string, JsonSchema>): [string, JsonSchema] | undefined {
+  return Object.entries(content).find(([type]) => type.split(';')[0]!.trim().toLowerCase() === 'application/x-www-form-urlencoded');
+}
+
 export interface GeneratedParameter {
   wire: string;
   in: 'path' | 'query' | 'header';
@@ -24,7 +48,8 @@ export interface GeneratedOperation {
   kind: 'query' | 'mutation';
   field: string;
   parameters: GeneratedParameter[];
-  body?: { arg: string; shape: Shape };
+  /** The request body: JSON, or `form` (application/x-www-form-urlencoded). */
+  body?: { arg: string; shape: Shape; encoding?: 'form' };
   /** Response shape after unwrapping; undefined for operations without a JSON response. */
   result?: { unwrap: string[]; shape: Shape };
   headers: Record<string, string>;
@@ -101,13 +126,21 @@ export function generateRestSubgraph(doc: OpenApiDocument, mapping: RestMapping,
 
   function resolveRef(ref: string, pointer: string): { schema: JsonSchema; name?: string; pointer: string } {
     if (!ref.startsWith('#/')) fail(pointer, `external $ref ${ref} is not supported`);
+    // A URI fragment (RFC 3986, percent-encoded) holding a JSON Pointer (RFC 6901: ~1 is /, ~0 is ~).
+    const token = (part: string): string => {
+      let decoded = part;
+      try {
+        decoded = decodeURIComponent(part);
+      } catch {
+        // a lone % stays as it is
+      }
+      return decoded.replace(/~1/g, '/').replace(/~0/g, '~');
+    };
     let node: unknown = doc;
-    for (const part of ref.slice(2).split('/')) {
-      node = (node as Record<string, unknown> | undefined)?.[part.replace(/~1/g, '/').replace(/~0/g, '~')];
-    }
+    for (const part of ref.slice(2).split('/')) node = (node as Record<string, unknown> | undefined)?.[token(part)];
     if (typeof node !== 'object' || node === null) fail(pointer, `$ref ${ref} does not resolve`);
     const match = /^#\/components\/schemas\/([^/]+)$/.exec(ref);
-    return { schema: node as JsonSchema, name: match?.[1], pointer: ref.slice(1) };
+    return { schema: node as JsonSchema, name: match ? token(match[1]!) : undefined, pointer: ref.slice(1) };
   }
 
   function deref(schema: JsonSchema, pointer: string): { schema: JsonSchema; pointer: string } {
@@ -168,8 +201,10 @@ export function generateRestSubgraph(doc: OpenApiDocument, mapping: RestMapping,
       for (const value of values) {
         if (value === null) continue;
         if (typeof value !== 'string' && typeof value !== 'number') fail(pointer, `enum value ${JSON.stringify(value)} is not a string or number`);
-        const gql = constantCase(String(value));
-        if (seen.has(gql)) fail(pointer, `enum values collide as ${gql}`);
+        if (Object.hasOwn(map, String(value))) continue; // a value listed twice
+        let gql = constantCase(String(value));
+        // Values that read alike once named (`date` and `-date`): the later ones numbered, in spec order.
+        for (let n = 2; seen.has(gql); n += 1) gql = `${constantCase(String(value))}_${n}`;
         seen.add(gql);
         map[String(value)] = gql;
       }
@@ -355,13 +390,15 @@ export function generateRestSubgraph(doc: OpenApiDocument, mapping: RestMapping,
       const requestBody = op.requestBody ? deref(op.requestBody as JsonSchema, `${pointer}/requestBody`) : undefined;
       if (requestBody) {
         const content = (requestBody.schema.content ?? {}) as Record<string, JsonSchema>;
-        const json = Object.entries(content).find(([type]) => /^application\/(.+\+)?json/.test(type));
-        if (!json) fail(requestBody.pointer, `only JSON request bodies are supported (${Object.keys(content).join(', ')})`);
+        const asJson = jsonContent(content);
+        const asForm = asJson ? undefined : formContent(content);
+        const json = asJson ?? asForm;
+        if (!json) fail(requestBody.pointer, `only JSON and form request bodies are supported (${Object.keys(content).join(', ')})`);
         const arg = opMapping?.bodyArgument ?? 'input';
         if (args.has(arg)) fail(requestBody.pointer, `the body argument ${arg} collides with a parameter; set bodyArgument`);
         const schema = (json![1].schema as JsonSchema | undefined) ?? {};
         const shape = shapeFor(schema, { input: true, nameHint: `${baseName}Body`, pointer: `${requestBody.pointer}/content/${json![0].replace(/\//g, '~1')}/schema` }, requestBody.schema.required !== true);
-        body = { arg, shape };
+        body = { arg, shape, ...(asForm ? { encoding: 'form' as const } : {}) };
       }
 
       let result: GeneratedOperation['result'];
@@ -372,7 +409,7 @@ export function generateRestSubgraph(doc: OpenApiDocument, mapping: RestMapping,
       if (success) {
         const { schema: response, pointer: at } = deref(responses[success]!, `${pointer}/responses/${success}`);
         const content = (response.content ?? {}) as Record<string, JsonSchema>;
-        const json = Object.entries(content).find(([type]) => /^application\/(.+\+)?json/.test(type));
+        const json = jsonContent(content);
         if (json?.[1].schema) {
           const unwrap = splitPath(opMapping?.result);
           const schemaPointer = `${at}/content/${json[0].replace(/\//g, '~1')}/schema`;

@@ -68,6 +68,7 @@ export function buildRestResolvers(
       // A query's call may be sent again (a retry); a mutation's only when it never left.
       idempotent: op.kind === 'query',
       operation: op.operationId,
+      ...(op.body?.encoding === 'form' ? { form: true } : {}),
       logger: ctx.logger,
     });
     if (!mapping.callerIndependent && variesByRequest(response.vary)) markCallerDependent(ctx, `${service} answered Vary: ${response.vary}`);

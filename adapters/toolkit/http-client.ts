@@ -49,6 +49,8 @@ export interface HttpCall {
   idempotent?: boolean;
   /** What is called, for metrics and spans (the operationId); default the method. Never an id. */
   operation?: string;
+  /** Send `body` as application/x-www-form-urlencoded instead of JSON. */
+  form?: boolean;
   logger: Logger;
 }
 
@@ -59,6 +61,20 @@ interface Exchange {
   vary: string | undefined;
   retryAfter: string | null;
   url: string;
+}
+
+/** A body object as a form (a list repeats its key; an object goes as JSON text; null is left out). */
+export function formEncoded(body: unknown): string {
+  const form = new URLSearchParams();
+  const text = (value: unknown): string => (typeof value === 'object' ? stringifyJsonLossless(value) : String(value));
+  if (body && typeof body === 'object' && !Array.isArray(body)) {
+    for (const [name, value] of Object.entries(body)) {
+      if (value === null || value === undefined) continue;
+      if (Array.isArray(value)) for (const item of value) form.append(name, text(item));
+      else form.append(name, text(value));
+    }
+  }
+  return form.toString();
 }
 
 const header = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value.join(', ') : value);
@@ -119,7 +135,10 @@ export class HttpTarget {
     const { service } = this.options;
     const headers: Record<string, string> = { accept: 'application/json', ...this.options.headers, ...call.headers };
     let payload: string | undefined;
-    if (call.body !== undefined) {
+    if (call.body !== undefined && call.form) {
+      payload = formEncoded(call.body);
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+    } else if (call.body !== undefined) {
       payload = stringifyJsonLossless(call.body);
       headers['content-type'] = 'application/json';
     }

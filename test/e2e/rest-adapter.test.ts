@@ -165,8 +165,11 @@ describe('loading the OpenAPI document', () => {
     const { writeFileSync } = await import('node:fs');
     writeFileSync(join(dir, 'bad.json'), '{ "openapi": ');
     await expect(loadOpenApi(join(dir, 'bad.json'))).rejects.toThrow(/does not parse/);
-    writeFileSync(join(dir, 'v2.yaml'), 'swagger: "2.0"\n');
-    await expect(loadOpenApi(join(dir, 'v2.yaml'))).rejects.toThrow(/only OpenAPI 3\.0 and 3\.1 are supported/);
+    writeFileSync(join(dir, 'v1.yaml'), 'swaggerVersion: "1.2"\n');
+    await expect(loadOpenApi(join(dir, 'v1.yaml'))).rejects.toThrow(/only OpenAPI 3\.0 and 3\.1, and Swagger 2\.0, are supported/);
+    // Swagger 2.0 is read, converted to OpenAPI 3.0.
+    writeFileSync(join(dir, 'v2.yaml'), 'swagger: "2.0"\ninfo: { title: t, version: "1" }\npaths: {}\n');
+    expect((await loadOpenApi(join(dir, 'v2.yaml'))).openapi).toMatch(/^3\.0\./);
   });
 });
 
