@@ -68,7 +68,7 @@ export interface GeneratedGrpcSubgraph {
 }
 
 /** Names a generated type never takes: GraphQL's and federation's own, and the adapters' scalars. */
-const RESERVED_TYPE_NAMES = new Set(['Query', 'Mutation', 'Subscription', 'String', 'Int', 'Float', 'Boolean', 'ID', 'DateTime', 'Int64', 'JSON', 'Decimal', 'Base64', 'Date', 'Duration', 'Upload']);
+const RESERVED_TYPE_NAMES = new Set(['Query', 'Mutation', 'Subscription', 'String', 'Int', 'Float', 'Boolean', 'ID', 'DateTime', 'Int64', 'JSON', 'Decimal', 'Base64', 'Date', 'Duration', 'Upload', 'CacheControlScope']);
 
 /** Leading words of a method name that read (a query); any other is a mutation. */
 export const QUERY_VERBS = ['Get', 'List', 'Search', 'Describe', 'Lookup', 'Query', 'Read', 'Fetch', 'Find', 'Count', 'Check', 'Batch Get', 'Stream', 'Watch', 'Aggregate', 'Compute', 'Estimate', 'Preview', 'Test', 'Validate', 'Explain', 'Summarize', 'Analyze'];

@@ -64,16 +64,48 @@ describe('generateRestSubgraph', () => {
     expect(generated.warnings).toEqual(['spec.json#/paths/~1x/get/responses/200/content/application~1json/schema: "not" cannot be expressed in GraphQL; mapped to JSON']);
   });
 
-  it('fails on non-JSON request bodies and on field name collisions', () => {
+  it('fails on non-JSON request bodies (or leaves their operation out, degraded) and on operation name collisions; numbers colliding properties and parameters', () => {
     expect(() =>
       generateRestSubgraph(doc({ '/u': { post: { operationId: 'upload', requestBody: { content: { 'multipart/form-data': { schema: { type: 'object' } } } }, responses: {} } } }), mapping(), 's'),
     ).toThrow(/only JSON and form request bodies are supported \(multipart\/form-data\)/);
     expect(() =>
       generateRestSubgraph(doc({ '/a': { get: { operationId: 'list', responses: json({ type: 'string' }) } }, '/b': { get: { operationId: 'List', responses: json({ type: 'string' }) } } }), mapping(), 's'),
     ).toThrow(/two operations map to Query\.list/);
-    expect(() =>
-      generateRestSubgraph(doc({ '/a': { get: { operationId: 'a', responses: json({ type: 'object', properties: { first_name: { type: 'string' }, firstName: { type: 'string' } } }) } } }), mapping(), 's'),
-    ).toThrow(/two properties of AResult map to the field firstName/);
+    const degraded = generateRestSubgraph(
+      doc({
+        '/u': { post: { operationId: 'upload', requestBody: { content: { 'multipart/form-data': { schema: { type: 'object' } } } }, responses: {} } },
+        '/v': { get: { operationId: 'view', responses: json({ type: 'string' }) } },
+      }),
+      mapping({ degradeUnsupported: true }),
+      's',
+    );
+    expect(degraded.operations.map((o) => o.operationId)).toEqual(['view']);
+    expect(degraded.warnings).toEqual(['s#/paths/~1u/post/requestBody: only JSON and form request bodies are supported (multipart/form-data); operation upload left out']);
+    const numbered = generateRestSubgraph(
+      doc({
+        '/a': {
+          get: {
+            operationId: 'a',
+            parameters: [
+              { name: 'max_results', in: 'query', schema: { type: 'integer' } },
+              { name: 'max_results', in: 'header', schema: { type: 'integer' } },
+            ],
+            responses: json({ type: 'object', properties: { first_name: { type: 'string' }, firstName: { type: 'string' }, '1': { type: 'string' }, '-1': { type: 'string' } } }),
+          },
+        },
+      }),
+      mapping(),
+      's',
+    );
+    expect(numbered.sdl).toContain('a(maxResults: Int, maxResultsHeader: Int): AResult');
+    expect(numbered.sdl).toMatch(/_1: String\n {2}firstName: String\n {2}firstName_2: String\n {2}_1_2: String/);
+    // Free-form objects and unions inside allOf are JSON; boolean enums are Boolean.
+    const loose = generateRestSubgraph(
+      doc({ '/b': { get: { operationId: 'b', responses: json({ type: 'object', properties: { any: { type: 'object' }, flag: { type: 'boolean', enum: [true, false] }, mixed: { allOf: [{ oneOf: [{ type: 'string' }, { type: 'integer' }] }] } } }) } } }),
+      mapping(),
+      's',
+    );
+    expect(loose.sdl).toMatch(/any: JSON\n {2}flag: Boolean\n {2}mixed: JSON/);
   });
 
   it('fails when the mapping names what the spec does not have', () => {

@@ -7,6 +7,9 @@ import { SpecError, type JsonSchema, type OpenApiDocument } from './openapi.js';
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 
+/** Names a generated type never takes: GraphQL's and federation's own, and the adapters' scalars. */
+const RESERVED_TYPE_NAMES = new Set(['Query', 'Mutation', 'Subscription', 'String', 'Int', 'Float', 'Boolean', 'ID', 'DateTime', 'Int64', 'JSON', 'Decimal', 'Base64', 'Date', 'Duration', 'Upload', 'CacheControlScope']);
+
 /**
  * The media type of a content map to read as JSON, best first: application/json (any
  * parameters), a +json type, text/json, then a wildcard (`*\/*`, `application/*`) with a schema.
@@ -118,10 +121,15 @@ export function generateRestSubgraph(doc: OpenApiDocument, mapping: RestMapping,
     return { kind: 'scalar', scalar: 'JSON', nullable: true };
   };
 
+  /** A generated type's name: renamed by the mapping, else prefixed (typePrefix); never one GraphQL or the adapters reserve. */
   const typeName = (generated: string): string => {
     const renamed = mapping.renames.types[generated];
-    if (renamed) renamedTypes.add(generated);
-    return renamed ?? generated;
+    if (renamed) {
+      renamedTypes.add(generated);
+      return renamed;
+    }
+    const name = `${mapping.typePrefix ?? ''}${generated}`;
+    return RESERVED_TYPE_NAMES.has(name) ? `${name}Type` : name;
   };
 
   function resolveRef(ref: string, pointer: string): { schema: JsonSchema; name?: string; pointer: string } {
@@ -165,19 +173,22 @@ export function generateRestSubgraph(doc: OpenApiDocument, mapping: RestMapping,
   }
 
   /** Properties and required names of an object schema, with allOf merged. */
-  function objectParts(schema: JsonSchema, pointer: string): { properties: [string, JsonSchema, string][]; required: Set<string> } {
+  function objectParts(schema: JsonSchema, pointer: string): { properties: [string, JsonSchema, string][]; required: Set<string>; polymorphic: boolean } {
     const properties = new Map<string, [JsonSchema, string]>();
     const required = new Set<string>();
-    const visit = (s: JsonSchema, p: string): void => {
+    let polymorphic = false;
+    const visit = (s: JsonSchema, p: string, depth: number): void => {
+      if (depth > 32) fail(p, 'allOf nested deeper than 32');
       const { schema: target, pointer: at } = deref(s, p);
-      if (Array.isArray(target.allOf)) target.allOf.forEach((member, i) => visit(member as JsonSchema, `${at}/allOf/${i}`));
+      if (Array.isArray(target.allOf)) target.allOf.forEach((member, i) => visit(member as JsonSchema, `${at}/allOf/${i}`, depth + 1));
       const props = target.properties as Record<string, JsonSchema> | undefined;
       if (props) for (const [name, prop] of Object.entries(props)) properties.set(name, [prop, `${at}/properties/${name}`]);
       if (Array.isArray(target.required)) for (const name of target.required) required.add(String(name));
-      if (target.oneOf || target.anyOf) fail(at, 'oneOf/anyOf inside allOf is not supported');
+      // A oneOf/anyOf inside allOf: no one object type describes it (JSON, as for other unions).
+      if ((target.oneOf || target.anyOf) && depth > 0) polymorphic = true;
     };
-    visit(schema, pointer);
-    return { properties: [...properties].map(([name, [prop, at]]) => [name, prop, at]), required };
+    visit(schema, pointer, 0);
+    return { properties: [...properties].map(([name, [prop, at]]) => [name, prop, at]), required, polymorphic };
   }
 
   function isObjectLike(schema: JsonSchema): boolean {
@@ -217,16 +228,22 @@ export function generateRestSubgraph(doc: OpenApiDocument, mapping: RestMapping,
   function objectShape(name: string, schema: JsonSchema, ctx: Ctx, nullable: boolean): Shape {
     const gqlName = typeName(ctx.input ? `${name}Input` : name);
     if (!types.has(gqlName)) {
+      const { properties, required, polymorphic } = objectParts(schema, ctx.pointer);
+      // An object without properties (free-form) or a union inside allOf: JSON.
+      if (properties.length === 0 || polymorphic) return scalarShape('JSON', nullable);
       // Register first: $ref cycles resolve to this name while its fields are generated.
       const sdl: SdlType = { kind: ctx.input ? 'input' : 'object', name: gqlName, fields: [] };
       types.set(gqlName, sdl);
       const fields: ObjectField[] = [];
       registry.add({ kind: 'object', name: gqlName, fields });
-      const { properties, required } = objectParts(schema, ctx.pointer);
-      if (properties.length === 0) fail(ctx.pointer, `object ${name} has no properties`);
       const seen = new Set<string>();
       for (const [wire, prop, at] of properties) {
-        const field = fieldNameFor(gqlName, wire);
+        let field = fieldNameFor(gqlName, wire);
+        // Properties that read alike once named (`1` and `-1`): the later ones numbered, in spec order.
+        if (seen.has(field) && !mapping.renames.fields[`${gqlName}.${wire}`]) {
+          const base = field;
+          for (let n = 2; seen.has(field); n += 1) field = `${base}_${n}`;
+        }
         if (seen.has(field)) fail(at, `two properties of ${name} map to the field ${field}`);
         seen.add(field);
         const shape = shapeFor(prop, { input: ctx.input, nameHint: `${name}${pascalCase(wire)}`, pointer: at }, !required.has(wire), wire);
@@ -280,7 +297,13 @@ export function generateRestSubgraph(doc: OpenApiDocument, mapping: RestMapping,
       return shapeFor(target.schema, { ...ctx, pointer: target.pointer }, optional, wireName);
     }
     if (schema.not !== undefined) return unsupported(ctx.pointer, '"not" cannot be expressed in GraphQL');
-    if (Array.isArray(schema.enum)) return enumShape(ctx.nameHint, schema.enum, ctx.pointer, nullable);
+    if (Array.isArray(schema.enum)) {
+      const values = schema.enum.filter((v) => v !== null);
+      // An enum of booleans is a Boolean; of anything but strings and numbers, JSON.
+      if (values.length > 0 && values.every((v) => typeof v === 'boolean')) return scalarShape('Boolean', nullable);
+      if (values.some((v) => typeof v !== 'string' && typeof v !== 'number')) return scalarShape('JSON', nullable);
+      return enumShape(ctx.nameHint, schema.enum, ctx.pointer, nullable);
+    }
     for (const key of ['oneOf', 'anyOf'] as const) {
       const members = schema[key];
       if (Array.isArray(members)) {
@@ -375,7 +398,13 @@ export function generateRestSubgraph(doc: OpenApiDocument, mapping: RestMapping,
           continue;
         }
         if (location !== 'path' && location !== 'query' && location !== 'header') fail(at, `parameter location ${location} is not supported`);
-        const arg = opMapping?.arguments[name] ?? camelCase(name);
+        let arg = opMapping?.arguments[name] ?? camelCase(name);
+        // The same name in two places (query and header), or names that read alike: the later one
+        // says where it goes, then is numbered.
+        if (exposed && args.has(arg) && !opMapping?.arguments[name]) {
+          arg = `${arg}${pascalCase(location)}`;
+          for (let n = 2; args.has(arg); n += 1) arg = `${camelCase(name)}${pascalCase(location)}${n}`;
+        }
         if (exposed && args.has(arg)) fail(at, `two parameters map to the argument ${arg}`);
         if (exposed) args.add(arg);
         const required = param.required === true || location === 'path';
@@ -393,7 +422,12 @@ export function generateRestSubgraph(doc: OpenApiDocument, mapping: RestMapping,
         const asJson = jsonContent(content);
         const asForm = asJson ? undefined : formContent(content);
         const json = asJson ?? asForm;
-        if (!json) fail(requestBody.pointer, `only JSON and form request bodies are supported (${Object.keys(content).join(', ')})`);
+        if (!json) {
+          const reason = `only JSON and form request bodies are supported (${Object.keys(content).join(', ')})`;
+          if (!mapping.degradeUnsupported) fail(requestBody.pointer, `${reason}; set degradeUnsupported: true to leave the operation out`);
+          warnings.push(`${specLocation}#${requestBody.pointer}: ${reason}; operation ${operationId} left out`);
+          continue;
+        }
         const arg = opMapping?.bodyArgument ?? 'input';
         if (args.has(arg)) fail(requestBody.pointer, `the body argument ${arg} collides with a parameter; set bodyArgument`);
         const schema = (json![1].schema as JsonSchema | undefined) ?? {};

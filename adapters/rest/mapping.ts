@@ -54,6 +54,11 @@ export const restMappingSchema = z
       })
       .prefault({}),
     cacheHints: z.record(z.string(), cacheHintSchema).default({}).describe('"Type" or "Type.field" to a hint.'),
+    typePrefix: z
+      .string()
+      .regex(/^[A-Z][A-Za-z0-9]*$/, 'a PascalCase prefix')
+      .optional()
+      .describe('Put before every generated type name (Money becomes BillingMoney): for types whose names other subgraphs use already. Entities, cache hints and field renames then name the prefixed types; renames.types wins over it.'),
     degradeUnsupported: z
       .boolean()
       .default(false)
