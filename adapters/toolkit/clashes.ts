@@ -1,7 +1,7 @@
 import { Kind, parse } from 'graphql';
 
 /** Types every subgraph may define alike: the root types and federation's own. */
-const SHARED = new Set(['Query', 'Mutation', 'Subscription', '_Any', '_Entity', '_Service', 'FieldSet', 'link__Import', 'link__Purpose', 'federation__FieldSet', 'federation__Scope', 'federation__Policy', 'federation__ContextFieldValue']);
+const SHARED = new Set(['Query', 'Mutation', 'Subscription', 'CacheControlScope', '_Any', '_Entity', '_Service', 'FieldSet', 'link__Import', 'link__Purpose', 'federation__FieldSet', 'federation__Scope', 'federation__Policy', 'federation__ContextFieldValue']);
 
 /** Names of the types and scalars an SDL defines or extends. */
 function definedTypes(sdl: string): Set<string> {
