@@ -323,7 +323,12 @@ export function generateSoapSubgraph(definitions: WsdlDefinitions, mapping: Soap
       registry.add({ kind: 'object', name: gqlName, fields });
       const collected: { field: ObjectField }[] = [];
       collectFields(node, gqlName, ctx, false, collected);
-      if (collected.length === 0) fail(name, `complexType ${name} has no elements or attributes`);
+      if (collected.length === 0) {
+        // An empty complexType (a request without arguments, an answer without data): GraphQL
+        // types need a field, so one that is always null stands in; it is never sent or read.
+        // In the SDL only: the conversions neither read nor write it.
+        sdl.fields.push({ name: '_empty', type: { kind: 'scalar', scalar: 'Boolean', nullable: true }, description: 'Always null: the type has no elements.' });
+      }
       for (const { field } of collected) {
         if (fields.some((f) => f.name === field.name)) fail(name, `two elements of ${name} become the field ${field.name}`);
         fields.push(field);
@@ -373,7 +378,12 @@ export function generateSoapSubgraph(definitions: WsdlDefinitions, mapping: Soap
     };
   }
 
-  function messageFields(message: MessageNode, operationName: string, suffix: string, input: boolean, style: 'document' | 'rpc'): { fields: ObjectField[]; shape: Shape } {
+  function messageFields(message: MessageNode | null | undefined, operationName: string, suffix: string, input: boolean, style: 'document' | 'rpc'): { fields: ObjectField[]; shape: Shape } {
+    if (!message) {
+      // No message: a one-way operation's answer (true once the service took the request), or a
+      // request without parameters.
+      return { fields: [], shape: { kind: 'scalar', scalar: 'Boolean', nullable: true, codec: 'empty' } };
+    }
     if (style === 'document') {
       // node-soap hands document-style operations their part's element directly.
       const element = (message as XsdNode).name && localName(message as XsdNode) === 'element' ? (message as XsdNode) : message.element;

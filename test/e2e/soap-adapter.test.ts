@@ -95,6 +95,35 @@ describe('a second WSDL through a gateway', () => {
 });
 
 describe('SOAP adapter start-up', () => {
+  it('builds one-way operations and requests without elements (real-world WSDLs have both)', async () => {
+    const dir = tempDir();
+    const wsdl = `<?xml version="1.0"?>
+<wsdl:definitions targetNamespace="urn:y" xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/" xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap/" xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:tns="urn:y">
+  <wsdl:types><xs:schema targetNamespace="urn:y" elementFormDefault="qualified">
+    <xs:element name="PingReq"><xs:complexType><xs:sequence/></xs:complexType></xs:element>
+    <xs:element name="PingRes"><xs:complexType><xs:sequence><xs:element name="v" type="xs:string"/></xs:sequence></xs:complexType></xs:element>
+    <xs:element name="NotifyReq"><xs:complexType><xs:sequence><xs:element name="text" type="xs:string"/></xs:sequence></xs:complexType></xs:element>
+  </xs:schema></wsdl:types>
+  <wsdl:message name="PingIn"><wsdl:part name="p" element="tns:PingReq"/></wsdl:message>
+  <wsdl:message name="PingOut"><wsdl:part name="p" element="tns:PingRes"/></wsdl:message>
+  <wsdl:message name="NotifyIn"><wsdl:part name="p" element="tns:NotifyReq"/></wsdl:message>
+  <wsdl:portType name="PT">
+    <wsdl:operation name="Ping"><wsdl:input message="tns:PingIn"/><wsdl:output message="tns:PingOut"/></wsdl:operation>
+    <wsdl:operation name="Notify"><wsdl:input message="tns:NotifyIn"/></wsdl:operation>
+  </wsdl:portType>
+  <wsdl:binding name="B" type="tns:PT"><soap:binding style="document" transport="http://schemas.xmlsoap.org/soap/http"/>
+    <wsdl:operation name="Ping"><soap:operation soapAction="Ping"/><wsdl:input><soap:body use="literal"/></wsdl:input><wsdl:output><soap:body use="literal"/></wsdl:output></wsdl:operation>
+    <wsdl:operation name="Notify"><soap:operation soapAction="Notify"/><wsdl:input><soap:body use="literal"/></wsdl:input></wsdl:operation>
+  </wsdl:binding>
+  <wsdl:service name="S"><wsdl:port name="P" binding="tns:B"><soap:address location="http://localhost:1/y"/></wsdl:port></wsdl:service>
+</wsdl:definitions>`;
+    writeFileSync(join(dir, 'y.wsdl'), wsdl);
+    writeFileSync(join(dir, 'y.soap.yaml'), 'service: y\nsubgraph: y\npermissions: {}\nwsdl: y.wsdl\ntarget: {}\noperations:\n  Ping:\n    field: ping\n  Notify:\n    field: notify\n    kind: mutation\n');
+    const { generated } = await loadSoapAdapter(join(dir, 'y.soap.yaml'), { credentials: false });
+    expect(generated.sdl).toMatch(/\bping: PingRes\n/);
+    expect(generated.sdl).toMatch(/\bnotify\(text: String!?\): Boolean\n/);
+  });
+
   it('detects the SOAP version from the port binding', () => {
     expect(usesSoap12('<definitions xmlns:s12="http://schemas.xmlsoap.org/wsdl/soap12/"><s12:address location="x"/></definitions>')).toBe(true);
     expect(usesSoap12('<definitions xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap/"><soap:address location="x"/></definitions>')).toBe(false);
