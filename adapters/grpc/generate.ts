@@ -1,5 +1,5 @@
 import protobuf from 'protobufjs';
-import { camelCase, isValidGraphQLName, pascalCase } from '../toolkit/names.js';
+import { camelCase, inferKind, isValidGraphQLName, pascalCase, QUERY_VERBS } from '../toolkit/names.js';
 import { renderSubgraphSdl, type RootField, type SdlType } from '../toolkit/sdl.js';
 import { ShapeRegistry, type ObjectField, type ScalarName, type Shape } from '../toolkit/shape.js';
 import type { GrpcMapping } from './mapping.js';
@@ -70,18 +70,7 @@ export interface GeneratedGrpcSubgraph {
 /** Names a generated type never takes: GraphQL's and federation's own, and the adapters' scalars. */
 const RESERVED_TYPE_NAMES = new Set(['Query', 'Mutation', 'Subscription', 'String', 'Int', 'Float', 'Boolean', 'ID', 'DateTime', 'Int64', 'JSON', 'Decimal', 'Base64', 'Date', 'Duration', 'Upload', 'CacheControlScope']);
 
-/** Leading words of a method name that read (a query); any other is a mutation. */
-export const QUERY_VERBS = ['Get', 'List', 'Search', 'Describe', 'Lookup', 'Query', 'Read', 'Fetch', 'Find', 'Count', 'Check', 'Batch Get', 'Stream', 'Watch', 'Aggregate', 'Compute', 'Estimate', 'Preview', 'Test', 'Validate', 'Explain', 'Summarize', 'Analyze'];
-
-/** Query or mutation by the method's leading verb (`BatchGetX` reads its second word too). */
-export function inferKind(method: string, verbs: readonly string[] = QUERY_VERBS): 'query' | 'mutation' {
-  const words = method.replace(/([a-z0-9])([A-Z])/g, '$1 $2').split(' ');
-  for (const verb of verbs) {
-    const parts = verb.split(' ');
-    if (parts.every((part, i) => words[i] === part)) return 'query';
-  }
-  return 'mutation';
-}
+export { QUERY_VERBS, inferKind };
 
 const SCALARS: Record<string, ScalarName> = {
   double: 'Float',

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { FAILURE_BY_CODE } from '../toolkit/errors.js';
+import { queryVerbsSchema } from '../toolkit/names.js';
 import { cacheHintSchema, callerIndependentSchema, forwardHeadersSchema, identityHeadersSchema, legacyResilienceSchema, permissionsFileSchema } from '../toolkit/mapping.js';
 
 const graphqlName = z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*$/, 'a GraphQL name');
@@ -62,10 +63,7 @@ export const grpcMappingSchema = z
       .enum(['all', 'listed'])
       .optional()
       .describe('all: every unary and server-streaming method of the services in `protos` (all services, with reflection), query or mutation by its leading verb; listed: only `methods`. Default: listed when methods are given, all without.'),
-    queryVerbs: z
-      .array(z.string().regex(/^[A-Z][a-z]+( [A-Z][a-z]+)*$/, 'a capitalised verb, e.g. Get or Batch Get'))
-      .default(['Get', 'List', 'Search', 'Describe', 'Lookup', 'Query', 'Read', 'Fetch', 'Find', 'Count', 'Check', 'Batch Get', 'Stream', 'Watch', 'Aggregate', 'Compute', 'Estimate', 'Preview', 'Test', 'Validate', 'Explain', 'Summarize', 'Analyze'])
-      .describe('Leading words of method names that make a query with include all; any other is a mutation.'),
+    queryVerbs: queryVerbsSchema,
     entities: z
       .record(
         graphqlName,

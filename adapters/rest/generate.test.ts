@@ -64,13 +64,21 @@ describe('generateRestSubgraph', () => {
     expect(generated.warnings).toEqual(['spec.json#/paths/~1x/get/responses/200/content/application~1json/schema: "not" cannot be expressed in GraphQL; mapped to JSON']);
   });
 
-  it('fails on non-JSON request bodies (or leaves their operation out, degraded) and on operation name collisions; numbers colliding properties and parameters', () => {
+  it('fails on non-JSON request bodies (or leaves their operation out, degraded) and on mapped field collisions; numbers colliding default names, properties and parameters', () => {
     expect(() =>
       generateRestSubgraph(doc({ '/u': { post: { operationId: 'upload', requestBody: { content: { 'multipart/form-data': { schema: { type: 'object' } } } }, responses: {} } } }), mapping(), 's'),
     ).toThrow(/only JSON and form request bodies are supported \(multipart\/form-data\)/);
+    // Default names that read alike: the later one numbered, with a warning.
+    const alike = generateRestSubgraph(doc({ '/a': { get: { operationId: 'list', responses: json({ type: 'string' }) } }, '/b': { get: { operationId: 'List', responses: json({ type: 'string' }) } } }), mapping(), 's');
+    expect(alike.operations.map((o) => `${o.operationId}:${o.field}`)).toEqual(['list:list', 'List:list2']);
+    expect(alike.warnings).toEqual(['s#/paths/~1b/get: field list is taken by an earlier operation; List is list2']);
+    // Paths that read alike without operationIds: the later operationId numbered too.
+    const paths = generateRestSubgraph(doc({ '/fs/{Path}': { post: { responses: json({ type: 'string' }) } }, '/fs/Path': { post: { responses: json({ type: 'string' }) } } }), mapping(), 's');
+    expect(paths.operations.map((o) => `${o.operationId}:${o.field}`)).toEqual(['postFsPath:postFsPath', 'postFsPath2:postFsPath2']);
+    // A name the mapping gives twice is the user's to fix.
     expect(() =>
-      generateRestSubgraph(doc({ '/a': { get: { operationId: 'list', responses: json({ type: 'string' }) } }, '/b': { get: { operationId: 'List', responses: json({ type: 'string' }) } } }), mapping(), 's'),
-    ).toThrow(/two operations map to Query\.list/);
+      generateRestSubgraph(doc({ '/a': { get: { operationId: 'a', responses: json({ type: 'string' }) } }, '/b': { get: { operationId: 'b', responses: json({ type: 'string' }) } } }), mapping({ operations: { a: { field: 'same' }, b: { field: 'same' } } }), 's'),
+    ).toThrow(/two operations map to Query\.same/);
     const degraded = generateRestSubgraph(
       doc({
         '/u': { post: { operationId: 'upload', requestBody: { content: { 'multipart/form-data': { schema: { type: 'object' } } } }, responses: {} } },

@@ -225,8 +225,21 @@ export function generateRestSubgraph(doc: OpenApiDocument, mapping: RestMapping,
     return { kind: 'enum', name: gqlName, nullable };
   }
 
+  let nesting = 0;
   function objectShape(name: string, schema: JsonSchema, ctx: Ctx, nullable: boolean): Shape {
     const gqlName = typeName(ctx.input ? `${name}Input` : name);
+    // Inline objects nested this deep recur through allOf (a type containing itself under a new
+    // name at each level): JSON from here on.
+    if (!types.has(gqlName) && nesting >= 48) return unsupported(ctx.pointer, 'inline objects nested deeper than 48 (a schema containing itself through allOf)');
+    nesting += 1;
+    try {
+      return objectShapeOnce(name, gqlName, schema, ctx, nullable);
+    } finally {
+      nesting -= 1;
+    }
+  }
+
+  function objectShapeOnce(name: string, gqlName: string, schema: JsonSchema, ctx: Ctx, nullable: boolean): Shape {
     if (!types.has(gqlName)) {
       const { properties, required, polymorphic } = objectParts(schema, ctx.pointer);
       // An object without properties (free-form) or a union inside allOf: JSON.
@@ -283,18 +296,28 @@ export function generateRestSubgraph(doc: OpenApiDocument, mapping: RestMapping,
     return { kind: 'ref', name: gqlName, nullable };
   }
 
+  const resolving = new Set<string>();
   function shapeFor(schema: JsonSchema, ctx: Ctx, optional = false, wireName?: string): Shape {
     const nullable = optional || isNullable(schema);
     if (typeof schema.$ref === 'string') {
       const target = resolveRef(schema.$ref, ctx.pointer);
-      if (target.name) {
-        const known = componentTypes.get(`${ctx.input}:${target.name}`);
-        if (known) return { kind: 'ref', name: known, nullable } as Shape;
-        const shape = shapeFor(target.schema, { input: ctx.input, nameHint: pascalCase(target.name), pointer: target.pointer }, optional, wireName);
-        if (shape.kind === 'ref' || shape.kind === 'enum') componentTypes.set(`${ctx.input}:${target.name}`, shape.name);
-        return { ...shape, nullable: nullable || shape.nullable } as Shape;
+      const known = target.name ? componentTypes.get(`${ctx.input}:${target.name}`) : undefined;
+      if (known) return { kind: 'ref', name: known, nullable } as Shape;
+      // A reference back into a schema still being generated that no named object type breaks
+      // (a list of itself, a pointer into its own properties): JSON at the point it recurs.
+      const key = `${ctx.input}:${target.pointer}`;
+      if (resolving.has(key)) return unsupported(ctx.pointer, `${schema.$ref} refers back to itself without a named object in between`);
+      resolving.add(key);
+      try {
+        if (target.name) {
+          const shape = shapeFor(target.schema, { input: ctx.input, nameHint: pascalCase(target.name), pointer: target.pointer }, optional, wireName);
+          if (shape.kind === 'ref' || shape.kind === 'enum') componentTypes.set(`${ctx.input}:${target.name}`, shape.name);
+          return { ...shape, nullable: nullable || shape.nullable } as Shape;
+        }
+        return shapeFor(target.schema, { ...ctx, pointer: target.pointer }, optional, wireName);
+      } finally {
+        resolving.delete(key);
       }
-      return shapeFor(target.schema, { ...ctx, pointer: target.pointer }, optional, wireName);
     }
     if (schema.not !== undefined) return unsupported(ctx.pointer, '"not" cannot be expressed in GraphQL');
     if (Array.isArray(schema.enum)) {
@@ -312,7 +335,12 @@ export function generateRestSubgraph(doc: OpenApiDocument, mapping: RestMapping,
         return unionShape(ctx.nameHint, schema, members as JsonSchema[], ctx, nullable);
       }
     }
-    if (Array.isArray(schema.allOf)) return objectShape(ctx.nameHint, schema, ctx, nullable);
+    if (Array.isArray(schema.allOf)) {
+      // allOf of one reference (a way to give a $ref a description or nullable): the reference.
+      const only = schema.allOf.length === 1 ? (schema.allOf[0] as JsonSchema) : undefined;
+      if (only && typeof only.$ref === 'string' && schema.properties === undefined) return shapeFor({ ...only }, ctx, nullable, wireName);
+      return objectShape(ctx.nameHint, schema, ctx, nullable);
+    }
     let type = schema.type;
     if (Array.isArray(type)) {
       const nonNull = type.filter((t) => t !== 'null');
@@ -349,8 +377,11 @@ export function generateRestSubgraph(doc: OpenApiDocument, mapping: RestMapping,
         }
         // Free-form objects (no properties, or only additionalProperties) and untyped schemas.
         return scalarShape('JSON', nullable);
+      case 'null':
+        // Only ever null: nothing to read, but the field stays (JSON, nullable).
+        return scalarShape('JSON', true);
       default:
-        return fail(ctx.pointer, `unknown type ${JSON.stringify(type)}`);
+        return unsupported(ctx.pointer, `unknown type ${JSON.stringify(type).slice(0, 80)}`);
     }
   }
 
@@ -376,7 +407,14 @@ export function generateRestSubgraph(doc: OpenApiDocument, mapping: RestMapping,
       const op = item[method] as JsonSchema | undefined;
       if (!op) continue;
       const pointer = `/paths/${pathTemplate.replace(/~/g, '~0').replace(/\//g, '~1')}/${method}`;
-      const operationId = typeof op.operationId === 'string' ? op.operationId : `${method}${pascalCase(pathTemplate)}`;
+      let operationId = typeof op.operationId === 'string' ? op.operationId : `${method}${pascalCase(pathTemplate)}`;
+      // Operations without an operationId whose paths read alike (/fs/{Path} and /fs/Path), or a
+      // spec repeating an operationId: the later ones numbered, in spec order.
+      if (seenOperationIds.has(operationId)) {
+        const base = operationId;
+        for (let n = 2; seenOperationIds.has(operationId); n += 1) operationId = `${base}${n}`;
+        warnings.push(`${specLocation}#${pointer}: operationId ${base} is taken by an earlier operation; this one is ${operationId}`);
+      }
       seenOperationIds.add(operationId);
       const opMapping = mapping.operations[operationId];
       if (mapping.include === 'listed' && !opMapping) continue;
@@ -468,8 +506,14 @@ export function generateRestSubgraph(doc: OpenApiDocument, mapping: RestMapping,
       };
       if (kind !== 'hidden') {
         const names = fieldNames[generated.kind];
-        if (names.has(field)) fail(pointer, `two operations map to ${generated.kind === 'query' ? 'Query' : 'Mutation'}.${field}; rename one in the mapping`);
-        names.add(field);
+        if (names.has(field) && !opMapping?.field) {
+          // Default names that read alike (getItems and get_items): the later one numbered.
+          const base = field;
+          for (let n = 2; names.has(generated.field); n += 1) generated.field = `${base}${n}`;
+          warnings.push(`${specLocation}#${pointer}: field ${base} is taken by an earlier operation; ${operationId} is ${generated.field}`);
+        }
+        if (names.has(generated.field)) fail(pointer, `two operations map to ${generated.kind === 'query' ? 'Query' : 'Mutation'}.${generated.field}; rename one in the mapping`);
+        names.add(generated.field);
         operations.push(generated);
       } else {
         operations.push({ ...generated, field: '' });

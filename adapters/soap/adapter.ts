@@ -51,7 +51,10 @@ export async function loadSoapAdapter(
       soapHeaders: withCredentials ? mapping.soapHeaders.map((header) => secret(header, env, 'soapHeaders')) : [],
     });
   } catch (error) {
-    throw new Error(`Cannot load WSDL ${wsdl}: ${(error as Error).message}`);
+    const message = (error as Error).message;
+    // node-soap's own assertions read as code; say what they mean.
+    const said = /instanceof/.test(message) ? `node-soap cannot read it: an element stands where XML Schema does not allow one (${message.replace(/\s+/g, ' ').trim()})` : message;
+    throw new Error(`Cannot load WSDL ${wsdl}: ${said}`);
   }
   const generated = generateSoapSubgraph(target.definitions as WsdlDefinitions, mapping, wsdl);
   return { mapping, generated, target };

@@ -84,6 +84,9 @@ export class SoapTarget {
   static async create(options: SoapTargetOptions): Promise<SoapTarget> {
     const isUrl = /^https?:\/\//.test(options.wsdl);
     const text = isUrl ? undefined : readFileSync(options.wsdl, 'utf8');
+    if (text !== undefined && /<([\w-]+:)?description\b[^>]*"http:\/\/www\.w3\.org\/ns\/wsdl"/.test(text)) {
+      throw new Error('this is a WSDL 2.0 document; node-soap, which the adapter reads WSDLs with, reads WSDL 1.1 only');
+    }
     const clientOptions = {
       customDeserializer: RAW_TEXT,
       wsdl_headers: options.wsdlHeaders,

@@ -1,23 +1,45 @@
-import { camelCase, constantCase, pascalCase } from '../toolkit/names.js';
+import { camelCase, constantCase, inferKind, pascalCase } from '../toolkit/names.js';
 import { renderSubgraphSdl, type RootField, type SdlType } from '../toolkit/sdl.js';
 import { ShapeRegistry, type ObjectField, type ScalarName, type Shape } from '../toolkit/shape.js';
 import type { SoapMapping } from './mapping.js';
 
 const XSD = 'http://www.w3.org/2001/XMLSchema';
 
-/** XSD built-in types to GraphQL scalars: money stays a decimal string, longs stay exact. */
+/**
+ * Every XSD 1.0 built-in type (and 1.1's few additions) to a GraphQL scalar: money stays a
+ * decimal string, longs stay exact, the untyped ones (anyType) are JSON.
+ */
 const BUILT_IN: Record<string, ScalarName> = {
   string: 'String',
   normalizedString: 'String',
   token: 'String',
   anyURI: 'String',
   QName: 'String',
+  NOTATION: 'String',
   language: 'String',
   Name: 'String',
   NCName: 'String',
+  ID: 'String',
+  IDREF: 'String',
+  IDREFS: 'String',
+  ENTITY: 'String',
+  ENTITIES: 'String',
+  NMTOKEN: 'String',
+  NMTOKENS: 'String',
   time: 'String',
   duration: 'String',
+  dayTimeDuration: 'String',
+  yearMonthDuration: 'String',
+  gYear: 'String',
+  gYearMonth: 'String',
+  gMonth: 'String',
+  gMonthDay: 'String',
+  gDay: 'String',
   hexBinary: 'String',
+  anySimpleType: 'String',
+  anyAtomicType: 'String',
+  anyType: 'JSON',
+  dateTimeStamp: 'DateTime',
   boolean: 'Boolean',
   int: 'Int',
   short: 'Int',
@@ -39,6 +61,9 @@ const BUILT_IN: Record<string, ScalarName> = {
   date: 'Date',
   base64Binary: 'Base64',
 };
+
+/** Names a generated type never takes: GraphQL's and federation's own, and the adapters' scalars. */
+const RESERVED = new Set(['Query', 'Mutation', 'Subscription', 'String', 'Int', 'Float', 'Boolean', 'ID', 'DateTime', 'Int64', 'JSON', 'Decimal', 'Base64', 'Date', 'Duration', 'Upload', 'CacheControlScope', 'Any', 'Entity', 'Service']);
 
 export class WsdlError extends Error {
   override name = 'WsdlError';
@@ -135,6 +160,8 @@ export interface GeneratedSoapSubgraph {
   references: GeneratedReference[];
   scalars: Set<ScalarName>;
   port: { service: string; port: string; location: string };
+  /** What `include: all` or `degradeUnsupported` left out or simplified, and why. */
+  skipped: { what: string; why: string }[];
 }
 
 interface Ctx {
@@ -163,13 +190,24 @@ export function generateSoapSubgraph(definitions: WsdlDefinitions, mapping: Soap
   const owners = new Map<string, string>();
   const renamed = new Set<string>();
 
+  const skipped: { what: string; why: string }[] = [];
   const fail = (where: string, reason: string): never => {
     throw new WsdlError(`${origin} (${where}): ${reason}`);
+  };
+  /** A construct the generator cannot express: JSON (or left out) with degradeUnsupported, else an error. */
+  const unsupported = (where: string, reason: string, nullable = true): Shape => {
+    if (!mapping.degradeUnsupported) fail(where, reason);
+    skipped.push({ what: where, why: `${reason}: read as JSON` });
+    return scalar('JSON', nullable);
+  };
+  const leftOut = (where: string, reason: string): void => {
+    if (!mapping.degradeUnsupported) fail(where, reason);
+    skipped.push({ what: where, why: `${reason}: left out` });
   };
   const typeName = (generated: string): string => {
     const to = mapping.renames.types[generated];
     if (to) renamed.add(generated);
-    return to ?? generated;
+    return to ?? `${mapping.typePrefix ?? ''}${RESERVED.has(generated) ? `${generated}Type` : generated}`;
   };
   const claim = (name: string, qualified: string): void => {
     const owner = owners.get(name);
@@ -189,45 +227,61 @@ export function generateSoapSubgraph(definitions: WsdlDefinitions, mapping: Soap
     return { ns: ns!, local };
   }
 
-  function schemaFor(ns: string, where: string): SchemaNode {
-    const schema = definitions.schemas[ns];
-    if (!schema) fail(where, `no schema for namespace ${ns} (is the XSD imported?)`);
-    return schema!;
-  }
-
   function simpleShape(node: XsdNode, name: string, ctx: Ctx, nullable: boolean): Shape {
     const restriction = node.children?.find((c) => localName(c) === 'restriction');
-    if (!restriction) fail(name, `simpleType ${localName(node.children?.[0] ?? node)} is not supported (only restrictions)`);
-    const enums = restriction!.children?.filter((c) => localName(c) === 'enumeration') ?? [];
+    // xs:list and xs:union of simple types: their text as it is (a space-separated list, or one
+    // of the member types' lexical forms).
+    if (!restriction) return scalar('String', nullable);
+    // A restriction of an inline simpleType (no base): the inline type decides.
+    if (!restriction.$base) {
+      const inline = restriction.children?.find((c) => localName(c) === 'simpleType');
+      return inline ? simpleShape(inline, name, ctx, nullable) : scalar('String', nullable);
+    }
+    const enums = restriction.children?.filter((c) => localName(c) === 'enumeration') ?? [];
     if (enums.length > 0) {
       const gqlName = typeName(pascalCase(name));
       claim(gqlName, `${ctx.ns}#${name}`);
       if (!types.has(gqlName)) {
         const values: Record<string, string> = {};
-        for (const e of enums) values[e.$value!] = constantCase(e.$value!);
-        if (new Set(Object.values(values)).size !== enums.length) fail(name, 'enumeration values collide in CONSTANT_CASE');
+        // Values that collide once in CONSTANT_CASE (duplicates, "a-b" and "a_b") are numbered in
+        // document order: A_B, A_B_2.
+        const taken = new Set<string>();
+        for (const e of enums) {
+          const wire = e.$value ?? '';
+          if (wire in values) continue;
+          const base = constantCase(wire);
+          let candidate = base;
+          for (let n = 2; taken.has(candidate); n += 1) candidate = `${base}_${n}`;
+          taken.add(candidate);
+          values[wire] = candidate;
+        }
         registry.add({ kind: 'enum', name: gqlName, values });
         types.set(gqlName, { kind: 'enum', name: gqlName, values: Object.values(values) });
       }
       return { kind: 'enum', name: gqlName, nullable };
     }
-    return typeShape(restriction!.$base!, restriction!, ctx, nullable, name);
+    return typeShape(restriction.$base, restriction, ctx, nullable, name);
   }
 
   function typeShape(qname: string, node: XsdNode, ctx: Ctx, nullable: boolean, elementName: string): Shape {
     const { ns, local } = resolveQName(qname, node, ctx);
-    if (ns === XSD) {
+    if (ns === XSD || ns === 'http://www.w3.org/1999/XMLSchema' || ns === 'http://www.w3.org/2000/10/XMLSchema') {
       const builtIn = BUILT_IN[local];
-      if (!builtIn) fail(qname, `XSD type xs:${local} is not supported`);
-      const id = builtIn === 'String' && /(^id$|Id$)/.test(elementName) ? 'ID' : builtIn!;
+      if (!builtIn) return unsupported(qname, `XSD type xs:${local} is not a built-in type`, nullable);
+      const id = builtIn === 'String' && /(^id$|Id$)/.test(elementName) ? 'ID' : builtIn;
       return scalar(id, nullable);
     }
-    const schema = schemaFor(ns, qname);
+    if (ns === 'http://schemas.xmlsoap.org/soap/encoding/') {
+      // SOAP encoding's wrappers of the built-in types (soapenc:string); its Array is a list.
+      return BUILT_IN[local] ? scalar(BUILT_IN[local]!, nullable) : unsupported(qname, `SOAP-encoded type ${local} is not supported`, nullable);
+    }
+    const schema = definitions.schemas[ns];
+    if (!schema) return unsupported(qname, `no schema for namespace ${ns} (is the XSD imported?)`, nullable);
     const complex = schema.complexTypes[local];
     if (complex) return complexShape(complex, local, { ns, input: ctx.input }, nullable);
     const simple = schema.types[local];
     if (simple) return simpleShape(simple, local, { ns, input: ctx.input }, nullable);
-    return fail(qname, `type ${local} is not defined in ${ns}`);
+    return unsupported(qname, `type ${local} is not defined in ${ns}`, nullable);
   }
 
   /** Fields of a complexType: sequence/all/choice, attributes, complexContent/simpleContent extension. */
@@ -246,7 +300,11 @@ export function generateSoapSubgraph(definitions: WsdlDefinitions, mapping: Soap
           out.push({ field: elementField(child, owner, ctx, optional) });
           break;
         case 'attribute': {
-          if (!child.$name) fail(owner, 'attribute references are not supported');
+          if (!child.$name) {
+            leftOut(`${owner}@${child.$ref ?? '?'}`, 'attribute references are not supported');
+            break;
+          }
+          if (child.$use === 'prohibited') break;
           const shape = child.$type ? typeShape(child.$type, child, ctx, child.$use !== 'required', child.$name!) : scalar('String', child.$use !== 'required');
           out.push({ field: { name: fieldName(owner, child.$name!), wire: child.$name!, shape, attribute: true } });
           break;
@@ -257,14 +315,14 @@ export function generateSoapSubgraph(definitions: WsdlDefinitions, mapping: Soap
           break;
         case 'extension': {
           const { ns, local } = resolveQName(child.$base!, child, ctx);
-          if (ns === XSD) {
-            // simpleContent: the element's text is the value, beside its attributes.
+          const baseSchema = ns === XSD ? undefined : definitions.schemas[ns];
+          const base = baseSchema?.complexTypes[local];
+          if (base) collectFields(base, owner, { ns, input: ctx.input }, optional, out);
+          else if (ns === XSD || baseSchema?.types[local]) {
+            // simpleContent: the element's text is the value, beside its attributes (the base a
+            // built-in or a user simpleType).
             out.push({ field: { name: fieldName(owner, 'value'), wire: '$value', shape: typeShape(child.$base!, child, ctx, true, 'value') } });
-          } else {
-            const base = schemaFor(ns, child.$base!).complexTypes[local];
-            if (!base) fail(owner, `extension base ${child.$base} is not a complexType`);
-            collectFields(base!, owner, { ns, input: ctx.input }, optional, out);
-          }
+          } else leftOut(`${owner} extension ${child.$base}`, `extension base ${child.$base} is not defined`);
           collectFields(child, owner, ctx, optional, out);
           break;
         }
@@ -274,9 +332,12 @@ export function generateSoapSubgraph(definitions: WsdlDefinitions, mapping: Soap
         case 'annotation':
         case 'documentation':
         case 'anyAttribute':
+        case 'attributeGroup':
+          // Open attribute sets; attribute groups by reference (node-soap does not resolve them).
+          if (kind === 'attributeGroup') leftOut(`${owner.replace(/Input$/, '')} attributeGroup ${child.$ref ?? ''}`.trim(), 'attribute groups are not supported');
           break;
         default:
-          fail(owner.replace(/Input$/, ''), `xs:${kind} is not supported`);
+          leftOut(`${owner.replace(/Input$/, '')} xs:${kind}`, `xs:${kind} is not supported`);
       }
     }
   }
@@ -290,9 +351,12 @@ export function generateSoapSubgraph(definitions: WsdlDefinitions, mapping: Soap
     let elementCtx = ctx;
     if (node.$ref) {
       const { ns, local } = resolveQName(node.$ref, node, ctx);
-      const target = schemaFor(ns, node.$ref).elements[local];
-      if (!target) fail(owner, `element ref ${node.$ref} does not resolve`);
-      element = { ...target!, $minOccurs: node.$minOccurs, $maxOccurs: node.$maxOccurs };
+      const target = definitions.schemas[ns]?.elements[local];
+      if (!target) {
+        const shape = unsupported(`${owner} ref ${node.$ref}`, `element ref ${node.$ref} does not resolve`);
+        return { name: fieldName(owner, local), wire: local, shape };
+      }
+      element = { ...target, $minOccurs: node.$minOccurs, $maxOccurs: node.$maxOccurs };
       elementCtx = { ns, input: ctx.input };
     }
     const name = element.$name!;
@@ -345,9 +409,11 @@ export function generateSoapSubgraph(definitions: WsdlDefinitions, mapping: Soap
   const portEntry: [string, { location: string; binding: BindingNode } | undefined] | undefined = portName
     ? [portName, service!.ports[portName]]
     : Object.entries(service!.ports)[0];
-  if (!portEntry?.[1]) fail('wsdl:port', `no port ${portName ?? ''}`);
+  if (!portEntry?.[1]) fail('wsdl:port', portName ? `no port ${portName}` : 'the service has no usable port (node-soap drops a port whose binding= names no wsdl:binding of the document)');
   const port = portEntry![1]!;
   const binding = port.binding;
+  // node-soap leaves a port whose binding= names no wsdl:binding without one.
+  if (!binding?.methods) fail(`wsdl:port ${portEntry![0]}`, 'its binding is not defined in the WSDL');
 
   function operation(name: string, spec: { arguments?: Record<string, string>; inputArgument?: string; result?: string; faults?: { match: string; code: string }[] }, skip: Set<string> = new Set()): GeneratedOperation {
     const method = binding.methods[name];
@@ -387,21 +453,39 @@ export function generateSoapSubgraph(definitions: WsdlDefinitions, mapping: Soap
     if (style === 'document') {
       // node-soap hands document-style operations their part's element directly.
       const element = (message as XsdNode).name && localName(message as XsdNode) === 'element' ? (message as XsdNode) : message.element;
-      if (!element) fail(`operation ${operationName}`, 'document style needs an element part');
-      const ns = element!.$targetNamespace ?? Object.keys(definitions.schemas)[0]!;
-      const shape = elementShape(element!, element!.$name!, { ns, input }, false);
-      if (shape.kind !== 'ref') {
-        // Bare document/literal with a simple element: the element is the single argument.
-        return { fields: [{ name: camelCase(element!.$name!), wire: element!.$name!, shape }], shape };
+      if (element) {
+        const ns = element.$targetNamespace ?? Object.keys(definitions.schemas)[0]!;
+        const shape = elementShape(element, element.$name!, { ns, input }, false);
+        if (shape.kind !== 'ref') {
+          // Bare document/literal with a simple element: the element is the single argument.
+          return { fields: [{ name: camelCase(element.$name!), wire: element.$name!, shape }], shape };
+        }
+        const named = registry.get(shape.name);
+        return { fields: named.kind === 'object' ? named.fields : [], shape };
       }
-      const named = registry.get(shape.name);
-      return { fields: named.kind === 'object' ? named.fields : [], shape };
+      // Document style with type= parts: the parts are the children, as in rpc style.
+      if (!message.parts || Object.keys(message.parts).length === 0) {
+        return { fields: [], shape: { kind: 'scalar', scalar: 'Boolean', nullable: true, codec: 'empty' } };
+      }
     }
     // rpc/literal: the message parts are the parameters.
     const name = typeName(`${pascalCase(operationName)}${suffix}${input ? 'Input' : ''}`);
     const fields: ObjectField[] = [];
+    const partNode = { name: 'part', definitionsXmlns: definitions.xmlns } as XsdNode;
     for (const [part, type] of Object.entries(message.parts ?? {})) {
-      fields.push({ name: camelCase(part), wire: part, shape: typeShape(type, { name: 'part', definitionsXmlns: definitions.xmlns } as XsdNode, { ns: '', input }, true, part) });
+      const nodeOf = type as unknown as XsdNode | string;
+      let shape: Shape;
+      if (typeof nodeOf === 'string') shape = typeShape(nodeOf, partNode, { ns: '', input }, true, part);
+      // An element= part node-soap resolved to the element itself.
+      else if (nodeOf && typeof nodeOf === 'object' && typeof nodeOf.name === 'string') shape = elementShape({ ...nodeOf, $name: nodeOf.$name ?? part }, `${pascalCase(operationName)}${pascalCase(part)}`, { ns: nodeOf.$targetNamespace ?? Object.keys(definitions.schemas)[0] ?? '', input }, true);
+      else shape = unsupported(`operation ${operationName} part ${part}`, 'the part names neither a type nor an element');
+      fields.push({ name: camelCase(part), wire: part, shape });
+    }
+    if (fields.length === 0) return { fields: [], shape: { kind: 'scalar', scalar: 'Boolean', nullable: true, codec: 'empty' } };
+    const taken = new Set<string>();
+    for (const f of fields) {
+      if (taken.has(f.name)) fail(`operation ${operationName}`, `two parts become the field ${f.name}`);
+      taken.add(f.name);
     }
     if (!types.has(name)) {
       registry.add({ kind: 'object', name, fields });
@@ -412,12 +496,41 @@ export function generateSoapSubgraph(definitions: WsdlDefinitions, mapping: Soap
 
   const rootFields: GeneratedRootField[] = [];
   const seen = { query: new Set<string>(), mutation: new Set<string>() };
-  for (const [name, spec] of Object.entries(mapping.operations)) {
-    const field = spec.field ?? camelCase(name);
-    if (seen[spec.kind].has(field)) fail(`operation ${name}`, `two operations map to ${field}`);
-    seen[spec.kind].add(field);
-    rootFields.push({ field, kind: spec.kind, operation: operation(name, spec) });
+  const listed = Object.entries(mapping.operations);
+  const include = mapping.include ?? (listed.length > 0 ? 'listed' : 'all');
+  if (include === 'all') {
+    // Every operation of the port, in document order: the mapping's settings where it has any,
+    // query or mutation by the name's verb otherwise.
+    const byName = new Map(listed);
+    const all = Object.keys(binding.methods).map((name): [string, (typeof listed)[number][1] | undefined] => [name, byName.get(name)]);
+    for (const name of byName.keys()) if (!binding.methods[name]) fail(`operation ${name}`, `the binding has no operation ${name}`);
+    for (const [name, spec] of all) {
+      const kind = spec?.kind ?? inferKind(name, mapping.queryVerbs);
+      const field = spec?.field ?? camelCase(name);
+      if (seen[kind].has(field)) {
+        if (spec) fail(`operation ${name}`, `two operations map to ${field}`);
+        skipped.push({ what: name, why: `its field ${field} is taken by another operation` });
+        continue;
+      }
+      try {
+        const generated = operation(name, spec ?? {});
+        seen[kind].add(field);
+        rootFields.push({ field, kind, operation: generated });
+      } catch (error) {
+        if (!mapping.degradeUnsupported || spec) throw error;
+        skipped.push({ what: name, why: (error as Error).message.replace(`${origin} `, '') });
+      }
+    }
+  } else {
+    for (const [name, spec] of listed) {
+      const field = spec.field ?? camelCase(name);
+      const kind = spec.kind ?? 'query';
+      if (seen[kind].has(field)) fail(`operation ${name}`, `two operations map to ${field}`);
+      seen[kind].add(field);
+      rootFields.push({ field, kind, operation: operation(name, spec) });
+    }
   }
+  if (rootFields.length === 0) fail('wsdl:binding', skipped.length > 0 ? `no usable operation (${skipped.map((s) => `${s.what}: ${s.why}`).join('; ').slice(0, 300)})` : 'the port has no operation');
 
   // Entities and references.
   const entities: GeneratedSoapEntity[] = [];
@@ -493,7 +606,7 @@ export function generateSoapSubgraph(definitions: WsdlDefinitions, mapping: Soap
     hints,
     scalars,
   });
-  return { sdl, registry, rootFields, entities, references, scalars, port: { service: serviceName ?? Object.keys(definitions.services)[0]!, port: portEntry![0], location: port.location } };
+  return { sdl, registry, rootFields, entities, references, scalars, port: { service: serviceName ?? Object.keys(definitions.services)[0]!, port: portEntry![0], location: port.location }, skipped };
 }
 
 /**

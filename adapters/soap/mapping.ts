@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { FAILURE_BY_CODE } from '../toolkit/errors.js';
+import { queryVerbsSchema } from '../toolkit/names.js';
 import { cacheHintSchema, callerIndependentSchema, forwardHeadersSchema, identityClaimSchema, identityHeadersSchema, legacyResilienceSchema, permissionsFileSchema } from '../toolkit/mapping.js';
 
 const graphqlName = z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*$/, 'a GraphQL name');
@@ -11,7 +12,7 @@ const faults = z
 
 const operationSchema = z.strictObject({
   field: graphqlName.optional().describe('Field name. Default: camelCase of the operation name.'),
-  kind: z.enum(['query', 'mutation']).default('query'),
+  kind: z.enum(['query', 'mutation']).optional().describe('Default: query for a listed operation; by its leading verb (queryVerbs) with include all.'),
   arguments: z.record(z.string(), graphqlName).default({}).describe('Request element to argument name.'),
   inputArgument: graphqlName.optional().describe('Pass the whole request as one input object argument with this name.'),
   result: z.string().optional().describe('Response element to return instead of the whole response.'),
@@ -117,6 +118,20 @@ export const soapMappingSchema = z
       })
       .prefault({}),
     cacheHints: z.record(z.string(), cacheHintSchema).default({}),
+    include: z
+      .enum(['all', 'listed'])
+      .optional()
+      .describe('all: every operation of the port, query or mutation by its leading verb; listed: only `operations`. Default: listed when operations are given, all without.'),
+    queryVerbs: queryVerbsSchema,
+    typePrefix: z
+      .string()
+      .regex(/^[A-Z][A-Za-z0-9]*$/, 'a PascalCase prefix')
+      .optional()
+      .describe('Put before every generated type name (Money becomes BillingMoney): for types whose names other subgraphs use already. Entities, references and cache hints then name the prefixed types; renames.types still wins.'),
+    degradeUnsupported: z
+      .boolean()
+      .default(false)
+      .describe('Schema constructs the generator cannot express (xs:any, groups, unknown types) become JSON or are left out with a warning, and an operation that still fails is skipped with its reason, instead of failing the build.'),
   })
   .describe('How a SOAP service becomes a federated subgraph.');
 

@@ -1,3 +1,23 @@
+import { z } from 'zod';
+
+/** Leading words of an operation or method name that read (a query); any other is a mutation. */
+export const QUERY_VERBS = ['Get', 'List', 'Search', 'Describe', 'Lookup', 'Query', 'Read', 'Fetch', 'Find', 'Count', 'Check', 'Batch Get', 'Stream', 'Watch', 'Aggregate', 'Compute', 'Estimate', 'Preview', 'Test', 'Validate', 'Explain', 'Summarize', 'Analyze', 'Retrieve', 'Calculate', 'Verify', 'Is', 'Has'];
+
+export const queryVerbsSchema = z
+  .array(z.string().regex(/^[A-Z][a-z]+( [A-Z][a-z]+)*$/, 'a capitalised verb, e.g. Get or Batch Get'))
+  .default(QUERY_VERBS)
+  .describe('Leading words of operation names that make a query with include all; any other is a mutation.');
+
+/** Query or mutation by the name's leading verb (`BatchGetX` reads its second word too; `getX` and `get_x` count). */
+export function inferKind(name: string, verbs: readonly string[] = QUERY_VERBS): 'query' | 'mutation' {
+  const spoken = words(name).map((w) => w[0]!.toUpperCase() + w.slice(1));
+  for (const verb of verbs) {
+    const parts = verb.split(' ');
+    if (parts.every((part, i) => spoken[i] === part)) return 'query';
+  }
+  return 'mutation';
+}
+
 /** Turns wire names (snake_case, kebab-case, dotted, numeric prefixes) into readable GraphQL names. */
 
 function words(name: string): string[] {

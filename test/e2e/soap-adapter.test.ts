@@ -146,7 +146,13 @@ describe('SOAP adapter start-up', () => {
 </wsdl:definitions>`;
     writeFileSync(join(dir, 'any.wsdl'), wsdl);
     writeFileSync(join(dir, 'any.soap.yaml'), 'service: x\nsubgraph: x\npermissions: {}\nwsdl: any.wsdl\ntarget: {}\noperations:\n  Get:\n    field: get\n');
-    await expect(loadSoapAdapter(join(dir, 'any.soap.yaml'), { credentials: false })).rejects.toThrow(`${join(dir, 'any.wsdl')} (GetReq): xs:any is not supported`);
+    await expect(loadSoapAdapter(join(dir, 'any.soap.yaml'), { credentials: false })).rejects.toThrow(`${join(dir, 'any.wsdl')} (GetReq xs:any): xs:any is not supported`);
+    // Degraded: the construct is left out with its reason, the rest builds.
+    writeFileSync(join(dir, 'any-degraded.soap.yaml'), 'service: x\nsubgraph: x\npermissions: {}\nwsdl: any.wsdl\ntarget: {}\ndegradeUnsupported: true\n');
+    const degraded = await loadSoapAdapter(join(dir, 'any-degraded.soap.yaml'), { credentials: false });
+    degraded.target.close();
+    expect(degraded.generated.skipped).toEqual([{ what: 'GetReq xs:any', why: 'xs:any is not supported: left out' }]);
+    expect(degraded.generated.rootFields.map((f) => `${f.kind} ${f.field}`)).toEqual(['query get']);
     writeFileSync(join(dir, 'missing.soap.yaml'), 'service: x\nsubgraph: x\npermissions: {}\nwsdl: nowhere.wsdl\ntarget: {}\n');
     await expect(loadSoapAdapter(join(dir, 'missing.soap.yaml'), { credentials: false })).rejects.toThrow(`Cannot load WSDL ${join(dir, 'nowhere.wsdl')}`);
     writeFileSync(join(dir, 'op.soap.yaml'), 'service: x\nsubgraph: x\npermissions: {}\nwsdl: any.wsdl\ntarget: {}\noperations:\n  Put:\n    field: put\n');
