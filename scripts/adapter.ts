@@ -3,12 +3,14 @@ import { tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { corpusSpecs, corpusSummary, runCorpusSpec, type CorpusOutcome } from '../adapters/init/corpus.js';
-import { checkMapping, initMapping, type AdapterKind } from '../adapters/init/init.js';
+import { checkMapping, initMapping, kindOf, type AdapterKind } from '../adapters/init/init.js';
+import { startGrpcStub, startRestStub, startSoapStub } from '../adapters/init/stub.js';
 
 // The adapters' tools for backend teams:
 //   init KIND SPEC --service NAME  writes a mapping with every operation, names that compose with
 //                                  the supergraph, suggested entities and permissions
 //   check MAPPING                  builds a mapping as the adapter does and composes it
+//   stub MAPPING                   serves sample answers for every operation of the spec
 //   corpus DIR [--kind K]          init + generate + compose on every spec under DIR: the pass
 //                                  rate, the time per spec and the failures' reasons; --out FILE
 //                                  writes FILE.json and FILE.md
@@ -22,11 +24,13 @@ const { values, positionals } = parseArgs({
     'include-dir': { type: 'string', multiple: true },
     supergraph: { type: 'string' },
     list: { type: 'string' },
+    port: { type: 'string' },
   },
 });
 const help = [
   'usage: npm run adapter -- init rest|soap|grpc SPEC --service NAME [--out FILE] [--include-dir DIR]...',
   '       npm run adapter -- check MAPPING [--supergraph FILE]',
+  '       npm run adapter -- stub MAPPING [--port N]',
   '       npm run adapter -- corpus DIR [--kind rest|soap|grpc] [--list FILE] [--limit N] [--out FILE]',
   '',
 ].join('\n');
@@ -113,12 +117,24 @@ async function check(mappingPath: string): Promise<void> {
   if (!result.composition.ok) process.exitCode = 1;
 }
 
+/** Serves a stub of the mapping's service generated from its spec until stopped. */
+async function stub(mappingPath: string): Promise<void> {
+  const kind = kindOf(mappingPath);
+  const port = Number(values.port ?? 0);
+  const server = kind === 'rest' ? await startRestStub(mappingPath, port) : kind === 'soap' ? await startSoapStub(mappingPath, port) : await startGrpcStub(mappingPath, port);
+  process.stdout.write(`stub of ${mappingPath} (${kind}) at ${server.url}: sample answers for every operation; point the mapping's target there (TARGET_URL / TARGET_ADDRESS)\n`);
+  const stop = (): void => void server.close().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
 const [command, first, second] = positionals;
 try {
   if (command === 'corpus' && first) await corpus(first);
   else if (command === 'init') await init(first, second);
   else if (command === 'check' && first) await check(first);
-  else fail(command ? `unknown command ${command} or missing argument (known: init, check, corpus)` : 'name a command');
+  else if (command === 'stub' && first) await stub(first);
+  else fail(command ? `unknown command ${command} or missing argument (known: init, check, stub, corpus)` : 'name a command');
 } catch (error) {
   process.stderr.write(`adapter ${command}: ${(error as Error).message}\n`);
   process.exitCode = 1;

@@ -52,10 +52,11 @@ export interface BuiltAdapter {
 /** Builds a mapping file's subgraph exactly as the adapter (and `npm run compose`) does: no calls to the service. */
 export async function buildMapping(kind: AdapterKind, mappingPath: string): Promise<BuiltAdapter> {
   if (kind === 'rest') {
-    const { mapping, generated } = await loadRestAdapter(mappingPath);
+    const { mapping, generated, specLocation } = await loadRestAdapter(mappingPath);
     const rootFields = generated.operations.filter((o) => o.field !== '').map((o) => ({ operation: o.operationId, field: o.field, kind: o.kind }));
     const skipped = generated.warnings.map((warning) => {
-      const [what, ...why] = warning.split(': ');
+      // The spec's own location is the mapping's; its JSON pointer says where.
+      const [what, ...why] = warning.split(specLocation).join('').split(': ');
       return why.length > 0 ? { what: what!, why: why.join(': ') } : { what: '', why: warning };
     });
     return { subgraph: mapping.subgraph, sdl: generated.sdl, rootFields, skipped, suggestions: restSuggestions(generated) };

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { Kind, parse } from 'graphql';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import type { IdentityVerifierOptions } from '../../gateway/src/plugins/auth/index.js';
 import type { Permissions } from '../../subgraphs/shared/permissions.js';
@@ -21,6 +22,26 @@ export interface AdapterServerOptions {
   tracing?: TracingOptions | false;
 }
 
+/**
+ * The mapping's permissions plus, for every generated value type the mapping gives no rule, `"*":
+ * allow`: a value type (not an entity, so not reachable through `_entities`) is only reached
+ * through a field whose own rule the caller passed, so it is readable by whoever may read the
+ * field that returns it. Entities and root types keep deny by default.
+ */
+export function withValueTypeDefaults(sdl: string, permissions: Permissions): Permissions {
+  const types = { ...permissions.types };
+  for (const definition of parse(sdl, { noLocation: true }).definitions) {
+    if (definition.kind !== Kind.OBJECT_TYPE_DEFINITION) continue;
+    const name = definition.name.value;
+    if (ROOTS.has(name) || name.startsWith('_') || types[name] !== undefined) continue;
+    if (definition.directives?.some((d) => d.name.value === 'key')) continue;
+    types[name] = { '*': 'allow' };
+  }
+  return { ...permissions, types };
+}
+
+const ROOTS = new Set(['Query', 'Mutation', 'Subscription']);
+
 /** Serves a generated adapter subgraph: its permissions, per-request loaders, `close` on stop. */
 export function startAdapterSubgraph(
   options: AdapterServerOptions,
@@ -33,7 +54,7 @@ export function startAdapterSubgraph(
     name: mapping.subgraph,
     sdl,
     resolvers,
-    permissions: { rules: mapping.permissions, source: `${options.mappingPath} permissions` },
+    permissions: { rules: withValueTypeDefaults(sdl, mapping.permissions), source: `${options.mappingPath} permissions` },
     context: adapterContext,
     port: options.port,
     host: options.host,

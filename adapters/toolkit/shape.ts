@@ -83,6 +83,10 @@ export class ShapeRegistry {
       if (decoded instanceof Error) return this.invalid(service, path, decoded.message);
       value = decoded;
     }
+    if (this.xml && shape.kind === 'ref' && (value === '' || (value === null && !shape.nullable)) && this.named.get(shape.name)?.kind === 'object') {
+      // An element that is present but empty (<Parameters/>) is an object whose children are all absent.
+      value = {};
+    }
     if (value === null || value === undefined) {
       // XML has no empty list: a repeated element that does not occur is an empty list.
       if (this.xml && shape.kind === 'list') return [];

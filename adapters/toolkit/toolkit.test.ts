@@ -4,7 +4,8 @@ import { failureFromGrpcStatus, failureFromHttpStatus, failureFromTransportError
 import { ShapeRegistry, type Shape } from './shape.js';
 import { parseJsonLossless, stringifyJsonLossless } from './json.js';
 import { hintFromCacheControl, interpolateEnv, interpolateHeaders } from './mapping.js';
-import { camelCase, constantCase, pascalCase } from './names.js';
+import { camelCase, constantCase, inferKind, pascalCase } from './names.js';
+import { withValueTypeDefaults } from './server.js';
 import { Int64Scalar } from './scalars.js';
 import { propagatedHeaders } from './context.js';
 import { withEnvelopeHeader } from '../soap/client.js';
@@ -225,5 +226,34 @@ describe('identity to legacy services', () => {
     expect(withEnvelopeHeader(withHeader, '<c:Caller/>')).toBe('<soap:Envelope><soap:Header><wsse:Security/><c:Caller/></soap:Header><soap:Body><x/></soap:Body></soap:Envelope>');
     const bare = '<env:Envelope xmlns:env="urn:e"><env:Body><x/></env:Body></env:Envelope>';
     expect(withEnvelopeHeader(bare, '<c:Caller/>')).toBe('<env:Envelope xmlns:env="urn:e"><env:Header><c:Caller/></env:Header><env:Body><x/></env:Body></env:Envelope>');
+  });
+});
+
+describe('permissions of generated subgraphs', () => {
+  const sdl = `
+    type Query { order(id: ID!): Order, quote: Quote }
+    type Mutation { place: Order }
+    type Order @key(fields: "id") { id: ID!, lines: [Line!]! }
+    type Line { sku: String, price: Money }
+    type Money { amount: String }
+    type Quote { total: Money }
+  `;
+
+  it('lets whoever may read a field read the value types it returns; entities and root types stay deny by default', () => {
+    const permissions = withValueTypeDefaults(sdl, { rules: {}, types: { Query: { order: 'authenticated' }, Quote: { total: { role: 'admin' } } } });
+    expect(permissions.types).toEqual({
+      Query: { order: 'authenticated' },
+      Quote: { total: { role: 'admin' } },
+      Line: { '*': 'allow' },
+      Money: { '*': 'allow' },
+    });
+  });
+});
+
+describe('query or mutation by the operation name', () => {
+  it('reads the leading verb, in any case style, and the batch form', () => {
+    expect(['GetOrder', 'getOrder', 'get_order', 'ListOrders', 'BatchGetOrders', 'SearchAll', 'IsValid', 'checkVat'].map((n) => inferKind(n))).toEqual(Array(8).fill('query'));
+    expect(['CreateOrder', 'placeOrder', 'BatchCreate', 'Getaway', 'Delete'].map((n) => inferKind(n))).toEqual(Array(5).fill('mutation'));
+    expect(inferKind('FetchThings', ['Get'])).toBe('mutation');
   });
 });
