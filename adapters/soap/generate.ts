@@ -227,6 +227,16 @@ export function generateSoapSubgraph(definitions: WsdlDefinitions, mapping: Soap
     return { ns: ns!, local };
   }
 
+  /** The target namespace of a schema node node-soap hands over resolved: the schema that defines it. */
+  function namespaceOf(node: XsdNode): string {
+    if (node.$targetNamespace) return node.$targetNamespace;
+    for (const [ns, schema] of Object.entries(definitions.schemas)) {
+      const name = node.$name ?? '';
+      if (schema.complexTypes[name] === node || schema.types[name] === node || schema.elements[name] === node) return ns;
+    }
+    return Object.keys(definitions.schemas)[0] ?? '';
+  }
+
   function simpleShape(node: XsdNode, name: string, ctx: Ctx, nullable: boolean): Shape {
     const restriction = node.children?.find((c) => localName(c) === 'restriction');
     // xs:list and xs:union of simple types: their text as it is (a space-separated list, or one
@@ -476,8 +486,15 @@ export function generateSoapSubgraph(definitions: WsdlDefinitions, mapping: Soap
       const nodeOf = type as unknown as XsdNode | string;
       let shape: Shape;
       if (typeof nodeOf === 'string') shape = typeShape(nodeOf, partNode, { ns: '', input }, true, part);
-      // An element= part node-soap resolved to the element itself.
-      else if (nodeOf && typeof nodeOf === 'object' && typeof nodeOf.name === 'string') shape = elementShape({ ...nodeOf, $name: nodeOf.$name ?? part }, `${pascalCase(operationName)}${pascalCase(part)}`, { ns: nodeOf.$targetNamespace ?? Object.keys(definitions.schemas)[0] ?? '', input }, true);
+      // A part node-soap resolved to the schema node it names: a type= part's complexType or
+      // simpleType, an element= part's element.
+      else if (nodeOf && typeof nodeOf === 'object' && typeof nodeOf.name === 'string') {
+        const kind = localName(nodeOf);
+        const ns = namespaceOf(nodeOf);
+        if (kind === 'complexType') shape = complexShape(nodeOf, nodeOf.$name ?? `${pascalCase(operationName)}${pascalCase(part)}`, { ns, input }, true);
+        else if (kind === 'simpleType') shape = simpleShape(nodeOf, nodeOf.$name ?? `${pascalCase(operationName)}${pascalCase(part)}`, { ns, input }, true);
+        else shape = elementShape({ ...nodeOf, $name: nodeOf.$name ?? part }, `${pascalCase(operationName)}${pascalCase(part)}`, { ns, input }, true);
+      }
       else shape = unsupported(`operation ${operationName} part ${part}`, 'the part names neither a type nor an element');
       fields.push({ name: camelCase(part), wire: part, shape });
     }

@@ -74,12 +74,12 @@ describe('npm run adapter -- init, check and stub', () => {
     const soap = await adapterTool(['init', 'soap', projectPath('adapters', 'corpus', 'wsdl', 'kdsoap', 'BLZService.wsdl'), '--service', 'blz', '--out', join(dir, 'blz.soap.yaml')]);
     expect(soap.code, soap.stderr).toBe(0);
     expect(soap.stdout).toContain('1 query and 0 mutation fields');
-    expect(readFileSync(join(dir, 'blz.soap.yaml'), 'utf8')).toMatch(/operations:\n  getBank:\n    field: getBank\n    kind: query/);
+    expect(readFileSync(join(dir, 'blz.soap.yaml'), 'utf8')).toMatch(/operations:\n {2}getBank:\n {4}field: getBank\n {4}kind: query/);
     const protos = projectPath('node_modules', 'google-proto-files');
     const grpc = await adapterTool(['init', 'grpc', join(protos, 'google/cloud/kms/v1/service.proto'), '--service', 'kms', '--out', join(dir, 'kms.grpc.yaml'), '--include-dir', protos]);
     expect(grpc.code, grpc.stderr).toBe(0);
     expect(grpc.stdout).toMatch(/CryptoKey @key\(fields: "name"\) by google\.cloud\.kms\.v1\.KeyManagementService\.GetCryptoKey\(name\)/);
-    expect(readFileSync(join(dir, 'kms.grpc.yaml'), 'utf8')).toMatch(/methods:\n  google\.cloud\.kms\.v1\.KeyManagementService\.ListKeyRings:\n    field: listKeyRings\n    kind: query/);
+    expect(readFileSync(join(dir, 'kms.grpc.yaml'), 'utf8')).toMatch(/methods:\n {2}google\.cloud\.kms\.v1\.KeyManagementService\.ListKeyRings:\n {4}field: listKeyRings\n {4}kind: query/);
 
     const unknownKind = await adapterTool(['init', 'graphql', PETSTORE, '--service', 'x']);
     expect(unknownKind.code).toBe(1);

@@ -1,6 +1,8 @@
 import { join } from 'node:path';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { initMapping } from '../../adapters/init/init.js';
+import { startSoapStub, type StubServer } from '../../adapters/init/stub.js';
 import { loadSoapAdapter, startSoapAdapter, type RunningSoapAdapter } from '../../adapters/soap/adapter.js';
 import { usesSoap12 } from '../../adapters/soap/client.js';
 import type { RunningGateway } from '../../gateway/src/core/create-gateway.js';
@@ -157,5 +159,59 @@ describe('SOAP adapter start-up', () => {
     await expect(loadSoapAdapter(join(dir, 'missing.soap.yaml'), { credentials: false })).rejects.toThrow(`Cannot load WSDL ${join(dir, 'nowhere.wsdl')}`);
     writeFileSync(join(dir, 'op.soap.yaml'), 'service: x\nsubgraph: x\npermissions: {}\nwsdl: any.wsdl\ntarget: {}\noperations:\n  Put:\n    field: put\n');
     await expect(loadSoapAdapter(join(dir, 'op.soap.yaml'), { credentials: false })).rejects.toThrow('(operation Put): the binding has no operation Put');
+  });
+});
+
+describe('XSD and WSDL constructs of real services, through a stub served from the WSDL', () => {
+  // test/fixtures/xsd-coverage: built-in types (xs:ID, xs:gYear, xs:NMTOKENS, xs:anyType...),
+  // xs:list and xs:union, simpleContent on a user simpleType, xs:include in the same namespace,
+  // colliding enumeration values, an rpc operation with a type= part, one-way and empty requests.
+  let stub: StubServer;
+  let coverage: RunningSoapAdapter;
+  beforeAll(async () => {
+    const dir = tempDir();
+    const mappingPath = join(dir, 'coverage.soap.yaml');
+    const init = await initMapping({ kind: 'soap', spec: projectPath('test', 'fixtures', 'xsd-coverage', 'coverage.wsdl'), service: 'coverage', out: mappingPath });
+    expect(init.built.skipped).toEqual([]);
+    expect(init.composition.ok).toBe(true);
+    stub = await startSoapStub(mappingPath);
+    const text = readFileSync(mappingPath, 'utf8').replace(/permissions:\n {2}types:\n(?: {4}.*\n| {6}.*\n| {8}.*\n)*/, 'permissions:\n  types:\n    Query: { "*": allow }\n    Mutation: { "*": allow }\n');
+    writeFileSync(mappingPath, text);
+    coverage = await startSoapAdapter({ mappingPath, endpoint: stub.url, logLevel: 'silent', tracing: false });
+  });
+  afterAll(async () => {
+    await coverage?.stop();
+    await stub?.close();
+  });
+
+  it('reads every construct back from the wire', async () => {
+    const { body } = await gql(coverage.url, '{ lookupRecord(request: { id: "r1" }) { record { id ref year month day tokens size names language count ratio wait extra total { value currency } grade } } }');
+    expect(body.errors).toBeUndefined();
+    expect(body.data!.lookupRecord).toEqual({
+      record: {
+        id: '1',
+        ref: 'stub',
+        year: 'stub',
+        month: 'stub',
+        day: 'stub',
+        tokens: 'stub',
+        size: 'stub',
+        names: 'stub',
+        language: 'stub',
+        count: '1',
+        ratio: 1.5,
+        wait: 'stub',
+        extra: { stub: 'true' },
+        total: { value: 'stub', currency: 'stub' },
+        grade: 'A_B',
+      },
+    });
+    expect(coverage.generated.sdl).toMatch(/enum Grade \{\s+A_B\s+A_B_2\s+C\s+\}/);
+  });
+
+  it('answers a one-way operation with true and an empty request with its answer', async () => {
+    const { body } = await gql(coverage.url, 'mutation { sendNote(note: "hi") ping { ok } }');
+    expect(body.errors).toBeUndefined();
+    expect(body.data).toEqual({ sendNote: true, ping: { ok: true } });
   });
 });
