@@ -25,10 +25,11 @@ const { values, positionals } = parseArgs({
     supergraph: { type: 'string' },
     list: { type: 'string' },
     port: { type: 'string' },
+    force: { type: 'boolean', default: false },
   },
 });
 const help = [
-  'usage: npm run adapter -- init rest|soap|grpc SPEC --service NAME [--out FILE] [--include-dir DIR]...',
+  'usage: npm run adapter -- init rest|soap|grpc SPEC --service NAME [--out FILE] [--include-dir DIR]... [--force]',
   '       npm run adapter -- check MAPPING [--supergraph FILE]',
   '       npm run adapter -- stub MAPPING [--port N]',
   '       npm run adapter -- corpus DIR [--kind rest|soap|grpc] [--list FILE] [--limit N] [--out FILE]',
@@ -85,7 +86,7 @@ async function init(kind: string | undefined, spec: string | undefined): Promise
   if (kind !== 'rest' && kind !== 'soap' && kind !== 'grpc') fail('init needs rest, soap or grpc');
   if (!spec) fail('init needs the spec file');
   if (!values.service) fail('init needs --service NAME');
-  const result = await initMapping({ kind: kind as AdapterKind, spec: spec!, service: values.service!, out: values.out, includeDirs: values['include-dir'], supergraph: values.supergraph });
+  const result = await initMapping({ kind: kind as AdapterKind, spec: spec!, service: values.service!, out: values.out, includeDirs: values['include-dir'], supergraph: values.supergraph, force: values.force });
   const b = result.built;
   const lines = [
     `wrote ${relative(process.cwd(), result.mappingPath)}: ${b.rootFields.filter((f) => f.kind === 'query').length} query and ${b.rootFields.filter((f) => f.kind === 'mutation').length} mutation fields`,

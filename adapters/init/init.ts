@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { Kind, parse } from 'graphql';
 import { parse as parseYaml, stringify } from 'yaml';
@@ -206,6 +206,8 @@ export interface InitOptions {
   includeDirs?: string[];
   /** The supergraph to compose with. Default schema/supergraph.yaml. */
   supergraph?: string;
+  /** Overwrite an existing mapping file. Default false: init never replaces a mapping someone may have edited. */
+  force?: boolean;
 }
 
 export interface InitResult {
@@ -232,11 +234,23 @@ async function restTarget(spec: string): Promise<string> {
 export async function initMapping(options: InitOptions): Promise<InitResult> {
   const { kind, service } = options;
   if (!/^[A-Za-z_][\w-]*$/.test(service)) throw new Error(`--service ${service}: a name of letters, digits, _ and - (it names the subgraph)`);
-  const subgraph = service;
   const mappingPath = resolve(options.out ?? projectPath('adapters', 'services', service, `${service}.${kind}.yaml`));
   const spec = resolve(options.spec);
   const specRef = relative(dirname(mappingPath), spec) || spec;
+  if (existsSync(mappingPath) && !options.force) throw new Error(`${mappingPath} exists already; check it with \`npm run adapter -- check\`, or pass --force to write it again`);
   mkdirSync(dirname(mappingPath), { recursive: true });
+  try {
+    return await writeInitialMapping(options, mappingPath, spec, specRef);
+  } catch (error) {
+    // No half-written mapping stays behind.
+    rmSync(mappingPath, { force: true });
+    throw error;
+  }
+}
+
+async function writeInitialMapping(options: InitOptions, mappingPath: string, spec: string, specRef: string): Promise<InitResult> {
+  const { kind, service } = options;
+  const subgraph = service;
   const demo = readSupergraphConfig(options.supergraph ?? projectPath('schema', 'supergraph.yaml')).filter((s) => s.name !== subgraph);
   const demoSdls = demo.map((s) => s.sdl);
 

@@ -63,7 +63,7 @@ const BUILT_IN: Record<string, ScalarName> = {
 };
 
 /** Names a generated type never takes: GraphQL's and federation's own, and the adapters' scalars. */
-const RESERVED = new Set(['Query', 'Mutation', 'Subscription', 'String', 'Int', 'Float', 'Boolean', 'ID', 'DateTime', 'Int64', 'JSON', 'Decimal', 'Base64', 'Date', 'Duration', 'Upload', 'CacheControlScope', 'Any', 'Entity', 'Service']);
+const RESERVED = new Set(['Query', 'Mutation', 'Subscription', 'String', 'Int', 'Float', 'Boolean', 'ID', 'DateTime', 'Int64', 'JSON', 'Decimal', 'Base64', 'Date', 'Duration', 'Upload', 'CacheControlScope']);
 
 export class WsdlError extends Error {
   override name = 'WsdlError';

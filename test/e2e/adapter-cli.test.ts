@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
@@ -34,6 +34,10 @@ describe('npm run adapter -- init, check and stub', () => {
     expect(init.stdout).toContain('#/paths/~1pet~1uploadImage/post/requestBody: only JSON and form request bodies are supported (multipart/form-data); operation uploadFile left out');
     expect(init.stdout).toContain('composes with the supergraph');
 
+    // A mapping someone may have edited is never overwritten without --force.
+    const again = await adapterTool(['init', 'rest', PETSTORE, '--service', 'petstore', '--out', out]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('exists already');
     const text = readFileSync(out, 'utf8');
     expect(text).toMatch(/^# yaml-language-server: \$schema=.*adapters\/rest\/mapping\.schema\.json$/m);
     for (const op of ['getPetById', 'findPetsByStatus', 'updatePet', 'partialUpdate', 'deletePet', 'placeOrder', 'createUser', 'loginUser']) expect(text).toMatch(new RegExp(`^  ${op}:$`, 'm'));
@@ -81,6 +85,11 @@ describe('npm run adapter -- init, check and stub', () => {
     expect(grpc.stdout).toMatch(/CryptoKey @key\(fields: "name"\) by google\.cloud\.kms\.v1\.KeyManagementService\.GetCryptoKey\(name\)/);
     expect(readFileSync(join(dir, 'kms.grpc.yaml'), 'utf8')).toMatch(/methods:\n {2}google\.cloud\.kms\.v1\.KeyManagementService\.ListKeyRings:\n {4}field: listKeyRings\n {4}kind: query/);
 
+    // A spec that cannot be read leaves no mapping behind.
+    const missing = await adapterTool(['init', 'rest', join(dir, 'nowhere.json'), '--service', 'gone', '--out', join(dir, 'gone.rest.yaml')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/adapter init: .*nowhere\.json/);
+    expect(existsSync(join(dir, 'gone.rest.yaml'))).toBe(false);
     const unknownKind = await adapterTool(['init', 'graphql', PETSTORE, '--service', 'x']);
     expect(unknownKind.code).toBe(1);
     expect(unknownKind.stderr).toContain('init needs rest, soap or grpc');
