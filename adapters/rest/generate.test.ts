@@ -75,6 +75,12 @@ describe('generateRestSubgraph', () => {
     // Paths that read alike without operationIds: the later operationId numbered too.
     const paths = generateRestSubgraph(doc({ '/fs/{Path}': { post: { responses: json({ type: 'string' }) } }, '/fs/Path': { post: { responses: json({ type: 'string' }) } } }), mapping(), 's');
     expect(paths.operations.map((o) => `${o.operationId}:${o.field}`)).toEqual(['postFsPath:postFsPath', 'postFsPath2:postFsPath2']);
+    // An operation the generator cannot build: an error, or left out with its reason when degraded.
+    const odd = doc({ '/m': { get: { operationId: 'matrix', parameters: [{ name: 'x', in: 'matrix', schema: { type: 'string' } }], responses: json({ type: 'string' }) } }, '/n': { get: { operationId: 'normal', responses: json({ type: 'string' }) } } });
+    expect(() => generateRestSubgraph(odd, mapping(), 's')).toThrow(/parameter location matrix is not supported/);
+    const partial = generateRestSubgraph(odd, mapping({ degradeUnsupported: true }), 's');
+    expect(partial.operations.map((o) => o.operationId)).toEqual(['normal']);
+    expect(partial.warnings).toEqual(['s#/paths/~1m/get/parameters/0: parameter location matrix is not supported; operation matrix left out']);
     // A name the mapping gives twice is the user's to fix.
     expect(() =>
       generateRestSubgraph(doc({ '/a': { get: { operationId: 'a', responses: json({ type: 'string' }) } }, '/b': { get: { operationId: 'b', responses: json({ type: 'string' }) } } }), mapping({ operations: { a: { field: 'same' }, b: { field: 'same' } } }), 's'),

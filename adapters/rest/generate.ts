@@ -418,105 +418,112 @@ export function generateRestSubgraph(doc: OpenApiDocument, mapping: RestMapping,
       seenOperationIds.add(operationId);
       const opMapping = mapping.operations[operationId];
       if (mapping.include === 'listed' && !opMapping) continue;
-      const kind = opMapping?.kind ?? (method === 'get' ? 'query' : 'mutation');
-      if (kind === 'hidden' && !Object.values(mapping.entities).some((e) => e.batch?.operation === operationId || e.single?.operation === operationId)) continue;
-      const field = opMapping?.field ?? camelCase(operationId);
-      const baseName = pascalCase(operationId);
+      try {
+        const kind = opMapping?.kind ?? (method === 'get' ? 'query' : 'mutation');
+        if (kind === 'hidden' && !Object.values(mapping.entities).some((e) => e.batch?.operation === operationId || e.single?.operation === operationId)) continue;
+        const field = opMapping?.field ?? camelCase(operationId);
+        const baseName = pascalCase(operationId);
 
-      const parameters: GeneratedParameter[] = [];
-      const args = new Set<string>();
-      const params = [...shared, ...((op.parameters as JsonSchema[] | undefined) ?? [])];
-      for (const [index, raw] of params.entries()) {
-        const { schema: param, pointer: at } = deref(raw, `${pointer}/parameters/${index}`);
-        const name = String(param.name);
-        const location = String(param.in);
-        const exposed = !opMapping?.exclude.includes(name);
-        if (location === 'cookie') {
-          warnings.push(`${specLocation}#${at}: cookie parameter ${name} is not exposed`);
-          continue;
+        const parameters: GeneratedParameter[] = [];
+        const args = new Set<string>();
+        const params = [...shared, ...((op.parameters as JsonSchema[] | undefined) ?? [])];
+        for (const [index, raw] of params.entries()) {
+          const { schema: param, pointer: at } = deref(raw, `${pointer}/parameters/${index}`);
+          const name = String(param.name);
+          const location = String(param.in);
+          const exposed = !opMapping?.exclude.includes(name);
+          if (location === 'cookie') {
+            warnings.push(`${specLocation}#${at}: cookie parameter ${name} is not exposed`);
+            continue;
+          }
+          if (location !== 'path' && location !== 'query' && location !== 'header') fail(at, `parameter location ${location} is not supported`);
+          let arg = opMapping?.arguments[name] ?? camelCase(name);
+          // The same name in two places (query and header), or names that read alike: the later one
+          // says where it goes, then is numbered.
+          if (exposed && args.has(arg) && !opMapping?.arguments[name]) {
+            arg = `${arg}${pascalCase(location)}`;
+            for (let n = 2; args.has(arg); n += 1) arg = `${camelCase(name)}${pascalCase(location)}${n}`;
+          }
+          if (exposed && args.has(arg)) fail(at, `two parameters map to the argument ${arg}`);
+          if (exposed) args.add(arg);
+          const required = param.required === true || location === 'path';
+          const schema = (param.schema as JsonSchema | undefined) ?? { type: 'string' };
+          const shape = shapeFor(schema, { input: true, nameHint: `${baseName}${pascalCase(name)}`, pointer: `${at}/schema` }, !required, name);
+          const style = typeof param.style === 'string' ? param.style : 'form';
+          const explode = typeof param.explode === 'boolean' ? param.explode : style === 'form';
+          parameters.push({ wire: name, in: location as GeneratedParameter['in'], arg, shape, explode, exposed });
         }
-        if (location !== 'path' && location !== 'query' && location !== 'header') fail(at, `parameter location ${location} is not supported`);
-        let arg = opMapping?.arguments[name] ?? camelCase(name);
-        // The same name in two places (query and header), or names that read alike: the later one
-        // says where it goes, then is numbered.
-        if (exposed && args.has(arg) && !opMapping?.arguments[name]) {
-          arg = `${arg}${pascalCase(location)}`;
-          for (let n = 2; args.has(arg); n += 1) arg = `${camelCase(name)}${pascalCase(location)}${n}`;
-        }
-        if (exposed && args.has(arg)) fail(at, `two parameters map to the argument ${arg}`);
-        if (exposed) args.add(arg);
-        const required = param.required === true || location === 'path';
-        const schema = (param.schema as JsonSchema | undefined) ?? { type: 'string' };
-        const shape = shapeFor(schema, { input: true, nameHint: `${baseName}${pascalCase(name)}`, pointer: `${at}/schema` }, !required, name);
-        const style = typeof param.style === 'string' ? param.style : 'form';
-        const explode = typeof param.explode === 'boolean' ? param.explode : style === 'form';
-        parameters.push({ wire: name, in: location as GeneratedParameter['in'], arg, shape, explode, exposed });
-      }
 
-      let body: GeneratedOperation['body'];
-      const requestBody = op.requestBody ? deref(op.requestBody as JsonSchema, `${pointer}/requestBody`) : undefined;
-      if (requestBody) {
-        const content = (requestBody.schema.content ?? {}) as Record<string, JsonSchema>;
-        const asJson = jsonContent(content);
-        const asForm = asJson ? undefined : formContent(content);
-        const json = asJson ?? asForm;
-        if (!json) {
-          const reason = `only JSON and form request bodies are supported (${Object.keys(content).join(', ')})`;
-          if (!mapping.degradeUnsupported) fail(requestBody.pointer, `${reason}; set degradeUnsupported: true to leave the operation out`);
-          warnings.push(`${specLocation}#${requestBody.pointer}: ${reason}; operation ${operationId} left out`);
-          continue;
+        let body: GeneratedOperation['body'];
+        const requestBody = op.requestBody ? deref(op.requestBody as JsonSchema, `${pointer}/requestBody`) : undefined;
+        if (requestBody) {
+          const content = (requestBody.schema.content ?? {}) as Record<string, JsonSchema>;
+          const asJson = jsonContent(content);
+          const asForm = asJson ? undefined : formContent(content);
+          const json = asJson ?? asForm;
+          if (!json) {
+            const reason = `only JSON and form request bodies are supported (${Object.keys(content).join(', ')})`;
+            if (!mapping.degradeUnsupported) fail(requestBody.pointer, `${reason}; set degradeUnsupported: true to leave the operation out`);
+            warnings.push(`${specLocation}#${requestBody.pointer}: ${reason}; operation ${operationId} left out`);
+            continue;
+          }
+          const arg = opMapping?.bodyArgument ?? 'input';
+          if (args.has(arg)) fail(requestBody.pointer, `the body argument ${arg} collides with a parameter; set bodyArgument`);
+          const schema = (json![1].schema as JsonSchema | undefined) ?? {};
+          const shape = shapeFor(schema, { input: true, nameHint: `${baseName}Body`, pointer: `${requestBody.pointer}/content/${json![0].replace(/\//g, '~1')}/schema` }, requestBody.schema.required !== true);
+          body = { arg, shape, ...(asForm ? { encoding: 'form' as const } : {}) };
         }
-        const arg = opMapping?.bodyArgument ?? 'input';
-        if (args.has(arg)) fail(requestBody.pointer, `the body argument ${arg} collides with a parameter; set bodyArgument`);
-        const schema = (json![1].schema as JsonSchema | undefined) ?? {};
-        const shape = shapeFor(schema, { input: true, nameHint: `${baseName}Body`, pointer: `${requestBody.pointer}/content/${json![0].replace(/\//g, '~1')}/schema` }, requestBody.schema.required !== true);
-        body = { arg, shape, ...(asForm ? { encoding: 'form' as const } : {}) };
-      }
 
-      let result: GeneratedOperation['result'];
-      const responses = (op.responses ?? {}) as Record<string, JsonSchema>;
-      const success = Object.keys(responses)
-        .filter((code) => /^2(\d\d|XX)$/.test(code))
-        .sort()[0];
-      if (success) {
-        const { schema: response, pointer: at } = deref(responses[success]!, `${pointer}/responses/${success}`);
-        const content = (response.content ?? {}) as Record<string, JsonSchema>;
-        const json = jsonContent(content);
-        if (json?.[1].schema) {
-          const unwrap = splitPath(opMapping?.result);
-          const schemaPointer = `${at}/content/${json[0].replace(/\//g, '~1')}/schema`;
-          const target = unwrap.length > 0 ? schemaAt(json[1].schema as JsonSchema, unwrap, schemaPointer) : { schema: json[1].schema as JsonSchema, pointer: schemaPointer };
-          const shape = shapeFor(target.schema, { input: false, nameHint: `${baseName}Result`, pointer: target.pointer });
-          result = { unwrap, shape };
+        let result: GeneratedOperation['result'];
+        const responses = (op.responses ?? {}) as Record<string, JsonSchema>;
+        const success = Object.keys(responses)
+          .filter((code) => /^2(\d\d|XX)$/.test(code))
+          .sort()[0];
+        if (success) {
+          const { schema: response, pointer: at } = deref(responses[success]!, `${pointer}/responses/${success}`);
+          const content = (response.content ?? {}) as Record<string, JsonSchema>;
+          const json = jsonContent(content);
+          if (json?.[1].schema) {
+            const unwrap = splitPath(opMapping?.result);
+            const schemaPointer = `${at}/content/${json[0].replace(/\//g, '~1')}/schema`;
+            const target = unwrap.length > 0 ? schemaAt(json[1].schema as JsonSchema, unwrap, schemaPointer) : { schema: json[1].schema as JsonSchema, pointer: schemaPointer };
+            const shape = shapeFor(target.schema, { input: false, nameHint: `${baseName}Result`, pointer: target.pointer });
+            result = { unwrap, shape };
+          }
         }
-      }
 
-      const headers = opMapping?.headers ?? {};
-      const generated: GeneratedOperation = {
-        operationId,
-        method: method.toUpperCase(),
-        pathTemplate,
-        kind: kind === 'hidden' ? 'query' : kind,
-        field,
-        parameters,
-        body,
-        result,
-        headers,
-        hinted: false,
-      };
-      if (kind !== 'hidden') {
-        const names = fieldNames[generated.kind];
-        if (names.has(field) && !opMapping?.field) {
-          // Default names that read alike (getItems and get_items): the later one numbered.
-          const base = field;
-          for (let n = 2; names.has(generated.field); n += 1) generated.field = `${base}${n}`;
-          warnings.push(`${specLocation}#${pointer}: field ${base} is taken by an earlier operation; ${operationId} is ${generated.field}`);
+        const headers = opMapping?.headers ?? {};
+        const generated: GeneratedOperation = {
+          operationId,
+          method: method.toUpperCase(),
+          pathTemplate,
+          kind: kind === 'hidden' ? 'query' : kind,
+          field,
+          parameters,
+          body,
+          result,
+          headers,
+          hinted: false,
+        };
+        if (kind !== 'hidden') {
+          const names = fieldNames[generated.kind];
+          if (names.has(field) && !opMapping?.field) {
+            // Default names that read alike (getItems and get_items): the later one numbered.
+            const base = field;
+            for (let n = 2; names.has(generated.field); n += 1) generated.field = `${base}${n}`;
+            warnings.push(`${specLocation}#${pointer}: field ${base} is taken by an earlier operation; ${operationId} is ${generated.field}`);
+          }
+          if (names.has(generated.field)) fail(pointer, `two operations map to ${generated.kind === 'query' ? 'Query' : 'Mutation'}.${generated.field}; rename one in the mapping`);
+          names.add(generated.field);
+          operations.push(generated);
+        } else {
+          operations.push({ ...generated, field: '' });
         }
-        if (names.has(generated.field)) fail(pointer, `two operations map to ${generated.kind === 'query' ? 'Query' : 'Mutation'}.${generated.field}; rename one in the mapping`);
-        names.add(generated.field);
-        operations.push(generated);
-      } else {
-        operations.push({ ...generated, field: '' });
+      } catch (error) {
+        // degradeUnsupported: an operation the generator cannot build (a parameter in an unknown
+        // location, a body argument colliding with a parameter) is left out with its reason.
+        if (!mapping.degradeUnsupported || opMapping || !(error instanceof SpecError)) throw error;
+        warnings.push(`${(error as Error).message}; operation ${operationId} left out`);
       }
     }
   }
