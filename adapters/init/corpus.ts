@@ -3,6 +3,8 @@ import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { parse as parseYaml, stringify } from 'yaml';
 import { camelCase } from '../toolkit/names.js';
 import { checkMapping, initMapping, type AdapterKind } from './init.js';
+import { readSupergraphConfig } from '../../schema/composition.js';
+import { projectPath } from '../../subgraphs/shared/paths.js';
 
 /** The outcome of `init` + generate + compose on one spec, with no hand-written mapping. */
 export interface CorpusOutcome {
@@ -47,11 +49,15 @@ export function serviceNameFor(spec: string, kind: AdapterKind): string {
   return /^[A-Za-z_]/.test(name) ? name : `api${name}`;
 }
 
+const TAKEN = new Set(readSupergraphConfig(projectPath('schema', 'supergraph.yaml')).map((s) => s.name));
+
 /** Runs `init` (mapping written under workDir) + generate + compose on one spec; then again with every suggested entity accepted. */
 export async function runCorpusSpec(kind: AdapterKind, dir: string, spec: string, workDir: string): Promise<CorpusOutcome> {
   const started = performance.now();
   const outcome: CorpusOutcome = { spec: relative(dir, spec), ok: false, ms: 0, fields: 0, prefixed: false, renamedFields: 0, skipped: 0, entities: 0 };
-  const service = serviceNameFor(relative(dir, spec), kind);
+  // Never the name of a subgraph the supergraph has (init would refuse it).
+  const named = serviceNameFor(relative(dir, spec), kind);
+  const service = TAKEN.has(named) ? `${named}Spec` : named;
   const out = join(workDir, relative(dir, spec).replace(/[^\w.-]+/g, '_'), `${service}.${kind}.yaml`);
   mkdirSync(dirname(out), { recursive: true });
   try {

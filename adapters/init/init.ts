@@ -251,7 +251,11 @@ export async function initMapping(options: InitOptions): Promise<InitResult> {
 async function writeInitialMapping(options: InitOptions, mappingPath: string, spec: string, specRef: string): Promise<InitResult> {
   const { kind, service } = options;
   const subgraph = service;
-  const demo = readSupergraphConfig(options.supergraph ?? projectPath('schema', 'supergraph.yaml')).filter((s) => s.name !== subgraph);
+  const all = readSupergraphConfig(options.supergraph ?? projectPath('schema', 'supergraph.yaml'));
+  if (all.some((s) => s.name === subgraph) && !options.force) {
+    throw new Error(`the supergraph has a subgraph ${subgraph} already; choose another --service, or pass --force to write a mapping that replaces it`);
+  }
+  const demo = all.filter((s) => s.name !== subgraph);
   const demoSdls = demo.map((s) => s.sdl);
 
   const base: Record<string, unknown> = { service, subgraph };
@@ -268,6 +272,10 @@ async function writeInitialMapping(options: InitOptions, mappingPath: string, sp
   // First pass: every operation under its default name.
   write({ ...base, ...settings, permissions: {} });
   let built = await buildMapping(kind, mappingPath);
+  if (built.rootFields.length === 0) {
+    const why = built.skipped.slice(0, 5).map((s) => `${s.what ? `${s.what}: ` : ''}${s.why}`).join('; ');
+    throw new Error(`no usable operation in ${spec}${why ? ` (${why}${built.skipped.length > 5 ? '; ...' : ''})` : ' (it defines none: webhooks or callbacks only?)'}`);
+  }
   let typePrefix: string | undefined;
   if (clashingTypes(built.sdl, demoSdls).length > 0) {
     typePrefix = pascalCase(service).replace(/[^A-Za-z0-9]/g, '');

@@ -131,6 +131,24 @@ export function generateRestSubgraph(doc: OpenApiDocument, mapping: RestMapping,
     const name = `${mapping.typePrefix ?? ''}${generated}`;
     return RESERVED_TYPE_NAMES.has(name) ? `${name}Type` : name;
   };
+  /**
+   * One schema per type name: a name another schema has taken already (an inline enum
+   * `License.lifecycleState` and a component `license-lifecycle-state`; the input of `Job` and a
+   * component `JobInput`) is numbered, in the order the generator meets them (`JobInput2`).
+   */
+  const origins = new Map<string, string>();
+  /**
+   * The type each schema location became: a schema reached again by another path (the inline
+   * objects of a base type that `allOf` pulls into every derived type) is the same type, not a
+   * copy per path, which on specs like Azure's multiplied into millions of types.
+   */
+  const byOrigin = new Map<string, string>();
+  const uniqueTypeName = (generated: string, origin: string): string => {
+    let candidate = typeName(generated);
+    for (let n = 2; origins.has(candidate) && origins.get(candidate) !== origin; n += 1) candidate = typeName(`${generated}${n}`);
+    if (!origins.has(candidate)) origins.set(candidate, origin);
+    return candidate;
+  };
 
   function resolveRef(ref: string, pointer: string): { schema: JsonSchema; name?: string; pointer: string } {
     if (!ref.startsWith('#/')) fail(pointer, `external $ref ${ref} is not supported`);
@@ -205,7 +223,11 @@ export function generateRestSubgraph(doc: OpenApiDocument, mapping: RestMapping,
   }
 
   function enumShape(name: string, values: unknown[], pointer: string, nullable: boolean): Shape {
-    const gqlName = typeName(name);
+    // Enums serve inputs and outputs alike: one per schema location.
+    const known = byOrigin.get(`enum:${pointer}`);
+    if (known) return { kind: 'enum', name: known, nullable };
+    const gqlName = uniqueTypeName(name, `enum:${pointer}`);
+    byOrigin.set(`enum:${pointer}`, gqlName);
     if (!types.has(gqlName)) {
       const map: Record<string, string> = {};
       const seen = new Set<string>();
@@ -227,7 +249,10 @@ export function generateRestSubgraph(doc: OpenApiDocument, mapping: RestMapping,
 
   let nesting = 0;
   function objectShape(name: string, schema: JsonSchema, ctx: Ctx, nullable: boolean): Shape {
-    const gqlName = typeName(ctx.input ? `${name}Input` : name);
+    const origin = `${ctx.input ? 'input' : 'object'}:${ctx.pointer}`;
+    const known = byOrigin.get(origin);
+    if (known) return { kind: 'ref', name: known, nullable };
+    const gqlName = uniqueTypeName(ctx.input ? `${name}Input` : name, origin);
     // Inline objects nested this deep recur through allOf (a type containing itself under a new
     // name at each level): JSON from here on.
     if (!types.has(gqlName) && nesting >= 48) return unsupported(ctx.pointer, 'inline objects nested deeper than 48 (a schema containing itself through allOf)');
@@ -247,6 +272,7 @@ export function generateRestSubgraph(doc: OpenApiDocument, mapping: RestMapping,
       // Register first: $ref cycles resolve to this name while its fields are generated.
       const sdl: SdlType = { kind: ctx.input ? 'input' : 'object', name: gqlName, fields: [] };
       types.set(gqlName, sdl);
+      byOrigin.set(`${ctx.input ? 'input' : 'object'}:${ctx.pointer}`, gqlName);
       const fields: ObjectField[] = [];
       registry.add({ kind: 'object', name: gqlName, fields });
       const seen = new Set<string>();
@@ -274,7 +300,7 @@ export function generateRestSubgraph(doc: OpenApiDocument, mapping: RestMapping,
       // Only discriminated unions of named objects become GraphQL unions; the rest is JSON.
       return scalarShape('JSON', nullable);
     }
-    const gqlName = typeName(name);
+    const gqlName = uniqueTypeName(name, `union:${ctx.pointer}`);
     if (!types.has(gqlName)) {
       types.set(gqlName, { kind: 'union', name: gqlName, members: [] });
       const byRef = new Map<string, string>();
@@ -284,7 +310,12 @@ export function generateRestSubgraph(doc: OpenApiDocument, mapping: RestMapping,
       for (const member of refs) {
         const ref = member.$ref as string;
         const target = resolveRef(ref, ctx.pointer);
-        if (!target.name || !isObjectLike(target.schema)) fail(ctx.pointer, `union member ${ref} is not an object schema`);
+        if (!target.name || !isObjectLike(target.schema)) {
+          // A member that is no object (a string, an array): GraphQL unions hold objects only.
+          types.delete(gqlName);
+          origins.delete(gqlName);
+          return unsupported(ctx.pointer, `union member ${ref} is not an object schema`);
+        }
         const shape = shapeFor(member, { ...ctx, nameHint: target.name! }, false);
         const memberName = (shape as { name: string }).name;
         memberMap[byRef.get(ref) ?? target.name!] = memberName;
@@ -303,6 +334,10 @@ export function generateRestSubgraph(doc: OpenApiDocument, mapping: RestMapping,
       const target = resolveRef(schema.$ref, ctx.pointer);
       const known = target.name ? componentTypes.get(`${ctx.input}:${target.name}`) : undefined;
       if (known) return { kind: 'ref', name: known, nullable } as Shape;
+      // A reference to an object type already registered (a cycle through named objects:
+      // Author.books -> Book.author -> Author) is that type.
+      const registered = byOrigin.get(`${ctx.input ? 'input' : 'object'}:${target.pointer}`);
+      if (registered) return { kind: 'ref', name: registered, nullable };
       // A reference back into a schema still being generated that no named object type breaks
       // (a list of itself, a pointer into its own properties): JSON at the point it recurs.
       const key = `${ctx.input}:${target.pointer}`;

@@ -37,7 +37,7 @@ async function post(url: string, query: string): Promise<{ data?: Record<string,
  * front of it, query one field, then make the stub fail and query again.
  */
 export async function stubRoundTrip(kind: AdapterKind, dir: string, spec: string, work: string): Promise<RoundTrip> {
-  const service = serviceNameFor(spec.slice(dir.length + 1), kind);
+  const service = `${serviceNameFor(spec.slice(dir.length + 1), kind)}Stub`;
   const folder = join(work, spec.slice(dir.length + 1).replace(/[^\w.-]+/g, '_'));
   mkdirSync(folder, { recursive: true });
   const mappingPath = join(folder, `${service}.${kind}.yaml`);
