@@ -8,7 +8,7 @@ import { composeSubgraphs } from '../schema/composition.js';
 import { DEMO_QUERY } from '../gateway/src/core/config.js';
 import { IdentitySigner } from '../gateway/src/plugins/auth/index.js';
 import { projectPath } from '../subgraphs/shared/paths.js';
-import { FEDERATION_QUERY, SUBGRAPH_SDL } from './federation/schemas.js';
+import { DEEP_QUERY, FEDERATION_QUERY, SUBGRAPH_SDL } from './federation/schemas.js';
 import { BENCH_TMP, cpuMs, freePort, load, machine, median, peakRssMb, post, startProcess, summarize, type Proc, type Row } from './harness.js';
 
 /**
@@ -31,7 +31,7 @@ import { BENCH_TMP, cpuMs, freePort, load, machine, median, peakRssMb, post, sta
  * `--profile` writes a V8 CPU profile of every Frontdesk process to bench/results/.tmp/profiles;
  * every process's output is in bench/results/.tmp/*.log.
  */
-const SCENARIOS = ['federation', 'cache-hit', 'features', 'legacy', 'auth', 'cache', 'resilience', 'hostile', 'logs'] as const;
+const SCENARIOS = ['federation', 'deep', 'cache-hit', 'features', 'legacy', 'auth', 'cache', 'resilience', 'hostile', 'logs'] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 
 const { values } = parseArgs({
@@ -186,23 +186,31 @@ async function legacyStack(): Promise<{ subgraphs: Record<string, { url: string 
   };
 }
 
-/** The four federation fixture subgraphs (one process) and the supergraph composed over them. */
-let federation: Promise<string> | undefined;
+/** The four federation fixture subgraphs (one process per data scale) and the supergraph composed over them. */
+const federation = new Map<string, Promise<string>>();
 let fetchCounter = '';
-function federationSupergraph(): Promise<string> {
-  federation ??= (async () => {
+const fetchCounters = new Map<string, string>();
+function federationSupergraph(scale: 'default' | 'deep' = 'default'): Promise<string> {
+  const started = federation.get(scale);
+  if (started) {
+    fetchCounter = fetchCounters.get(scale) ?? fetchCounter;
+    return started;
+  }
+  const made = (async () => {
     const ports = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-    const proc = await startProcess('dist/bench/federation/subgraphs.js', ports.map(String), {}, `http://127.0.0.1:${ports[3]}/`);
+    const proc = await startProcess('dist/bench/federation/subgraphs.js', ports.map(String), { FIXTURE_SCALE: scale }, `http://127.0.0.1:${ports[3]}/`);
     fetchCounter = `http://127.0.0.1:${ports[0]}/_stats`;
+    fetchCounters.set(scale, fetchCounter);
     stops.push(() => proc.stop());
     const names = ['accounts', 'inventory', 'products', 'reviews'] as const;
     const outcome = composeSubgraphs(names.map((name, i) => ({ name, url: `http://127.0.0.1:${ports[i]}/graphql`, file: `${name}.graphql`, sdl: SUBGRAPH_SDL[name] })));
     if (!outcome.ok) throw new Error(`federation fixtures do not compose:\n${outcome.errors.join('\n')}`);
-    const path = join(TMP, 'federation.graphql');
+    const path = join(TMP, `federation-${scale}.graphql`);
     writeFileSync(path, outcome.supergraphSdl);
     return path;
   })();
-  return federation;
+  federation.set(scale, made);
+  return made;
 }
 
 /** One class of hostile request: its body and the code it must be refused with. */
@@ -484,6 +492,34 @@ async function scenario(name: Exclude<ScenarioName, 'hostile' | 'logs'>, token: 
             { ...base, auth: AUTH, authorization: {}, accessLog: {}, responseCache: { defaultMaxAgeSeconds: 3600, varyHeaders: ['x-bench-id'] } },
             { logLevel: 'info', unique: true },
           ),
+          {
+            name: 'apollo-gateway',
+            start: (port) => startProcess('dist/bench/federation/apollo-gateway.js', [path, String(port)], {}, `http://127.0.0.1:${port}/`, { ready: POST_TYPENAME }),
+          },
+          {
+            name: 'hive-gateway',
+            start: (port) =>
+              startProcess('node_modules/@graphql-hive/gateway/dist/bin.js', ['supergraph', path, '--port', String(port), '--host', '127.0.0.1'], { NODE_ENV: 'production' }, `http://127.0.0.1:${port}/healthcheck`),
+          },
+        ],
+      };
+    }
+    case 'deep': {
+      const path = await federationSupergraph('deep');
+      const base = { logging: { level: 'info' }, supergraph: { path, watch: false }, graphql: { landingPage: false } };
+      const production = { ...base, auth: AUTH, authorization: {}, accessLog: {} };
+      return {
+        name,
+        about:
+          'The deep public-style workload (users -> reviews -> product -> reviews -> author -> reviews -> product, and the same from topProducts, product inventory through @requires; about 90 KB per answer, 16 fetches in Apollo\'s plan): Frontdesk in production configuration with the response cache off, with and without sharing in-flight subgraph fetches between requests, against vanilla Apollo Gateway (which shares none) and Hive Gateway on the same supergraph and fixture subgraphs.',
+        baseline: 'apollo-gateway',
+        query: DEEP_QUERY,
+        headers: bearer,
+        fetchCounter: fetchCounters.get('deep')!,
+        variants: [
+          frontdesk('frontdesk', production, { logLevel: 'info' }),
+          // Every request runs its whole plan: the executor's own cost, nothing shared.
+          frontdesk('frontdesk, sharing off', { ...production, subgraphRequests: { dedupe: false } }, { logLevel: 'info' }),
           {
             name: 'apollo-gateway',
             start: (port) => startProcess('dist/bench/federation/apollo-gateway.js', [path, String(port)], {}, `http://127.0.0.1:${port}/`, { ready: POST_TYPENAME }),

@@ -10,10 +10,14 @@ import { SUBGRAPH_SDL } from './schemas.js';
  * gateway under test is what the benchmark measures.
  * `node dist/bench/federation/subgraphs.js PORT_ACCOUNTS PORT_INVENTORY PORT_PRODUCTS PORT_REVIEWS`
  */
-const USERS = Array.from({ length: 8 }, (_, i) => ({ id: String(i + 1), name: `User ${i + 1}`, username: `@user${i + 1}`, birthday: 1980 + i }));
-const PRODUCTS = Array.from({ length: 8 }, (_, i) => ({ upc: String(i + 1), name: `Product ${i + 1}`, price: 100 + i * 150, weight: 10 + i * 5 }));
+// FIXTURE_SCALE=deep (the deep scenario): 16 users, 16 products and 48 reviews, three per user
+// and per product, so that the deep query answers about 90 KB.
+const DEEP = process.env.FIXTURE_SCALE === 'deep';
+const SIZES = DEEP ? { users: 16, products: 16, reviews: 48 } : { users: 8, products: 8, reviews: 16 };
+const USERS = Array.from({ length: SIZES.users }, (_, i) => ({ id: String(i + 1), name: `User ${i + 1}`, username: `@user${i + 1}`, birthday: 1980 + i }));
+const PRODUCTS = Array.from({ length: SIZES.products }, (_, i) => ({ upc: String(i + 1), name: `Product ${i + 1}`, price: 100 + i * 150, weight: 10 + i * 5 }));
 const INVENTORY = new Map(PRODUCTS.map((p, i) => [p.upc, { inStock: i % 3 !== 0 }]));
-const REVIEWS = Array.from({ length: 16 }, (_, i) => ({
+const REVIEWS = Array.from({ length: SIZES.reviews }, (_, i) => ({
   id: String(i + 1),
   body: `Review ${i + 1}: ${'good '.repeat(1 + (i % 4)).trim()}`,
   authorId: USERS[i % USERS.length]!.id,
