@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Identity } from '../../core/context.js';
 import type { Logger } from '../../core/logger.js';
@@ -29,17 +30,17 @@ export function createApiKeyVerifier(options: ApiKeyOptions, redis: SharedRedis 
   const configured = new Map(options.keys.map((k) => [k.sha256, k]));
   const store = options.redis;
   if (store && !redis) throw new Error('auth.apiKeys.redis needs redis.url (or REDIS_URL)');
-  const remembered = new Map<string, { identity: Identity | null; until: number }>();
+  // Least recently used first past cacheEntries; unknown keys are remembered too (as null).
+  const remembered = new LRUCache<string, { identity: Identity | null }>({ max: Math.max(1, store?.cacheEntries ?? 1) });
 
   const remember = (digest: string, identity: Identity | null, ttl: number) => {
-    if (ttl === 0) return;
-    if (remembered.size >= store!.cacheEntries) remembered.delete(remembered.keys().next().value!);
-    remembered.set(digest, { identity, until: Date.now() + ttl });
+    if (ttl <= 0) return;
+    remembered.set(digest, { identity }, { ttl });
   };
 
   async function fromRedis(digest: string): Promise<Identity | null> {
     const hit = remembered.get(digest);
-    if (hit && hit.until > Date.now()) return hit.identity;
+    if (hit) return hit.identity;
     let raw: string | null;
     try {
       raw = await (await redis!.ready()).get(`${store!.prefix}${digest}`);

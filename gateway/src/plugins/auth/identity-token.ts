@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import { exportJWK, jwtVerify, SignJWT, createLocalJWKSet, createRemoteJWKSet, type JWK, type JWTVerifyGetKey } from 'jose';
 import type { Identity } from '../../core/context.js';
@@ -74,10 +75,11 @@ const VERIFIED_ENTRIES = 10_000;
 export function createIdentityVerifier(options: IdentityVerifierOptions): (token: string) => Promise<Identity> {
   const keys: JWTVerifyGetKey =
     typeof options.jwks === 'string' ? createRemoteJWKSet(new URL(options.jwks), { cooldownDuration: 10_000 }) : createLocalJWKSet(options.jwks);
-  const verified = new Map<string, { identity: Identity; expiresAt: number }>();
+  // Least recently used first past the bound; an entry lives until its token's `exp`.
+  const verified = new LRUCache<string, Identity>({ max: VERIFIED_ENTRIES });
   return async (token) => {
     const known = verified.get(token);
-    if (known && known.expiresAt > Date.now()) return known.identity;
+    if (known) return known;
     const { payload } = await jwtVerify(token, keys, {
       algorithms: ['ES256'],
       issuer: options.issuer ?? 'frontdesk-gateway',
@@ -92,11 +94,7 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): (token
       ...(typeof payload.tenant === 'string' ? { tenant: payload.tenant } : {}),
       ...(typeof payload.plan === 'string' ? { plan: payload.plan } : {}),
     };
-    if (typeof payload.exp === 'number') {
-      if (known) verified.delete(token);
-      if (verified.size >= VERIFIED_ENTRIES) verified.delete(verified.keys().next().value!);
-      verified.set(token, { identity, expiresAt: payload.exp * 1000 });
-    }
+    if (typeof payload.exp === 'number' && payload.exp * 1000 > Date.now()) verified.set(token, identity, { ttl: payload.exp * 1000 - Date.now() });
     return identity;
   };
 }

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { Identity } from '../../core/context.js';
@@ -62,22 +63,19 @@ export function createJwtVerifier(options: JwtOptions): (token: string) => Ident
   // A verified token maps to the same caller until it expires: remember it (bounded, and at most
   // verifiedCacheMs, so that a key withdrawn from the JWKS stops working within that time).
   // A remembered token answers at once, without a promise.
-  const verified = new Map<string, { identity: Identity; until: number }>();
+  // Least recently used first past the bound; an entry lives until the token's `exp` or verifiedCacheMs.
+  const verified = new LRUCache<string, Identity>({ max: VERIFIED_LIMIT });
   return (token) => {
     const known = verified.get(token);
-    if (known) {
-      if (known.until > Date.now()) return known.identity;
-      verified.delete(token);
-    }
-    return verifyAndRemember(token);
+    return known ?? verifyAndRemember(token);
   };
 
   async function verifyAndRemember(token: string): Promise<Identity> {
     const identity = await verify(token);
     if (options.verifiedCacheMs > 0) {
       const exp = (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { exp: number }).exp * 1000;
-      if (verified.size >= VERIFIED_LIMIT) verified.delete(verified.keys().next().value!);
-      verified.set(token, { identity, until: Math.min(exp, Date.now() + options.verifiedCacheMs) });
+      const ttl = Math.min(exp, Date.now() + options.verifiedCacheMs) - Date.now();
+      if (ttl > 0) verified.set(token, identity, { ttl });
     }
     return identity;
   }

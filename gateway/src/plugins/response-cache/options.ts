@@ -40,7 +40,7 @@ export const responseCacheOptionsSchema = z
           .describe('After a Redis failure, how long requests bypass the cache before it is tried again, in ms. Default 1000.'),
       })
       .prefault({})
-      .describe('The Redis store (@keyv/redis on redis.url).'),
+      .describe('The Redis store (keyv on ioredis, on redis.url).'),
     edge: z
       .strictObject({
         enabled: z.boolean().default(true).describe('Answer repeat hits at the edge, before Apollo Server. Default true.'),

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { HeaderMap } from '@apollo/server';
@@ -234,7 +235,7 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
   interface SchemaMemo {
     version: string;
     catalog: EntityCatalog;
-    types: Map<string, string[]>;
+    types: LRUCache<string, string[]>;
     /**
      * Operations whose last answer could not be stored (a hint of 0 somewhere): their next
      * requests prepare no fetch for tagging. One that turns cacheable is stored from the request
@@ -250,7 +251,7 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
     let memo = memos.get(schema);
     if (!memo) {
       const sdl = supergraphSdl ?? ctx.supergraph().sdl;
-      memo = { version: sha256(sdl).slice(0, 16), catalog: new EntityCatalog(sdl, schema), types: new Map(), uncacheable: new Set() };
+      memo = { version: sha256(sdl).slice(0, 16), catalog: new EntityCatalog(sdl, schema), types: new LRUCache({ max: TYPES_LIMIT }), uncacheable: new Set() };
       memos.set(schema, memo);
     }
     return memo;
@@ -260,7 +261,6 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
     let types = memo.types.get(id);
     if (types === undefined) {
       types = typesOf(document, schema, operationName);
-      if (memo.types.size >= TYPES_LIMIT) memo.types.delete(memo.types.keys().next().value!);
       memo.types.set(id, types);
     }
     return types;

@@ -1,4 +1,6 @@
-import KeyvRedis, { createClient } from '@keyv/redis';
+import { LRUCache } from 'lru-cache';
+import { KeyvIoredis } from './keyv-ioredis.js';
+import { Redis } from 'ioredis';
 import { Keyv } from 'keyv';
 import type { Logger } from '../../core/logger.js';
 
@@ -54,70 +56,47 @@ const TAG_TIMES_LIMIT = 100_000;
 
 /**
  * A map that keeps at most `maxEntries` values and `maxBytes` of them (as `sizeOf` counts),
- * dropping the least recently used first. A read moves its entry to the young end only when the
- * entry is not already among the youngest quarter, so a hot entry read thousands of times a
- * second costs one lookup per read, not a delete and an insert (recency is kept to within that
- * quarter: an entry read is never the next to go while more than a quarter of the map is older).
+ * dropping the least recently used first: lru-cache, with the value boxed so that any value
+ * (null included) can be kept. A value larger than `maxBytes` is not kept.
  */
 export class BoundedLru<V> {
-  private readonly map = new Map<string, { value: V; bytes: number; tick: number }>();
-  private bytes = 0;
-  /** Counts insertions and moves: an entry whose tick is within size/4 of it is in the youngest quarter. */
-  private tick = 0;
+  private readonly cache: LRUCache<string, { value: V }>;
 
-  constructor(
-    private readonly maxEntries: number,
-    private readonly maxBytes: number,
-    private readonly sizeOf: (key: string, value: V) => number,
-  ) {}
+  constructor(maxEntries: number, maxBytes: number, sizeOf: (key: string, value: V) => number) {
+    this.cache = new LRUCache<string, { value: V }>({
+      max: maxEntries,
+      maxSize: maxBytes,
+      sizeCalculation: (slot, key) => Math.max(1, sizeOf(key, slot.value)),
+    });
+  }
 
   get size(): number {
-    return this.map.size;
+    return this.cache.size;
   }
 
   get byteSize(): number {
-    return this.bytes;
+    return this.cache.calculatedSize;
   }
 
   get(key: string): V | undefined {
-    const slot = this.map.get(key);
-    if (slot === undefined) return undefined;
-    // At most this many insertions or moves happened after it, so at most this many entries are younger.
-    if (this.tick - slot.tick > this.map.size >> 2) {
-      this.map.delete(key);
-      slot.tick = ++this.tick;
-      this.map.set(key, slot);
-    }
-    return slot.value;
+    return this.cache.get(key)?.value;
   }
 
   has(key: string): boolean {
-    return this.map.has(key);
+    return this.cache.has(key);
   }
 
   set(key: string, value: V): this {
-    this.delete(key);
-    const bytes = this.sizeOf(key, value);
-    if (bytes > this.maxBytes) return this;
-    this.map.set(key, { value, bytes, tick: ++this.tick });
-    this.bytes += bytes;
-    while (this.map.size > this.maxEntries || this.bytes > this.maxBytes) {
-      this.delete(this.map.keys().next().value as string);
-    }
+    this.cache.set(key, { value });
     return this;
   }
 
   delete(key: string): boolean {
-    const slot = this.map.get(key);
-    if (slot === undefined) return false;
-    this.map.delete(key);
-    this.bytes -= slot.bytes;
-    return true;
+    return this.cache.delete(key);
   }
 
   clear(): void {
-    this.map.clear();
-    this.bytes = 0;
+    this.cache.clear();
   }
 }
 
@@ -200,14 +179,17 @@ export function createCacheStore(options: StoreOptions): CacheStore {
 
   if (options.kind === 'redis') {
     if (!options.redis.url) throw new Error('responseCache.store redis needs redis.url (or REDIS_URL)');
-    const client = createClient({
-      url: options.redis.url,
-      // A command while Redis is away fails at once instead of waiting in a queue.
-      disableOfflineQueue: true,
-      socket: { connectTimeout: 2_000, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2_000) },
+    // Its own connection (the cache's deadline is its own, not the shared client's): a command
+    // while Redis is away fails at once instead of waiting in a queue; it reconnects with backoff.
+    const client = new Redis(options.redis.url, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      connectTimeout: 2_000,
+      retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2_000),
     });
-    const adapter = new KeyvRedis(client, { throwOnErrors: true, throwOnConnectError: true, connectionTimeout: 2_000 });
-    keyv = new Keyv({ store: adapter, namespace: options.redis.prefix, useKeyPrefix: false, throwOnErrors: true, ...PLAIN_JSON });
+    client.on('error', () => {});
+    const adapter = new KeyvIoredis(client, options.redis.prefix);
+    keyv = new Keyv({ store: adapter, useKeyPrefix: false, throwOnErrors: true, ...PLAIN_JSON });
     closeClient = async () => {
       await adapter.disconnect().catch(() => undefined);
     };
