@@ -1,5 +1,8 @@
 #!/usr/bin/env node
+import cluster from 'node:cluster';
+import { runPrimary, workerCount } from './core/cluster.js';
 import { ConfigError, HelpRequested, loadConfig } from './core/config.js';
+import { createLogger } from './core/logger.js';
 import { createGateway } from './core/create-gateway.js';
 import { SupergraphError } from './core/supergraph.js';
 
@@ -19,6 +22,15 @@ async function main(): Promise<void> {
     }
     if (error instanceof ConfigError) fail(error.message);
     throw error;
+  }
+
+  // --workers N: this process supervises N gateway processes on the one port (core/cluster.ts).
+  const workers = workerCount(config.server.workers);
+  if (workers > 1 && cluster.isPrimary) {
+    const logger = createLogger(config.logging.level, { service: 'frontdesk', role: 'primary' });
+    const code = await runPrimary(workers, logger);
+    logger.flush(() => process.exit(code));
+    return;
   }
 
   let gateway;
@@ -52,7 +64,10 @@ async function main(): Promise<void> {
     );
   };
   process.on('SIGTERM', shutdown);
-  process.on('SIGINT', shutdown);
+  // A worker of a cluster drains on the SIGTERM its primary sends; Ctrl-C reaches the whole
+  // process group, and the primary turns it into that one SIGTERM.
+  if (cluster.isWorker) process.on('SIGINT', () => {});
+  else process.on('SIGINT', shutdown);
 }
 
 await main();

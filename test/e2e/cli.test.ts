@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -64,6 +65,52 @@ describe('node dist/gateway/src/main.js', () => {
     expect((await inFlight).body).toEqual({ data: { slow: 'slept 600ms' } });
     expect(await cli.exit).toBe(0);
     expect(cli.output.some((line) => line.includes('gateway stopped'))).toBe(true);
+  });
+
+  it('--workers 2 serves one port from two processes: both answer, /metrics counts every request of both, SIGTERM drains both', { timeout: 30_000 }, async () => {
+    const dir = tempDir();
+    const path = join(dir, 'workers.graphql');
+    composeToFile(path, [{ name: 'echo', url: echo.url, sdl: echoSdl({ withAdded: true }) }]);
+    const configPath = join(dir, 'workers.yaml');
+    writeFileSync(configPath, 'metrics: {}\naccessLog: {}\n');
+    const cli = run(['--supergraph', path, '--port', '0', '--workers', '2', '--config', configPath]);
+    const deadline = Date.now() + 15_000;
+    let ready: { url: string; worker: number }[] = [];
+    while (ready.length < 2 && Date.now() < deadline) {
+      ready = cli.output.filter((line) => line.includes('"gateway ready"')).map((line) => JSON.parse(line) as { url: string; worker: number });
+      if (cli.child.exitCode !== null) throw new Error(cli.output.join('\n'));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(new Set(ready.map((r) => r.worker)).size).toBe(2);
+    // One port for both.
+    expect(new Set(ready.map((r) => r.url)).size).toBe(1);
+    const url = ready[0]!.url;
+    // Each request on a connection of its own: the primary hands connections out in turn.
+    for (let i = 0; i < 12; i++) {
+      const answer = await new Promise<string>((resolve, reject) => {
+        const req = request(url, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', connection: 'close' } }, (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          res.on('end', () => resolve(body));
+        });
+        req.on('error', reject);
+        req.end(JSON.stringify({ query: '{ added }' }));
+      });
+      expect(JSON.parse(answer)).toEqual({ data: { added: 'the new field' } });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const served = cli.output.filter((line) => line.includes('"msg":"graphql request"'));
+    expect(served).toHaveLength(12);
+    const byWorker = new Set(served.map((line) => (JSON.parse(line) as { worker: number }).worker));
+    expect(byWorker.size, served.join('\n')).toBe(2);
+    // /metrics, answered by either worker, sums both.
+    const metrics = await (await fetch(new URL('/metrics', url))).text();
+    const counted = [...metrics.matchAll(/^frontdesk_graphql_request_duration_seconds_count\{[^}]*\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    expect(counted).toBe(12);
+
+    cli.child.kill('SIGTERM');
+    expect(await cli.exit).toBe(0);
+    expect(cli.output.filter((line) => line.includes('gateway stopped'))).toHaveLength(2);
   });
 
   it('fails fast with exit 1 naming a missing supergraph file', async () => {

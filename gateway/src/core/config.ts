@@ -74,6 +74,10 @@ const serverSchema = z
   .strictObject({
     host: z.string().min(1).default('0.0.0.0').describe('Interface to listen on. Default 0.0.0.0. Env HOST.'),
     port: z.number().int().min(0).max(65535).default(4000).describe('TCP port; 0 picks a free one. Default 4000. Env PORT.'),
+    workers: z
+      .union([z.number().int().min(1).max(256), z.literal('auto')])
+      .default(1)
+      .describe('Gateway processes serving the one port (node:cluster; auto: one per CPU). State shared between them lives in Redis (redis.url), as between replicas; without it each worker keeps its own cache and rate-limit counts. /metrics answers for all. Default 1. Env WORKERS, flag --workers.'),
     graphqlPath: z
       .string()
       .regex(/^\/[\w\-/]*$/, 'a path starting with /')
@@ -351,14 +355,15 @@ export interface LoadConfigOptions {
   cwd?: string;
 }
 
-const HELP = `Usage: node dist/gateway/src/main.js [--supergraph PATH] [--port N] [--config FILE]
+const HELP = `Usage: node dist/gateway/src/main.js [--supergraph PATH] [--port N] [--workers N|auto] [--config FILE]
 
   --supergraph PATH  supergraph SDL to serve (default schema/supergraph.graphql)
   --port N           port to listen on (default 4000; 0 picks a free port)
+  --workers N|auto   gateway processes on that port (default 1; auto: one per CPU)
   --config FILE      YAML configuration (default ./frontdesk.config.yaml if present)
   --help             show this text
 
-Environment: PORT, HOST, SUPERGRAPH_PATH, PERMISSIONS_FILE, REDIS_URL, LOG_LEVEL, FRONTDESK_CONFIG, NODE_ENV,
+Environment: PORT, HOST, WORKERS, SUPERGRAPH_PATH, PERMISSIONS_FILE, REDIS_URL, LOG_LEVEL, FRONTDESK_CONFIG, NODE_ENV,
 SUBGRAPH_<NAME>_URL. Command-line flags win over the environment, which wins over the file.`;
 
 export class HelpRequested extends Error {
@@ -405,6 +410,11 @@ function toPort(value: string, from: string): number | string {
   return /^\d+$/.test(value) ? Number(value) : `${value} (from ${from})`;
 }
 
+function toWorkers(value: string, from: string): number | string {
+  if (value === 'auto') return value;
+  return /^\d+$/.test(value) ? Number(value) : `${value} (from ${from})`;
+}
+
 /**
  * The only place that reads the environment: CLI flags, environment variables and the YAML file,
  * merged in that order of precedence and validated by one strict schema.
@@ -419,6 +429,7 @@ export function loadConfig(options: LoadConfigOptions = {}): FrontdeskConfig {
       options: {
         supergraph: { type: 'string' },
         port: { type: 'string' },
+        workers: { type: 'string' },
         config: { type: 'string' },
         help: { type: 'boolean' },
       },
@@ -472,7 +483,9 @@ export function loadConfig(options: LoadConfigOptions = {}): FrontdeskConfig {
     if (entry) for (const key of ['url', 'urls', 'discovery']) delete entry[key];
     setPath(raw, ['subgraphs', name, urls.length > 1 ? 'urls' : 'url'], urls.length > 1 ? urls : value);
   }
+  if (env.WORKERS) setPath(raw, ['server', 'workers'], toWorkers(env.WORKERS, 'WORKERS'));
   if (flags.port !== undefined) setPath(raw, ['server', 'port'], toPort(flags.port, '--port'));
+  if (flags.workers !== undefined) setPath(raw, ['server', 'workers'], toWorkers(flags.workers, '--workers'));
   if (flags.supergraph !== undefined) setPath(raw, ['supergraph', 'path'], flags.supergraph);
 
   const config = parseConfig(raw, { production: env.NODE_ENV === 'production', source });

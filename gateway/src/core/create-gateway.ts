@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -151,7 +152,8 @@ export async function createGateway(
 ): Promise<RunningGateway> {
   // @apollo/gateway phones home unless this is set before it is constructed.
   process.env.APOLLO_TELEMETRY_DISABLED = 'true';
-  const logger = options.logger ?? createLogger(config.logging.level, {}, { async: true, collapseRepeatsMs: config.logging.collapseRepeatsMs });
+  // A worker of a cluster (server.workers) says which one it is on every line.
+  const logger = options.logger ?? createLogger(config.logging.level, cluster.isWorker ? { worker: cluster.worker!.id } : {}, { async: true, collapseRepeatsMs: config.logging.collapseRepeatsMs });
   const production = config.production;
 
   const start = readSupergraphOrLastGood(config.supergraph.path, config.supergraph.keepLastGood);

@@ -83,13 +83,18 @@ export function collectProcessMetrics(registry: Registry): void {
 }
 
 /** Serves registries in the Prometheus text format (GET /metrics). */
-export function metricsRoute(registries: readonly Registry[]): (req: IncomingMessage, res: ServerResponse) => void {
+export function metricsRoute(
+  registries: readonly Registry[],
+  /** In a cluster worker: the metrics of every worker, from the primary (core/cluster.ts). */
+  collect?: () => Promise<{ text: string; contentType: string }>,
+): (req: IncomingMessage, res: ServerResponse) => void {
   const merged = registries.length === 1 ? registries[0]! : Registry.merge([...registries]);
+  const read = collect ?? (async () => ({ text: await merged.metrics(), contentType: merged.contentType }));
   return (_req, res) => {
-    merged.metrics().then(
-      (text) => {
+    read().then(
+      ({ text, contentType }) => {
         res.statusCode = 200;
-        res.setHeader('content-type', merged.contentType);
+        res.setHeader('content-type', contentType);
         res.setHeader('cache-control', 'no-store');
         res.end(text);
       },

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { clusterMetrics } from '../../core/cluster.js';
 import { DURATION_BUCKETS, instanceLabel, metricsRoute, outcomeOf, removeSeries, TopLabels, collectProcessMetrics } from '../../core/metrics.js';
 import { EdgeRefusal, type AdminRoute, type FrontdeskPlugin, type PluginContext, type ResponseRecord } from '../../core/plugin.js';
 import { FetchRefused, ResponseTooLarge, type SubgraphReply } from '../../core/subgraph-transport.js';
@@ -117,7 +118,8 @@ export function createMetricsPlugin(options: MetricsOptions, ctx: PluginContext 
   sampler?.unref();
 
   let ownServer: Server | undefined;
-  const route = metricsRoute([registry]);
+  // With server.workers > 1, /metrics answers for every worker of the cluster.
+  const route = metricsRoute([registry], clusterMetrics(registry));
   if (options.port !== undefined) {
     ownServer = createServer((req, res) => {
       const path = (req.url ?? '/').split('?')[0];
