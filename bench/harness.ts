@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { cpus } from 'node:os';
@@ -101,17 +101,48 @@ export async function startProcess(
 
 const TICKS_PER_SECOND = 100;
 
-/** User + system CPU time of a process so far, in ms (Linux /proc). */
-export function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+/** A process and its live children (the workers of a `--workers N` gateway), from /proc. */
+function processTree(pid: number): number[] {
+  const tree = [pid];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) tree.push(Number(entry));
+    } catch {
+      // Ended meanwhile.
+    }
+  }
+  return tree;
 }
 
-/** Peak resident set size of a process, in MB (Linux /proc VmHWM). */
+function ownCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
+/** User + system CPU time of a process and its live children so far, in ms (Linux /proc). */
+export function cpuMs(pid: number): number {
+  return processTree(pid).reduce((sum, each) => sum + ownCpuMs(each), 0);
+}
+
+/** Peak resident set size of a process plus that of each live child, in MB (Linux /proc VmHWM). */
 export function peakRssMb(pid: number): number {
-  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) / 1024 : NaN;
+  let total = 0;
+  for (const each of processTree(pid)) {
+    try {
+      const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${each}/status`, 'utf8'));
+      if (match) total += Number(match[1]) / 1024;
+    } catch {
+      // Ended meanwhile.
+    }
+  }
+  return total > 0 ? total : NaN;
 }
 
 export interface LoadOptions {

@@ -520,6 +520,8 @@ async function scenario(name: Exclude<ScenarioName, 'hostile' | 'logs'>, token: 
           frontdesk('frontdesk', production, { logLevel: 'info' }),
           // Every request runs its whole plan: the executor's own cost, nothing shared.
           frontdesk('frontdesk, sharing off', { ...production, subgraphRequests: { dedupe: false } }, { logLevel: 'info' }),
+          // Both cores of the machine (the load generator shares them): --workers 2.
+          frontdesk('frontdesk, 2 workers', { ...production, server: { workers: 2 } }, { logLevel: 'info' }),
           {
             name: 'apollo-gateway',
             start: (port) => startProcess('dist/bench/federation/apollo-gateway.js', [path, String(port)], {}, `http://127.0.0.1:${port}/`, { ready: POST_TYPENAME }),

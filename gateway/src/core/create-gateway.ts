@@ -393,24 +393,37 @@ export async function createGateway(
   const tls = edge.tls ? new TlsFiles(edge.tls, logger) : undefined;
   const server: Server = tls ? createHttpsServer({ ...serverOptions, ...tls.serverOptions() }, handler) : createServer(serverOptions, handler);
   tls?.watch(server as HttpsServer);
-  // Listen first so /health answers and /ready says 503 while the supergraph loads.
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.server.port, config.server.host, () => {
-      server.off('error', reject);
-      resolve();
+  const listen = (): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.server.port, config.server.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  const startApollo = async (): Promise<void> => {
+    try {
+      await apollo.start();
+    } catch (error) {
+      server.close();
+      throw error;
+    }
+  };
+  if (cluster.isWorker) {
+    // A worker of a cluster joins the shared socket only once it is ready: the primary would
+    // otherwise hand it connections it must refuse (NOT_READY) while its siblings could serve.
+    await startApollo();
+    state.ready = true;
+    await listen();
+  } else {
+    // Listen first so /health answers and /ready says 503 while the supergraph loads.
+    await listen();
+    await startApollo();
+    state.ready = true;
+  }
   const port = (server.address() as AddressInfo).port;
   const displayHost = config.server.host === '0.0.0.0' || config.server.host === '::' ? 'localhost' : config.server.host;
   const url = `${tls ? 'https' : 'http'}://${displayHost}:${port}${config.server.graphqlPath}`;
-  try {
-    await apollo.start();
-  } catch (error) {
-    server.close();
-    throw error;
-  }
-  state.ready = true;
   logger.info(
     { url, supergraph: config.supergraph.path, subgraphs: current.subgraphs.map((s) => s.name), config: config.source },
     'gateway ready',
