@@ -18,6 +18,7 @@ describe('parseConfig', () => {
     expect(config.server).toEqual({
       host: '0.0.0.0',
       port: 4000,
+      workers: 1,
       graphqlPath: '/graphql',
       bodyLimitBytes: 1_048_576,
       drainTimeoutMs: 10_000,

@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { WALL_CLOCK } from '../../core/clock.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Identity } from '../../core/context.js';
 import type { Logger } from '../../core/logger.js';
@@ -31,7 +32,7 @@ export function createApiKeyVerifier(options: ApiKeyOptions, redis: SharedRedis 
   const store = options.redis;
   if (store && !redis) throw new Error('auth.apiKeys.redis needs redis.url (or REDIS_URL)');
   // Least recently used first past cacheEntries; unknown keys are remembered too (as null).
-  const remembered = new LRUCache<string, { identity: Identity | null }>({ max: Math.max(1, store?.cacheEntries ?? 1) });
+  const remembered = new LRUCache<string, { identity: Identity | null }>({ max: Math.max(1, store?.cacheEntries ?? 1), perf: WALL_CLOCK, ttlResolution: 0 });
 
   const remember = (digest: string, identity: Identity | null, ttl: number) => {
     if (ttl <= 0) return;

@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { WALL_CLOCK } from '../../core/clock.js';
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import { exportJWK, jwtVerify, SignJWT, createLocalJWKSet, createRemoteJWKSet, type JWK, type JWTVerifyGetKey } from 'jose';
 import type { Identity } from '../../core/context.js';
@@ -76,7 +77,7 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): (token
   const keys: JWTVerifyGetKey =
     typeof options.jwks === 'string' ? createRemoteJWKSet(new URL(options.jwks), { cooldownDuration: 10_000 }) : createLocalJWKSet(options.jwks);
   // Least recently used first past the bound; an entry lives until its token's `exp`.
-  const verified = new LRUCache<string, Identity>({ max: VERIFIED_ENTRIES });
+  const verified = new LRUCache<string, Identity>({ max: VERIFIED_ENTRIES, perf: WALL_CLOCK, ttlResolution: 0 });
   return async (token) => {
     const known = verified.get(token);
     if (known) return known;

@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { WALL_CLOCK } from '../../core/clock.js';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { Identity } from '../../core/context.js';
@@ -64,7 +65,7 @@ export function createJwtVerifier(options: JwtOptions): (token: string) => Ident
   // verifiedCacheMs, so that a key withdrawn from the JWKS stops working within that time).
   // A remembered token answers at once, without a promise.
   // Least recently used first past the bound; an entry lives until the token's `exp` or verifiedCacheMs.
-  const verified = new LRUCache<string, Identity>({ max: VERIFIED_LIMIT });
+  const verified = new LRUCache<string, Identity>({ max: VERIFIED_LIMIT, perf: WALL_CLOCK, ttlResolution: 0 });
   return (token) => {
     const known = verified.get(token);
     return known ?? verifyAndRemember(token);
