@@ -69,8 +69,11 @@ for (const fixture of CASES) {
         const apolloFetches = subgraphs.fetches().total - before;
         expect(JSON.parse(expected.text)).toHaveProperty('data');
 
+        const runs = { ...frontdesk.planRuns };
         const miss = await post(frontdesk.url, query, variables, headers);
         expect(miss.text).toBe(expected.text);
+        // Answered by Frontdesk's executor of Apollo's plan, never by Apollo's.
+        if (miss.cache === 'MISS') expect(frontdesk.planRuns).toEqual({ frontdesk: runs.frontdesk + 1, apollo: runs.apollo });
         expect(miss.status).toBe(expected.status);
         expect(miss.cache).toMatch(/^(MISS|HIT)$/);
         // The cache adds no fetch: a miss makes exactly Apollo's (a hit, none).

@@ -175,6 +175,12 @@ const graphqlSchema = z
       .string()
       .default(DEMO_QUERY)
       .describe('The operation the explorer opens with. Default: the demo query.'),
+    executor: z
+      .enum(['frontdesk', 'apollo'])
+      .default('frontdesk')
+      .describe(
+        "Who runs the query plans @apollo/gateway makes: frontdesk (the gateway's own executor of Apollo's plans, the same answers at a fraction of the CPU) or apollo (@apollo/gateway's executor). Subscriptions, @defer, introspection, traced requests and a plan's first request always run on Apollo's. Default frontdesk.",
+      ),
   })
   .prefault({});
 

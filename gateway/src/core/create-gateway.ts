@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { ApolloGateway } from '@apollo/gateway';
+import { installExecutor, type PlanRuns } from './executor/index.js';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import {
   ApolloServerPluginLandingPageDisabled,
@@ -39,6 +40,8 @@ export interface RunningGateway {
   supergraph(): LoadedSupergraph;
   /** Graceful shutdown: not ready, refuse new connections, drain in-flight requests, stop. */
   stop(): Promise<void>;
+  /** Query plans run so far by each executor (graphql.executor; Apollo's takes what Frontdesk's does not run). */
+  planRuns: Readonly<PlanRuns>;
 }
 
 /** Codes that may reach a client with their message; anything else is masked in production. */
@@ -306,6 +309,8 @@ export async function createGateway(
     },
   });
 
+  const planRuns = installExecutor(gateway, config.graphql.executor);
+
   const showLandingPage = config.graphql.landingPage ?? !production;
   const apolloPlugins: ApolloServerPlugin<GatewayContext>[] = [
     ApolloServerPluginUsageReportingDisabled(),
@@ -473,5 +478,6 @@ export async function createGateway(
     isReady: () => state.ready && !state.draining,
     supergraph: () => current,
     stop,
+    planRuns,
   };
 }

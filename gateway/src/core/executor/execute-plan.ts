@@ -1,0 +1,310 @@
+import { errorCodeDef, ERRORS, operationFromDocument, type Schema, type VariableDefinitions } from '@apollo/federation-internals';
+import type { ApolloGateway, GraphQLDataSource } from '@apollo/gateway';
+import { applyRewrites, isObjectOfType } from '@apollo/gateway/dist/dataRewrites.js';
+import { generateHydratedPaths } from '@apollo/gateway/dist/executeQueryPlan.js';
+import type { OperationContext } from '@apollo/gateway/dist/operationContext.js';
+import { evaluateCondition, type FetchNode, type PlanNode, type QueryPlan, type QueryPlanSelectionNode } from '@apollo/query-planner';
+import { GraphQLError, Kind, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
+import { compileShape, shapeResponse, type CompiledShape } from './shape.js';
+
+/**
+ * Runs an @apollo/gateway query plan: what `executeQueryPlan` (executeQueryPlan.js) does, rule for
+ * rule, without what a request here never uses (usage-reporting trace nodes, OpenTelemetry spans
+ * of an unsampled request) and with the operation compiled once per plan (shape.ts) rather than
+ * rebuilt from the document on every request. Fetches go through the same data sources, get the
+ * same variables and representations, and their answers are merged and their errors mapped as
+ * Apollo merges and maps them.
+ */
+
+type Data = Record<string, unknown>;
+export type GatewayGraphQLRequestContext = Parameters<ApolloGateway['executor']>[0];
+export type GatewayExecutionResult = Awaited<ReturnType<ApolloGateway['executor']>>;
+type ResponsePath = (string | number)[];
+interface Cursor {
+  path: ResponsePath;
+  data: unknown;
+  fullResult: Data;
+}
+
+/** What one plan needs beyond the plan itself, compiled on its first run. */
+export interface CompiledPlan {
+  plan: QueryPlan;
+  shape: CompiledShape;
+  variableDefinitions: VariableDefinitions;
+}
+
+interface Run {
+  request: GatewayGraphQLRequestContext;
+  variables: Record<string, unknown> | undefined;
+  services: Record<string, GraphQLDataSource>;
+  supergraphSchema: GraphQLSchema;
+  compiled: CompiledPlan;
+  errors: unknown[];
+}
+
+/** Nodes this executor does not run (Apollo's executor answers those operations). */
+function supported(node: PlanNode | undefined): boolean {
+  if (!node) return true;
+  switch (node.kind) {
+    case 'Sequence':
+    case 'Parallel':
+      return node.nodes.every(supported);
+    case 'Flatten':
+      return supported(node.node);
+    case 'Fetch':
+      return true;
+    case 'Condition':
+      return supported(node.ifClause) && supported(node.elseClause);
+    default:
+      return false;
+  }
+}
+
+/**
+ * The plan compiled for this executor, or undefined when Apollo's executor must run it: a
+ * subscription or @defer node, an operation the gateway cannot rebuild, or one asking schema
+ * introspection (answered by Apollo's introspection handling).
+ */
+export function compilePlan(plan: QueryPlan, operationContext: OperationContext, apiSchema: Schema): CompiledPlan | undefined {
+  if (plan.node?.kind === 'Subscription' || !supported(plan.node)) return undefined;
+  let operation;
+  try {
+    operation = operationFromDocument(
+      apiSchema,
+      { kind: Kind.DOCUMENT, definitions: [operationContext.operation, ...Object.values(operationContext.fragments)] },
+      { validate: false },
+    );
+  } catch {
+    return undefined;
+  }
+  const shape = compileShape(operation);
+  if (shape.introspection) return undefined;
+  return { plan, shape, variableDefinitions: operation.variableDefinitions };
+}
+
+const hasOwn = (value: unknown, key: string): boolean => Object.prototype.hasOwnProperty.call(value, key);
+const isObject = (value: unknown): value is Data => value !== undefined && value !== null && typeof value === 'object' && !Array.isArray(value);
+const PROTOTYPE_KEYS = new Set(Object.getOwnPropertyNames(Object.prototype));
+
+/** @apollo/gateway's deepMerge (utilities/deepMerge.js), in place, same rules. */
+function deepMerge(target: Data, source: Data | null | undefined): Data {
+  if (source === undefined || source === null) return target;
+  for (const key of Object.keys(source)) {
+    const value = source[key];
+    if (value === undefined) continue;
+    // defineOwn: a key an inherited property has (`constructor`) becomes the target's own.
+    if (PROTOTYPE_KEYS.has(key) && !hasOwn(target, key) && key in target) {
+      Object.defineProperty(target, key, { configurable: true, enumerable: true, value: undefined, writable: true });
+    }
+    const existing = target[key];
+    if (existing && isObject(value)) {
+      deepMerge(existing as Data, value);
+    } else if (Array.isArray(value) && Array.isArray(existing) && value.length === existing.length) {
+      for (let i = 0; i < value.length; i += 1) {
+        if (isObject(existing[i]) && isObject(value[i])) deepMerge(existing[i] as Data, value[i] as Data);
+        else existing[i] = value[i];
+      }
+    } else {
+      target[key] = value;
+    }
+  }
+  return target;
+}
+
+function flattenResultsAtPath(value: unknown, path: ResponsePath, at: number): unknown {
+  if (at === path.length) return value;
+  if (value === undefined || value === null) return value;
+  const current = path[at];
+  if (current === '@') {
+    if (!Array.isArray(value)) throw new TypeError('value.flatMap is not a function');
+    const flat: unknown[] = [];
+    for (const element of value) {
+      const inner = flattenResultsAtPath(element, path, at + 1);
+      if (Array.isArray(inner)) for (const item of inner) flat.push(item);
+      else flat.push(inner);
+    }
+    return flat;
+  }
+  if (typeof current !== 'string') throw new Error(`Unexpected ${typeof current} found in path`);
+  if (Array.isArray(value)) throw new Error(`Unexpected array in result for path element ${current}`);
+  return flattenResultsAtPath(hasOwn(value, current) ? (value as Data)[current] : undefined, path, at + 1);
+}
+
+function moveIntoCursor(cursor: Cursor, path: ResponsePath): Cursor | undefined {
+  const data = flattenResultsAtPath(cursor.data, path, 0);
+  return data ? { path: cursor.path.concat(path), data, fullResult: cursor.fullResult } : undefined;
+}
+
+/** isObjectOfType for a fragment of a fetch's `requires`, remembered per `__typename`. */
+const fragmentApplies = new WeakMap<QueryPlanSelectionNode, Map<unknown, boolean>>();
+
+function typeConditionHolds(schema: GraphQLSchema, source: Data, selection: QueryPlanSelectionNode & { kind: 'InlineFragment' }): boolean {
+  let known = fragmentApplies.get(selection);
+  if (!known) fragmentApplies.set(selection, (known = new Map()));
+  const typename = source.__typename;
+  let applies = known.get(typename);
+  if (applies === undefined) known.set(typename, (applies = isObjectOfType(schema, source, selection.typeCondition!)));
+  return applies;
+}
+
+/** executeSelectionSet: a representation (the `requires` selection) read from an entity. */
+function executeSelectionSet(schema: GraphQLSchema, source: unknown, selections: readonly QueryPlanSelectionNode[]): Data | null {
+  if (source === null) return null;
+  const result = Object.create(null) as Data;
+  for (const selection of selections) {
+    if (selection.kind === 'Field') {
+      const responseName = selection.alias ?? selection.name;
+      const inner = selection.selections;
+      if (!hasOwn(source, responseName)) return null;
+      const value = (source as Data)[responseName];
+      if (value === undefined) return null;
+      if (Array.isArray(value)) result[responseName] = inner ? value.map((element: unknown) => executeSelectionSet(schema, element, inner)) : value.slice();
+      else if (inner) result[responseName] = executeSelectionSet(schema, value, inner);
+      else result[responseName] = value;
+    } else {
+      if (!selection.typeCondition || !source) continue;
+      if (typeConditionHolds(schema, source as Data, selection)) deepMerge(result, executeSelectionSet(schema, source, selection.selections));
+    }
+  }
+  return result;
+}
+
+function downstreamServiceError(original: GraphQLFormattedError, serviceName: string, errorPath: (path: readonly (string | number)[] | undefined) => ResponsePath | undefined): GraphQLError {
+  const { extensions } = original;
+  const message = original.message || `Error while fetching subquery from service "${serviceName}"`;
+  const options = { originalError: original as unknown as Error, path: errorPath(original.path), extensions: { ...extensions, serviceName } };
+  const codeDef = errorCodeDef(original);
+  if (!codeDef && extensions?.code) return new GraphQLError(message, options);
+  return (codeDef ?? ERRORS.DOWNSTREAM_SERVICE_ERROR).err(message, options);
+}
+
+function lazyErrorPaths(fetch: FetchNode, cursor: Cursor): (path: readonly (string | number)[] | undefined) => ResponsePath | undefined {
+  let hydrated: ResponsePath[] | undefined;
+  return (errorPath) => {
+    if (fetch.requires && typeof errorPath?.[1] === 'number') {
+      if (!hydrated) {
+        hydrated = [];
+        generateHydratedPaths([], cursor.path, cursor.fullResult, hydrated);
+      }
+      return [...(hydrated[errorPath[1]] ?? []), ...errorPath.slice(2)];
+    }
+    return errorPath ? [...cursor.path, ...errorPath.slice()] : undefined;
+  };
+}
+
+async function executeNode(run: Run, node: PlanNode, cursor: Cursor | undefined): Promise<void> {
+  if (!cursor) return;
+  switch (node.kind) {
+    case 'Sequence':
+      for (const child of node.nodes) await executeNode(run, child, cursor);
+      return;
+    case 'Parallel':
+      await Promise.all(node.nodes.map((child) => executeNode(run, child, cursor)));
+      return;
+    case 'Flatten':
+      return executeNode(run, node.node, moveIntoCursor(cursor, node.path));
+    case 'Fetch':
+      try {
+        await executeFetch(run, node, cursor);
+      } catch (error) {
+        run.errors.push(error);
+      }
+      return;
+    case 'Condition': {
+      const branch = evaluateCondition(node, run.compiled.variableDefinitions, run.variables) ? node.ifClause : node.elseClause;
+      if (branch) await executeNode(run, branch, cursor);
+      return;
+    }
+    default:
+      throw new Error(`Unexpected ${node.kind} node in a plan this executor was given`);
+  }
+}
+
+async function executeFetch(run: Run, fetch: FetchNode, cursor: Cursor): Promise<void> {
+  const service = run.services[fetch.serviceName];
+  if (!service) throw new Error(`Couldn't find service with name "${fetch.serviceName}"`);
+  const entities: Data[] = Array.isArray(cursor.data) ? (cursor.data as unknown[]).filter((e): e is Data => e !== null && e !== undefined) : [cursor.data as Data];
+  if (entities.length < 1) return;
+  const variables = Object.create(null) as Data;
+  if (fetch.variableUsages) {
+    const provided = run.variables;
+    for (const name of fetch.variableUsages) {
+      if (provided && hasOwn(provided, name) && provided[name] !== undefined) variables[name] = provided[name];
+    }
+  }
+  const send = async (sent: Data): Promise<Data | null | undefined> => {
+    const response = await service.process({
+      kind: 'incoming operation' as never,
+      request: { query: fetch.operation, variables: sent, operationName: fetch.operationName, http: undefined },
+      incomingRequestContext: run.request,
+      context: run.request.context,
+      document: fetch.operationDocumentNode,
+      pathInIncomingRequest: cursor.path,
+    } as Parameters<GraphQLDataSource['process']>[0]);
+    if (response.errors) {
+      const paths = lazyErrorPaths(fetch, cursor);
+      for (const error of response.errors) run.errors.push(downstreamServiceError(error, fetch.serviceName, paths));
+      if (!response.extensions?.ftv1) {
+        const metrics = run.request.metrics as { nonFtv1ErrorPaths?: { subgraph: string; path: unknown }[] } | undefined;
+        const errorPaths = response.errors.map((error) => ({ subgraph: fetch.serviceName, path: error.path }));
+        if (metrics?.nonFtv1ErrorPaths) metrics.nonFtv1ErrorPaths.push(...errorPaths);
+        else if (metrics) metrics.nonFtv1ErrorPaths = errorPaths;
+      }
+    }
+    return response.data as Data | null | undefined;
+  };
+
+  if (!fetch.requires) {
+    const received = await send(variables);
+    if (received && fetch.outputRewrites) applyRewrites(run.supergraphSchema, fetch.outputRewrites, received);
+    for (const entity of entities) deepMerge(entity, received);
+    return;
+  }
+  const representations: Data[] = [];
+  const representationToEntity: number[] = [];
+  for (let index = 0; index < entities.length; index += 1) {
+    const representation = executeSelectionSet(run.supergraphSchema, entities[index], fetch.requires);
+    if (representation && representation.__typename) {
+      if (fetch.inputRewrites) applyRewrites(run.supergraphSchema, fetch.inputRewrites, representation);
+      representations.push(representation);
+      representationToEntity.push(index);
+    }
+  }
+  if (representations.length < 1) return;
+  if ('representations' in variables) throw new Error('Variables cannot contain key "representations"');
+  const received = await send({ ...variables, representations });
+  if (!received) return;
+  const receivedEntities = received._entities;
+  if (!(receivedEntities && Array.isArray(receivedEntities))) throw new Error('Expected "data._entities" in response to be an array');
+  if (receivedEntities.length !== representations.length) throw new Error(`Expected "data._entities" to contain ${representations.length} elements`);
+  for (let i = 0; i < representations.length; i += 1) {
+    const receivedEntity = receivedEntities[i] as Data | null | undefined;
+    const existing = entities[representationToEntity[i]!]!;
+    if (receivedEntity && !receivedEntity.__typename) receivedEntity.__typename = existing.__typename;
+    if (fetch.outputRewrites && receivedEntity) applyRewrites(run.supergraphSchema, fetch.outputRewrites, receivedEntity);
+    deepMerge(existing, receivedEntity);
+  }
+}
+
+/** executeQueryPlan for a compiled plan: the fetches, then the answer shaped as Apollo shapes it. */
+export async function executePlan(
+  compiled: CompiledPlan,
+  request: GatewayGraphQLRequestContext,
+  services: Record<string, GraphQLDataSource>,
+  supergraphSchema: GraphQLSchema,
+): Promise<GatewayExecutionResult> {
+  const run: Run = { request, variables: request.request.variables, services, supergraphSchema, compiled, errors: [] };
+  const unfiltered = Object.create(null) as Data;
+  const root = compiled.plan.node;
+  if (root) await executeNode(run, root as PlanNode, { path: [], data: unfiltered, fullResult: unfiltered });
+  try {
+    const { data, errors: shaping } = shapeResponse(compiled.shape, unfiltered, run.variables);
+    if (run.errors.length === 0 && shaping.length > 0) return { extensions: { valueCompletion: shaping }, data };
+    return run.errors.length === 0 ? { data } : ({ errors: run.errors, data } as GatewayExecutionResult);
+  } catch (error) {
+    if (error instanceof GraphQLError) return { errors: [error] };
+    if (error instanceof Error) return { errors: [new GraphQLError(error.message, { originalError: error })] };
+    request.logger?.error(`Unexpected error during query plan execution: ${String(error)}`);
+    return { errors: [new GraphQLError('Unexpected error during query plan execution')] };
+  }
+}
