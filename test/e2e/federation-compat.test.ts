@@ -92,6 +92,48 @@ for (const fixture of CASES) {
   });
 }
 
+// Requests in flight together share identical fetches, and Frontdesk's executor reads the one
+// answer they share without copying it: every request must still get exactly Apollo's answer.
+for (const fixture of CASES) {
+  describe(`federation: ${fixture.name}, concurrent requests sharing fetches`, () => {
+    let subgraphs: RunningFixture;
+    let apollo: { url: string; stop(): Promise<void> };
+    let frontdesk: RunningGateway;
+
+    beforeAll(async () => {
+      subgraphs = await startFixture(fixture.subgraphs, { delayMs: 30 });
+      apollo = await startApolloGateway(readFileSync(subgraphs.path, 'utf8'));
+      frontdesk = await startTestGateway({ supergraph: { path: subgraphs.path, watch: false } }, { production: true });
+    });
+    afterAll(async () => {
+      await frontdesk?.stop();
+      await apollo?.stop();
+      await subgraphs?.stop();
+    });
+
+    it('answers every one of them as Apollo does, with fewer fetches', async () => {
+      const queries = fixture.queries.filter((q) => !q.query.trimStart().startsWith('mutation'));
+      const expected = new Map<string, string>();
+      const first = subgraphs.fetches().total;
+      for (const { name, query, variables } of queries) expected.set(name, (await post(apollo.url, query, variables)).text);
+      const apolloFetches = subgraphs.fetches().total - first;
+      const copies = 6;
+      const before = subgraphs.fetches().total;
+      const runs = { ...frontdesk.planRuns };
+      // Each query several times, all at once, interleaved: the copies of a query share fetches,
+      // and queries with fetches in common share those.
+      const answers = await Promise.all(
+        Array.from({ length: copies }, () => queries.map(async ({ name, query, variables }) => ({ name, answer: await post(frontdesk.url, query, variables) }))).flat(),
+      );
+      for (const { name, answer } of answers) expect(answer.text, name).toBe(expected.get(name));
+      expect(frontdesk.planRuns.frontdesk - runs.frontdesk).toBe(answers.length);
+      // Apollo makes apolloFetches for one copy of each; shared, the copies make fewer than copies x that.
+      expect(subgraphs.fetches().total - before).toBeGreaterThan(0);
+      expect(subgraphs.fetches().total - before).toBeLessThan(copies * apolloFetches);
+    });
+  });
+}
+
 describe('federation: invalidation against the reference', () => {
   let subgraphs: RunningFixture;
   let apollo: { url: string; stop(): Promise<void> };

@@ -32,9 +32,10 @@ export interface RunningFixture {
 /**
  * Starts each subgraph on a plain node:http server on port 0 (buildSubgraphSchema, every request
  * parsed, validated and executed: a fetch the subgraph would refuse shows), composes them into a
- * supergraph file, and counts the fetches.
+ * supergraph file, and counts the fetches. `delayMs` holds each answer back (concurrent requests
+ * then overlap in their fetches).
  */
-export async function startFixture(subgraphs: readonly FixtureSubgraph[]): Promise<RunningFixture> {
+export async function startFixture(subgraphs: readonly FixtureSubgraph[], options: { delayMs?: number } = {}): Promise<RunningFixture> {
   const servers: Server[] = [];
   const counts: Record<string, number> = {};
   const queries: Record<string, string[]> = {};
@@ -52,7 +53,9 @@ export async function startFixture(subgraphs: readonly FixtureSubgraph[]): Promi
         queries[subgraph.name]!.push(query);
         void graphql({ schema, source: query, variableValues: variables ?? {}, operationName: operationName ?? null }).then((result) => {
           const body = JSON.stringify(result);
-          res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+          const answer = () => res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+          if (options.delayMs) setTimeout(answer, options.delayMs);
+          else answer();
         });
       });
     });

@@ -75,6 +75,27 @@ export function fetchFieldPaths(query: string, variables: Record<string, unknown
 
 /** Headers that do not change what a subgraph answers, left out of the deduplication key. */
 const NOT_IN_KEY = new Set(['x-request-id', 'traceparent', 'tracestate']);
+
+/**
+ * Set on `process`'s options by a caller that only reads the answer (Frontdesk's executor): the
+ * waiters of one shared fetch then get one parsed answer between them. Apollo's executor merges
+ * into what it is given, so without the mark each waiter parses its own copy.
+ */
+export const READS_ONLY = Symbol('frontdesk.readsOnly');
+/** The one parse of a reply, shared by the read-only waiters. */
+const parsedReplies = new WeakMap<SubgraphReply, unknown>();
+
+function parseReply(reply: SubgraphReply, share: boolean): unknown {
+  if (share && parsedReplies.has(reply)) return parsedReplies.get(reply);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(reply.text);
+  } catch {
+    parsed = undefined;
+  }
+  if (share) parsedReplies.set(reply, parsed);
+  return parsed;
+}
 const MUTATION = /^\s*mutation\b/;
 
 /**
@@ -125,9 +146,10 @@ export class FrontdeskDataSource implements GraphQLDataSource<GatewayContext> {
     for (const hook of this.hooks) await hook.willSendSubgraphRequest?.({ ...options, subgraph: this.subgraph });
     if (!request.query || !planned) throw new Error('Missing query');
     const query = !MUTATION.test(planned);
+    const share = (options as { [READS_ONLY]?: boolean })[READS_ONLY] === true;
     let reply: Awaited<ReturnType<FrontdeskDataSource['fetch']>>;
     try {
-      reply = await this.fetch(request, headers, query, context);
+      reply = await this.fetch(request, headers, query, context, share);
     } catch (error) {
       const answer = context ? this.failedFetch(error, request) : undefined;
       if (answer) return answer;
@@ -140,7 +162,7 @@ export class FrontdeskDataSource implements GraphQLDataSource<GatewayContext> {
     }
     if (resend && query && request.query !== planned) {
       request.query = planned;
-      reply = await this.fetch(request, headers, query, context);
+      reply = await this.fetch(request, headers, query, context, share);
       for (const hook of this.hooks) hook.didReceiveSubgraphResponse?.({ subgraph: this.subgraph, context, headers: reply.headers, request, body: reply.response, resent: true });
     }
     return reply.response;
@@ -164,16 +186,12 @@ export class FrontdeskDataSource implements GraphQLDataSource<GatewayContext> {
     headers: SubgraphHeaders,
     query: boolean,
     context: GatewayContext | undefined,
+    share: boolean,
   ): Promise<{ response: GatewayResponse; headers: SubgraphReply['headers'] }> {
     const { http: _http, ...payload } = request;
     const body = JSON.stringify(payload);
     const reply = await this.send(headers, body, query, context);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(reply.text);
-    } catch {
-      parsed = undefined;
-    }
+    const parsed = parseReply(reply, share);
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
       throw this.failed(new Error('the subgraph answered something that is not a JSON object'), reply, context);
     }

@@ -5,6 +5,7 @@ import { generateHydratedPaths } from '@apollo/gateway/dist/executeQueryPlan.js'
 import type { OperationContext } from '@apollo/gateway/dist/operationContext.js';
 import { evaluateCondition, type FetchNode, type PlanNode, type QueryPlan, type QueryPlanSelectionNode } from '@apollo/query-planner';
 import { GraphQLError, Kind, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
+import { READS_ONLY } from '../data-source.js';
 import { compileShape, shapeResponse, type CompiledShape } from './shape.js';
 
 /**
@@ -40,6 +41,14 @@ interface Run {
   supergraphSchema: GraphQLSchema;
   compiled: CompiledPlan;
   errors: unknown[];
+  /** The merged data (Apollo's unfilteredData). */
+  root: Data;
+  /**
+   * The objects and lists of the merged data this request made or copied: the only ones it writes
+   * to. Subgraph answers are shared between the requests waiting on one fetch and never written;
+   * merging into a part of one copies that part first (and its parents along the path).
+   */
+  owned: Set<object>;
 }
 
 /** Nodes this executor does not run (Apollo's executor answers those operations). */
@@ -86,8 +95,28 @@ const hasOwn = (value: unknown, key: string): boolean => Object.prototype.hasOwn
 const isObject = (value: unknown): value is Data => value !== undefined && value !== null && typeof value === 'object' && !Array.isArray(value);
 const PROTOTYPE_KEYS = new Set(Object.getOwnPropertyNames(Object.prototype));
 
-/** @apollo/gateway's deepMerge (utilities/deepMerge.js), in place, same rules. */
-function deepMerge(target: Data, source: Data | null | undefined): Data {
+/** `parent[key]` as an object or list this request owns: copied into its place the first time it is written. */
+function own(run: Run, parent: Data | unknown[], key: string | number): unknown {
+  const value = (parent as Data)[key as string];
+  if (value === null || typeof value !== 'object' || run.owned.has(value)) return value;
+  const copy = Array.isArray(value) ? value.slice() : { ...(value as Data) };
+  run.owned.add(copy);
+  (parent as Data)[key as string] = copy;
+  return copy;
+}
+
+/** A fresh object of executeSelectionSet's: owned by the request that made it. */
+function fresh(run: Run, value: Data): Data {
+  run.owned.add(value);
+  return value;
+}
+
+/**
+ * @apollo/gateway's deepMerge (utilities/deepMerge.js), same rules, into a `target` this request
+ * owns: what it merges into below the target is owned first; what it takes from `source` is
+ * referenced, never written.
+ */
+function deepMerge(run: Run | undefined, target: Data, source: Data | null | undefined): Data {
   if (source === undefined || source === null) return target;
   for (const key of Object.keys(source)) {
     const value = source[key];
@@ -98,11 +127,12 @@ function deepMerge(target: Data, source: Data | null | undefined): Data {
     }
     const existing = target[key];
     if (existing && isObject(value)) {
-      deepMerge(existing as Data, value);
+      deepMerge(run, (run ? own(run, target, key) : existing) as Data, value);
     } else if (Array.isArray(value) && Array.isArray(existing) && value.length === existing.length) {
+      const list = (run ? own(run, target, key) : existing) as unknown[];
       for (let i = 0; i < value.length; i += 1) {
-        if (isObject(existing[i]) && isObject(value[i])) deepMerge(existing[i] as Data, value[i] as Data);
-        else existing[i] = value[i];
+        if (isObject(list[i]) && isObject(value[i])) deepMerge(run, (run ? own(run, list, i) : list[i]) as Data, value[i] as Data);
+        else list[i] = value[i];
       }
     } else {
       target[key] = value;
@@ -128,6 +158,43 @@ function flattenResultsAtPath(value: unknown, path: ResponsePath, at: number): u
   if (typeof current !== 'string') throw new Error(`Unexpected ${typeof current} found in path`);
   if (Array.isArray(value)) throw new Error(`Unexpected array in result for path element ${current}`);
   return flattenResultsAtPath(hasOwn(value, current) ? (value as Data)[current] : undefined, path, at + 1);
+}
+
+/**
+ * flattenResultsAtPath from the root at merge time, owning every object and list on the way (and
+ * the entities it ends on): the same values in the same order as the flattening the fetch was
+ * built from, now safe to merge into.
+ */
+function flattenOwned(run: Run, value: unknown, path: ResponsePath, at: number): unknown {
+  if (at === path.length) {
+    if (Array.isArray(value)) for (let i = 0; i < value.length; i += 1) own(run, value, i);
+    return value;
+  }
+  if (value === undefined || value === null) return value;
+  const current = path[at];
+  if (current === '@') {
+    if (!Array.isArray(value)) throw new TypeError('value.flatMap is not a function');
+    const flat: unknown[] = [];
+    for (let i = 0; i < value.length; i += 1) {
+      const inner = flattenOwned(run, own(run, value, i), path, at + 1);
+      if (Array.isArray(inner)) for (const item of inner) flat.push(item);
+      else flat.push(inner);
+    }
+    return flat;
+  }
+  if (typeof current !== 'string') throw new Error(`Unexpected ${typeof current} found in path`);
+  if (Array.isArray(value)) throw new Error(`Unexpected array in result for path element ${current}`);
+  return flattenOwned(run, hasOwn(value, current) ? own(run, value as Data, current) : undefined, path, at + 1);
+}
+
+/** The entities a fetch at `cursor` merges into, owned: as `entitiesAt`, found again after the fetch. */
+function ownedEntitiesAt(run: Run, cursor: Cursor): Data[] {
+  if (cursor.path.length === 0) return entitiesAt(cursor.data);
+  return entitiesAt(flattenOwned(run, run.root, cursor.path, 0));
+}
+
+function entitiesAt(data: unknown): Data[] {
+  return Array.isArray(data) ? (data as unknown[]).filter((e): e is Data => e !== null && e !== undefined) : [data as Data];
 }
 
 function moveIntoCursor(cursor: Cursor, path: ResponsePath): Cursor | undefined {
@@ -163,7 +230,7 @@ function executeSelectionSet(schema: GraphQLSchema, source: unknown, selections:
       else result[responseName] = value;
     } else {
       if (!selection.typeCondition || !source) continue;
-      if (typeConditionHolds(schema, source as Data, selection)) deepMerge(result, executeSelectionSet(schema, source, selection.selections));
+      if (typeConditionHolds(schema, source as Data, selection)) deepMerge(undefined, result, executeSelectionSet(schema, source, selection.selections));
     }
   }
   return result;
@@ -223,7 +290,7 @@ async function executeNode(run: Run, node: PlanNode, cursor: Cursor | undefined)
 async function executeFetch(run: Run, fetch: FetchNode, cursor: Cursor): Promise<void> {
   const service = run.services[fetch.serviceName];
   if (!service) throw new Error(`Couldn't find service with name "${fetch.serviceName}"`);
-  const entities: Data[] = Array.isArray(cursor.data) ? (cursor.data as unknown[]).filter((e): e is Data => e !== null && e !== undefined) : [cursor.data as Data];
+  const entities = entitiesAt(cursor.data);
   if (entities.length < 1) return;
   const variables = Object.create(null) as Data;
   if (fetch.variableUsages) {
@@ -235,6 +302,7 @@ async function executeFetch(run: Run, fetch: FetchNode, cursor: Cursor): Promise
   const send = async (sent: Data): Promise<Data | null | undefined> => {
     const response = await service.process({
       kind: 'incoming operation' as never,
+      [READS_ONLY]: true,
       request: { query: fetch.operation, variables: sent, operationName: fetch.operationName, http: undefined },
       incomingRequestContext: run.request,
       context: run.request.context,
@@ -255,9 +323,10 @@ async function executeFetch(run: Run, fetch: FetchNode, cursor: Cursor): Promise
   };
 
   if (!fetch.requires) {
-    const received = await send(variables);
-    if (received && fetch.outputRewrites) applyRewrites(run.supergraphSchema, fetch.outputRewrites, received);
-    for (const entity of entities) deepMerge(entity, received);
+    let received = await send(variables);
+    // Rewrites write: into a copy of the shared answer.
+    if (received && fetch.outputRewrites) applyRewrites(run.supergraphSchema, fetch.outputRewrites, (received = structuredClone(received)));
+    for (const entity of ownedEntitiesAt(run, cursor)) deepMerge(run, entity, received);
     return;
   }
   const representations: Data[] = [];
@@ -277,12 +346,20 @@ async function executeFetch(run: Run, fetch: FetchNode, cursor: Cursor): Promise
   const receivedEntities = received._entities;
   if (!(receivedEntities && Array.isArray(receivedEntities))) throw new Error('Expected "data._entities" in response to be an array');
   if (receivedEntities.length !== representations.length) throw new Error(`Expected "data._entities" to contain ${representations.length} elements`);
+  const targets = ownedEntitiesAt(run, cursor);
+  // Found again as they were flattened (merges in between add fields, never entities); else where they were.
+  const into = targets.length === entities.length ? targets : entities.map((entity) => fresh(run, { ...entity }));
   for (let i = 0; i < representations.length; i += 1) {
-    const receivedEntity = receivedEntities[i] as Data | null | undefined;
-    const existing = entities[representationToEntity[i]!]!;
-    if (receivedEntity && !receivedEntity.__typename) receivedEntity.__typename = existing.__typename;
-    if (fetch.outputRewrites && receivedEntity) applyRewrites(run.supergraphSchema, fetch.outputRewrites, receivedEntity);
-    deepMerge(existing, receivedEntity);
+    let receivedEntity = receivedEntities[i] as Data | null | undefined;
+    const existing = into[representationToEntity[i]!]!;
+    // Apollo gives an answer without __typename the entity's own before merging it: merged, that
+    // writes the entity's __typename onto itself, which changes nothing (the shared answer stays as sent).
+    if (fetch.outputRewrites && receivedEntity) {
+      receivedEntity = structuredClone(receivedEntity);
+      if (!receivedEntity.__typename) receivedEntity.__typename = existing.__typename;
+      applyRewrites(run.supergraphSchema, fetch.outputRewrites, receivedEntity);
+    }
+    deepMerge(run, existing, receivedEntity);
   }
 }
 
@@ -293,8 +370,8 @@ export async function executePlan(
   services: Record<string, GraphQLDataSource>,
   supergraphSchema: GraphQLSchema,
 ): Promise<GatewayExecutionResult> {
-  const run: Run = { request, variables: request.request.variables, services, supergraphSchema, compiled, errors: [] };
   const unfiltered = Object.create(null) as Data;
+  const run: Run = { request, variables: request.request.variables, services, supergraphSchema, compiled, errors: [], root: unfiltered, owned: new Set([unfiltered]) };
   const root = compiled.plan.node;
   if (root) await executeNode(run, root as PlanNode, { path: [], data: unfiltered, fullResult: unfiltered });
   try {
