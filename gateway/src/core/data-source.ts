@@ -109,6 +109,7 @@ const MUTATION = /^\s*mutation\b/;
 export class FrontdeskDataSource implements GraphQLDataSource<GatewayContext> {
   private readonly inFlight = new Map<string, Promise<SubgraphReply>>();
   private readonly wrappers: readonly SubgraphHooks[];
+  private readonly senders: readonly SubgraphHooks[];
   private readonly nextInstance = (): string | undefined => this.instances.next();
 
   constructor(
@@ -125,6 +126,7 @@ export class FrontdeskDataSource implements GraphQLDataSource<GatewayContext> {
     private readonly bounds?: FetchBounds,
   ) {
     this.wrappers = hooks.filter((hook) => hook.wrapFetch);
+    this.senders = hooks.filter((hook) => hook.willSendSubgraphRequest);
   }
 
   async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayResponse> {
@@ -143,7 +145,13 @@ export class FrontdeskDataSource implements GraphQLDataSource<GatewayContext> {
       }
     }
     const planned = request.query;
-    for (const hook of this.hooks) await hook.willSendSubgraphRequest?.({ ...options, subgraph: this.subgraph });
+    if (this.senders.length > 0) {
+      const sending = { ...options, subgraph: this.subgraph };
+      for (const hook of this.senders) {
+        const pending = hook.willSendSubgraphRequest!(sending);
+        if (pending) await pending;
+      }
+    }
     if (!request.query || !planned) throw new Error('Missing query');
     const query = !MUTATION.test(planned);
     const share = (options as { [READS_ONLY]?: boolean })[READS_ONLY] === true;

@@ -60,7 +60,7 @@ interface FieldStep {
   conditions: Condition[] | undefined;
   typename: boolean;
   type: TypeRef;
-  selections: Step[] | undefined;
+  selections: Steps | undefined;
 }
 
 interface FragmentStep {
@@ -69,15 +69,22 @@ interface FragmentStep {
   typeCondition: CompositeType | undefined;
   /** typeConditionApplies, remembered per `__typename` (or parent type when the data has none). */
   applies: Map<string, boolean>;
-  selections: Step[];
+  selections: Steps;
 }
 
 type Step = FieldStep | FragmentStep;
 
+/**
+ * The compiled steps of one selection set. Its output objects are plain objects (fast in V8,
+ * unlike the dictionary-mode objects `Object.create(null)` makes), unless a response key of the set
+ * (or of a fragment in it, merged into the same object) is a name Object.prototype has.
+ */
+type Steps = Step[] & { nullPrototype?: boolean };
+
 export interface CompiledShape {
   schema: Schema;
   root: CompositeType;
-  selections: Step[];
+  selections: Steps;
   defaults: Record<string, unknown>;
   /** Whether any condition reads a variable (only then are the variables merged with defaults). */
   readsVariables: boolean;
@@ -116,7 +123,7 @@ export function compileShape(operation: Operation): CompiledShape {
   const skip = schema.skipDirective();
   const include = schema.includeDirective();
   const leaves = new Map<NamedType, (value: unknown) => boolean>();
-  const compiledSets = new Map<SelectionSet, Step[]>();
+  const compiledSets = new Map<SelectionSet, Steps>();
   let readsVariables = false;
   let introspection = false;
 
@@ -145,10 +152,10 @@ export function compileShape(operation: Operation): CompiledShape {
     if (!valid) leaves.set(named, (valid = leafCheck(schema, named)));
     return { kind: Kind.Leaf, type: named, valid };
   };
-  const compileSet = (selectionSet: SelectionSet): Step[] => {
+  const compileSet = (selectionSet: SelectionSet): Steps => {
     const known = compiledSets.get(selectionSet);
     if (known) return known;
-    const steps: Step[] = [];
+    const steps: Steps = [];
     // Set before the walk: a selection set is compiled once however often fragments repeat it.
     compiledSets.set(selectionSet, steps);
     for (const selection of selectionSet.selections()) {
@@ -179,7 +186,14 @@ export function compileShape(operation: Operation): CompiledShape {
     }
     return steps;
   };
+  /** Whether an object shaped by `steps` may get a key Object.prototype has (fragments write into the same object). */
+  const inheritsKey = (steps: Steps, seen: Set<Steps>): boolean => {
+    if (seen.has(steps)) return false;
+    seen.add(steps);
+    return steps.some((step) => (step.field ? step.inherited : inheritsKey(step.selections, seen)));
+  };
   const selections = compileSet(operation.selectionSet);
+  for (const steps of compiledSets.values()) if (inheritsKey(steps, new Set())) steps.nullPrototype = true;
   return {
     schema,
     root: schema.schemaDefinition.rootType(operation.rootKind)!,
@@ -239,7 +253,7 @@ function describe(path: (string | number)[], type: Type, parentType: CompositeTy
   return typeof element === 'string' ? `field ${String(parentType)}.${element}` : `array element of type ${String(type)} at index ${String(element)}`;
 }
 
-function applySelectionSet(run: ShapeRun, input: Record<string, unknown>, steps: Step[], output: Record<string, unknown>, path: (string | number)[], parentType: CompositeType): boolean {
+function applySelectionSet(run: ShapeRun, input: Record<string, unknown>, steps: Steps, output: Record<string, unknown>, path: (string | number)[], parentType: CompositeType): boolean {
   for (let s = 0; s < steps.length; s += 1) {
     const step = steps[s]!;
     if (step.conditions && skipped(step.conditions, run.variables)) continue;
@@ -277,7 +291,7 @@ function update(
   outputValue: unknown,
   ref: TypeRef,
   inputValue: unknown,
-  selections: Step[] | undefined,
+  selections: Steps | undefined,
   path: (string | number)[],
   parentType: CompositeType,
 ): unknown {
@@ -342,7 +356,7 @@ function update(
         }
         objectType = named;
       }
-      const output = (outputValue as Record<string, unknown> | undefined) ?? (Object.create(null) as Record<string, unknown>);
+      const output = (outputValue as Record<string, unknown> | undefined) ?? (selections.nullPrototype ? (Object.create(null) as Record<string, unknown>) : {});
       const bubbled = applySelectionSet(run, input, selections, output, path, objectType);
       invalid = false;
       hasErrors = bubbled;
@@ -377,7 +391,7 @@ export function shapeResponse(
     variables: shape.readsVariables ? ({ __proto__: null, ...shape.defaults, ...variables } as Record<string, unknown>) : undefined,
     errors: [],
   };
-  const data = Object.create(null) as Record<string, unknown>;
+  const data = shape.selections.nullPrototype ? (Object.create(null) as Record<string, unknown>) : {};
   const bubbled = applySelectionSet(run, input, shape.selections, data, [], shape.root);
   return { data: bubbled ? null : data, errors: run.errors };
 }
