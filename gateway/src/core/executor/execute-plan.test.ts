@@ -14,7 +14,7 @@ import { compilePlan, executePlan, type GatewayGraphQLRequestContext } from './e
 // executor reads are deep-frozen, so a write to a shared answer fails the comparison.
 
 type Answer = { data?: unknown; errors?: unknown[] };
-type Damage = (answer: Answer, fetch: number) => Answer;
+type Damage = (answer: Answer, fetch: number, variables: Record<string, unknown>) => Answer;
 
 function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
@@ -44,7 +44,12 @@ const DAMAGES: Record<string, Damage> = {
     const data = a.data as { _entities?: unknown[] } | null;
     return data?._entities ? { ...a, data: { _entities: data._entities.slice(1) } } : a;
   },
-  'errors with paths': (a, fetch) => ({ ...a, errors: [{ message: `broken ${fetch}`, path: ['_entities', 0, 'name'], extensions: { code: 'BROKEN' } }, { message: 'no path' }] }),
+  // As a subgraph that fails some entities (the same ones whichever fetch asks them), in the order of the representations.
+  'errors with paths': (a, _fetch, variables) => {
+    const representations = (variables.representations ?? []) as unknown[];
+    const failing = representations.flatMap((r, i) => (JSON.stringify(r).length % 3 === 0 ? [{ message: `broken ${JSON.stringify(r)}`, path: ['_entities', i, 'name'], extensions: { code: 'BROKEN' } }] : []));
+    return { ...a, errors: [...failing, { message: 'no path' }] };
+  },
   'no data at all': (a, fetch) => (fetch % 2 === 0 ? { errors: [{ message: 'down' }] } : a),
   'extra and inherited keys': (a) => ({ ...a, data: rewrite(a.data, (o) => ({ ...o, constructor: 'c', toString: { x: 1 }, extra: [1, 2] })) }),
 };
@@ -79,7 +84,7 @@ function services(setup: Setup, damage: Damage | undefined, freeze: boolean): Re
       {
         async process({ request }) {
           const result = JSON.parse(JSON.stringify(await graphql({ schema, source: request.query!, variableValues: request.variables ?? {} }))) as Answer;
-          const answer = damage ? damage(result, fetches++) : result;
+          const answer = damage ? damage(result, fetches++, request.variables ?? {}) : result;
           return (freeze ? deepFreeze(answer) : answer) as never;
         },
       } satisfies GraphQLDataSource,

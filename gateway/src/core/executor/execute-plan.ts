@@ -311,7 +311,7 @@ async function executeFetch(run: Run, fetch: FetchNode, cursor: Cursor): Promise
       if (provided && hasOwn(provided, name) && provided[name] !== undefined) variables[name] = provided[name];
     }
   }
-  const send = async (sent: Data): Promise<Data | null | undefined> => {
+  const send = async (sent: Data, copies?: number[][]): Promise<Data | null | undefined> => {
     const response = await service.process({
       kind: 'incoming operation' as never,
       [READS_ONLY]: true,
@@ -323,7 +323,7 @@ async function executeFetch(run: Run, fetch: FetchNode, cursor: Cursor): Promise
     } as Parameters<GraphQLDataSource['process']>[0]);
     if (response.errors) {
       const paths = lazyErrorPaths(fetch, cursor);
-      for (const error of response.errors) run.errors.push(downstreamServiceError(error, fetch.serviceName, paths));
+      for (const error of copies ? errorsOfCopies(response.errors, copies) : response.errors) run.errors.push(downstreamServiceError(error, fetch.serviceName, paths));
       if (!response.extensions?.ftv1) {
         const metrics = run.request.metrics as { nonFtv1ErrorPaths?: { subgraph: string; path: unknown }[] } | undefined;
         const errorPaths = response.errors.map((error) => ({ subgraph: fetch.serviceName, path: error.path }));
@@ -353,11 +353,14 @@ async function executeFetch(run: Run, fetch: FetchNode, cursor: Cursor): Promise
   }
   if (representations.length < 1) return;
   if ('representations' in variables) throw new Error('Variables cannot contain key "representations"');
-  const received = await send({ ...variables, representations });
+  // Each distinct representation is sent once (as Apollo Router does); its answer and errors go to every copy.
+  const { unique, slots, copies } = distinct(representations);
+  const received = await send({ ...variables, representations: unique }, copies);
   if (!received) return;
-  const receivedEntities = received._entities;
-  if (!(receivedEntities && Array.isArray(receivedEntities))) throw new Error('Expected "data._entities" in response to be an array');
-  if (receivedEntities.length !== representations.length) throw new Error(`Expected "data._entities" to contain ${representations.length} elements`);
+  const answers = received._entities;
+  if (!(answers && Array.isArray(answers))) throw new Error('Expected "data._entities" in response to be an array');
+  if (answers.length !== unique.length) throw new Error(`Expected "data._entities" to contain ${representations.length} elements`);
+  const receivedEntities = slots ? slots.map((slot) => answers[slot] as unknown) : answers;
   const targets = ownedEntitiesAt(run, cursor);
   // Found again as they were flattened (merges in between add fields, never entities); else where they were.
   const into = targets.length === entities.length ? targets : entities.map((entity) => fresh(run, { ...entity }));
@@ -373,6 +376,58 @@ async function executeFetch(run: Run, fetch: FetchNode, cursor: Cursor): Promise
     }
     deepMerge(run, existing, receivedEntity);
   }
+}
+
+/**
+ * The distinct representations of a fetch, in first-seen order: `slots[i]` is the place of
+ * representation i among them, `copies[k]` the representations that are copies of distinct one k.
+ * No slots when all are distinct.
+ */
+function distinct(representations: Data[]): { unique: Data[]; slots?: number[]; copies?: number[][] } {
+  if (representations.length < 2) return { unique: representations };
+  const seen = new Map<string, number>();
+  const unique: Data[] = [];
+  const slots: number[] = new Array<number>(representations.length);
+  const copies: number[][] = [];
+  for (let i = 0; i < representations.length; i += 1) {
+    const key = JSON.stringify(representations[i]);
+    let slot = seen.get(key);
+    if (slot === undefined) {
+      slot = unique.length;
+      seen.set(key, slot);
+      unique.push(representations[i]!);
+      copies.push([i]);
+    } else copies[slot]!.push(i);
+    slots[i] = slot;
+  }
+  return unique.length === representations.length ? { unique: representations } : { unique, slots, copies };
+}
+
+/**
+ * A deduplicated fetch's errors as the fetch of every copy would have had them: an error at
+ * `_entities.<k>` once per copy of representation k, at that copy's index; each run of such errors
+ * in index order (a subgraph lists an entity fetch's errors in the order of its representations).
+ */
+function errorsOfCopies(errors: readonly GraphQLFormattedError[], copies: number[][]): GraphQLFormattedError[] {
+  const out: GraphQLFormattedError[] = [];
+  let entityRun: { index: number; error: GraphQLFormattedError }[] = [];
+  const flush = () => {
+    entityRun.sort((a, b) => a.index - b.index);
+    for (const { error } of entityRun) out.push(error);
+    entityRun = [];
+  };
+  for (const error of errors) {
+    const path = error.path;
+    const slot = path?.[1];
+    if (path && typeof slot === 'number' && copies[slot]) {
+      for (const index of copies[slot]) entityRun.push({ index, error: { ...error, path: [path[0]!, index, ...path.slice(2)] } });
+    } else {
+      flush();
+      out.push(error);
+    }
+  }
+  flush();
+  return out;
 }
 
 /** executeQueryPlan for a compiled plan: the fetches, then the answer shaped as Apollo shapes it. */
