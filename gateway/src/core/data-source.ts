@@ -159,7 +159,7 @@ export class FrontdeskDataSource implements GraphQLDataSource<GatewayContext> {
     try {
       reply = await this.fetch(request, headers, query, context, share);
     } catch (error) {
-      const answer = context ? this.failedFetch(error, request) : undefined;
+      const answer = context ? this.failedFetch(error, request, context) : undefined;
       if (answer) return answer;
       throw error;
     }
@@ -181,7 +181,9 @@ export class FrontdeskDataSource implements GraphQLDataSource<GatewayContext> {
    * would have: no data, and the coded error at the path of each field it was asked, so the client
    * sees which fields are null and why. Undefined for anything but the data source's own errors.
    */
-  private failedFetch(error: unknown, request: GraphQLDataSourceProcessOptions<GatewayContext>['request']): GatewayResponse | undefined {
+  private failedFetch(error: unknown, request: GraphQLDataSourceProcessOptions<GatewayContext>['request'], context: GatewayContext): GatewayResponse | undefined {
+    // The client is gone or its deadline answered it: nobody reads these errors, so none are made per field.
+    if (context.signal?.aborted) return undefined;
     if (!(error instanceof GraphQLError) || typeof error.extensions.code !== 'string' || error.extensions.subgraph !== this.subgraph) return undefined;
     const paths = request.query ? fetchFieldPaths(request.query, request.variables) : undefined;
     if (!paths || paths.length === 0) return undefined;

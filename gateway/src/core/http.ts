@@ -684,30 +684,27 @@ export function createEdgeHandler<TContext extends BaseContext>(
       res.end();
       return streamed;
     }
-    // A string answer is written as a string (encoded once, by the socket): a Buffer only to compress it.
-    let body: string | Buffer = answer.body;
-    let length = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
-    if (compressAbove !== undefined && length >= compressAbove) {
+    let body = typeof answer.body === 'string' ? Buffer.from(answer.body) : answer.body;
+    if (compressAbove !== undefined && body.length >= compressAbove) {
       headers.push('vary', 'accept-encoding');
       const encoding = chooseEncoding(req.headers['accept-encoding']);
       if (encoding) {
-        body = await compress(typeof body === 'string' ? Buffer.from(body) : body, encoding, answer.reused === true);
-        length = body.length;
+        body = await compress(body, encoding, answer.reused === true);
         headers.push('content-encoding', encoding);
       }
     }
     if (res.writableEnded) return 0;
-    headers.push('content-length', String(length));
+    headers.push('content-length', String(body.length));
     if (!complete && !call.edgeFirst) {
       // Headers set before (request id, CORS) stay; these are added.
       res.statusCode = answer.status;
       setAll(res, headers);
       res.end(body);
-      return length;
+      return body.length;
     }
     res.writeHead(answer.status, headers);
     res.end(body);
-    return length;
+    return body.length;
   }
 
   /** Tells didRespond how a request was answered. */

@@ -272,7 +272,8 @@ function lazyErrorPaths(fetch: FetchNode, cursor: Cursor): (path: readonly (stri
 }
 
 async function executeNode(run: Run, node: PlanNode, cursor: Cursor | undefined): Promise<void> {
-  if (!cursor) return;
+  // The client is gone or its deadline answered it: no more fetches for an answer nobody reads.
+  if (!cursor || (run.request.context as { signal?: AbortSignal }).signal?.aborted) return;
   switch (node.kind) {
     case 'Sequence':
       for (const child of node.nodes) await executeNode(run, child, cursor);
@@ -385,22 +386,73 @@ async function executeFetch(run: Run, fetch: FetchNode, cursor: Cursor): Promise
  */
 function distinct(representations: Data[]): { unique: Data[]; slots?: number[]; copies?: number[][] } {
   if (representations.length < 2) return { unique: representations };
-  const seen = new Map<string, number>();
+  const seen = new RepresentationIndex();
   const unique: Data[] = [];
   const slots: number[] = new Array<number>(representations.length);
   const copies: number[][] = [];
   for (let i = 0; i < representations.length; i += 1) {
-    const key = JSON.stringify(representations[i]);
-    let slot = seen.get(key);
+    const representation = representations[i]!;
+    let slot = seen.get(representation);
     if (slot === undefined) {
       slot = unique.length;
-      seen.set(key, slot);
-      unique.push(representations[i]!);
+      seen.set(representation, slot);
+      unique.push(representation);
       copies.push([i]);
     } else copies[slot]!.push(i);
     slots[i] = slot;
   }
   return unique.length === representations.length ? { unique: representations } : { unique, slots, copies };
+}
+
+const END = Symbol('end');
+type Trie = Map<unknown, Trie | number> & { [END]?: number };
+
+/**
+ * Representations by value. One of only scalar fields (the usual key and @requires fields) is
+ * found in a trie of its field names and values (Maps compare strings, numbers, booleans and null
+ * exactly, "1" apart from 1), with no string built; any other by its JSON text.
+ */
+class RepresentationIndex {
+  private readonly trie: Trie = new Map();
+  private readonly byJson = new Map<string, number>();
+
+  private node(representation: Data, create: boolean): Trie | undefined {
+    let node: Trie = this.trie;
+    for (const name in representation) {
+      const value = representation[name];
+      if (value === undefined) continue;
+      let byName = node.get(name) as Trie | undefined;
+      if (!byName) {
+        if (!create) return undefined;
+        node.set(name, (byName = new Map()));
+      }
+      let next = byName.get(value) as Trie | undefined;
+      if (!next) {
+        if (!create) return undefined;
+        byName.set(value, (next = new Map()));
+      }
+      node = next;
+    }
+    return node;
+  }
+
+  private static scalar(representation: Data): boolean {
+    for (const name in representation) {
+      const value = representation[name];
+      if (value !== null && typeof value === 'object') return false;
+    }
+    return true;
+  }
+
+  get(representation: Data): number | undefined {
+    if (!RepresentationIndex.scalar(representation)) return this.byJson.get(JSON.stringify(representation));
+    return this.node(representation, false)?.[END];
+  }
+
+  set(representation: Data, slot: number): void {
+    if (!RepresentationIndex.scalar(representation)) this.byJson.set(JSON.stringify(representation), slot);
+    else this.node(representation, true)![END] = slot;
+  }
 }
 
 /**
