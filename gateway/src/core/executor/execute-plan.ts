@@ -25,6 +25,8 @@ interface Cursor {
   path: ResponsePath;
   data: unknown;
   fullResult: Data;
+  /** `data` and the entities in it are this request's own (flattened from the root with flattenOwned). */
+  owned?: boolean;
 }
 
 /** What one plan needs beyond the plan itself, compiled on its first run. */
@@ -118,7 +120,9 @@ function fresh(run: Run, value: Data): Data {
  */
 function deepMerge(run: Run | undefined, target: Data, source: Data | null | undefined): Data {
   if (source === undefined || source === null) return target;
-  for (const key of Object.keys(source)) {
+  // for-in over own keys is Object.keys' order, without the array.
+  for (const key in source) {
+    if (!hasOwn(source, key)) continue;
     const value = source[key];
     if (value === undefined) continue;
     // defineOwn: a key an inherited property has (`constructor`) becomes the target's own.
@@ -187,19 +191,24 @@ function flattenOwned(run: Run, value: unknown, path: ResponsePath, at: number):
   return flattenOwned(run, hasOwn(value, current) ? own(run, value as Data, current) : undefined, path, at + 1);
 }
 
-/** The entities a fetch at `cursor` merges into, owned: as `entitiesAt`, found again after the fetch. */
-function ownedEntitiesAt(run: Run, cursor: Cursor): Data[] {
-  if (cursor.path.length === 0) return entitiesAt(cursor.data);
-  return entitiesAt(flattenOwned(run, run.root, cursor.path, 0));
+/** The entities a fetch at `cursor` merges into, owned: those of the cursor, or found again from the root after the fetch. */
+function ownedEntitiesAt(run: Run, cursor: Cursor, entities: Data[]): Data[] {
+  if (cursor.owned || cursor.data === run.root) return entities;
+  const found = entitiesAt(flattenOwned(run, run.root, cursor.path, 0));
+  // Found as they were flattened (merges add fields, never entities); else copies of where they were.
+  return found.length === entities.length ? found : entities.map((entity) => fresh(run, { ...entity }));
 }
 
 function entitiesAt(data: unknown): Data[] {
   return Array.isArray(data) ? (data as unknown[]).filter((e): e is Data => e !== null && e !== undefined) : [data as Data];
 }
 
-function moveIntoCursor(cursor: Cursor, path: ResponsePath): Cursor | undefined {
-  const data = flattenResultsAtPath(cursor.data, path, 0);
-  return data ? { path: cursor.path.concat(path), data, fullResult: cursor.fullResult } : undefined;
+function moveIntoCursor(run: Run, cursor: Cursor, path: ResponsePath): Cursor | undefined {
+  // From the root (every plan's Flatten), what the fetch will merge into is owned at once: owned
+  // objects are merged into in place, so entities found now are still the ones in the data later.
+  const owned = cursor.data === run.root;
+  const data = owned ? flattenOwned(run, cursor.data, path, 0) : flattenResultsAtPath(cursor.data, path, 0);
+  return data ? { path: cursor.path.concat(path), data, fullResult: cursor.fullResult, owned } : undefined;
 }
 
 /** isObjectOfType for a fragment of a fetch's `requires`, remembered per `__typename`. */
@@ -282,7 +291,7 @@ async function executeNode(run: Run, node: PlanNode, cursor: Cursor | undefined)
       await Promise.all(node.nodes.map((child) => executeNode(run, child, cursor)));
       return;
     case 'Flatten':
-      return executeNode(run, node.node, moveIntoCursor(cursor, node.path));
+      return executeNode(run, node.node, moveIntoCursor(run, cursor, node.path));
     case 'Fetch':
       try {
         await executeFetch(run, node, cursor);
@@ -339,34 +348,58 @@ async function executeFetch(run: Run, fetch: FetchNode, cursor: Cursor): Promise
     let received = await send(variables);
     // Rewrites write: into a copy of the shared answer.
     if (received && fetch.outputRewrites) applyRewrites(run.supergraphSchema, fetch.outputRewrites, (received = structuredClone(received)));
-    for (const entity of ownedEntitiesAt(run, cursor)) deepMerge(run, entity, received);
+    for (const entity of ownedEntitiesAt(run, cursor, entities)) deepMerge(run, entity, received);
     return;
   }
-  const representations: Data[] = [];
+  // The representations in Apollo's order (one per entity that has one), each distinct one sent once
+  // (as Apollo Router does): its answer and errors go to every copy. A representation already seen
+  // is recognised from the entity itself, without being built.
+  const distinctOnes = new RepresentationIndex();
+  const unique: Data[] = [];
+  const slots: number[] = [];
   const representationToEntity: number[] = [];
+  const copies: number[][] = [];
+  const flat = fetch.inputRewrites ? undefined : flatRequires(fetch.requires);
   for (let index = 0; index < entities.length; index += 1) {
-    const representation = executeSelectionSet(run.supergraphSchema, entities[index], fetch.requires);
-    if (representation && representation.__typename) {
+    const entity = entities[index]!;
+    let slot: number | undefined;
+    let representation: Data | null | undefined;
+    const fields = flat ? flatFieldsFor(run.supergraphSchema, flat, entity) : undefined;
+    if (fields === NO_REPRESENTATION) continue;
+    if (fields) {
+      slot = distinctOnes.getFields(entity, fields);
+      if (slot === undefined) {
+        representation = {};
+        for (const field of fields) representation[field] = entity[field];
+      }
+    } else {
+      representation = executeSelectionSet(run.supergraphSchema, entity, fetch.requires);
+      if (!representation || !representation.__typename) continue;
       if (fetch.inputRewrites) applyRewrites(run.supergraphSchema, fetch.inputRewrites, representation);
-      representations.push(representation);
-      representationToEntity.push(index);
+      slot = distinctOnes.get(representation);
     }
+    if (slot === undefined) {
+      slot = unique.length;
+      distinctOnes.set(representation!, slot);
+      unique.push(representation!);
+      copies.push([]);
+    }
+    copies[slot]!.push(slots.length);
+    slots.push(slot);
+    representationToEntity.push(index);
   }
-  if (representations.length < 1) return;
+  const count = slots.length;
+  if (count < 1) return;
   if ('representations' in variables) throw new Error('Variables cannot contain key "representations"');
-  // Each distinct representation is sent once (as Apollo Router does); its answer and errors go to every copy.
-  const { unique, slots, copies } = distinct(representations);
-  const received = await send({ ...variables, representations: unique }, copies);
+  const deduplicated = unique.length < count;
+  const received = await send({ ...variables, representations: unique }, deduplicated ? copies : undefined);
   if (!received) return;
   const answers = received._entities;
   if (!(answers && Array.isArray(answers))) throw new Error('Expected "data._entities" in response to be an array');
-  if (answers.length !== unique.length) throw new Error(`Expected "data._entities" to contain ${representations.length} elements`);
-  const receivedEntities = slots ? slots.map((slot) => answers[slot] as unknown) : answers;
-  const targets = ownedEntitiesAt(run, cursor);
-  // Found again as they were flattened (merges in between add fields, never entities); else where they were.
-  const into = targets.length === entities.length ? targets : entities.map((entity) => fresh(run, { ...entity }));
-  for (let i = 0; i < representations.length; i += 1) {
-    let receivedEntity = receivedEntities[i] as Data | null | undefined;
+  if (answers.length !== unique.length) throw new Error(`Expected "data._entities" to contain ${count} elements`);
+  const into = ownedEntitiesAt(run, cursor, entities);
+  for (let i = 0; i < count; i += 1) {
+    let receivedEntity = answers[slots[i]!] as Data | null | undefined;
     const existing = into[representationToEntity[i]!]!;
     // Apollo gives an answer without __typename the entity's own before merging it: merged, that
     // writes the entity's __typename onto itself, which changes nothing (the shared answer stays as sent).
@@ -377,31 +410,6 @@ async function executeFetch(run: Run, fetch: FetchNode, cursor: Cursor): Promise
     }
     deepMerge(run, existing, receivedEntity);
   }
-}
-
-/**
- * The distinct representations of a fetch, in first-seen order: `slots[i]` is the place of
- * representation i among them, `copies[k]` the representations that are copies of distinct one k.
- * No slots when all are distinct.
- */
-function distinct(representations: Data[]): { unique: Data[]; slots?: number[]; copies?: number[][] } {
-  if (representations.length < 2) return { unique: representations };
-  const seen = new RepresentationIndex();
-  const unique: Data[] = [];
-  const slots: number[] = new Array<number>(representations.length);
-  const copies: number[][] = [];
-  for (let i = 0; i < representations.length; i += 1) {
-    const representation = representations[i]!;
-    let slot = seen.get(representation);
-    if (slot === undefined) {
-      slot = unique.length;
-      seen.set(representation, slot);
-      unique.push(representation);
-      copies.push([i]);
-    } else copies[slot]!.push(i);
-    slots[i] = slot;
-  }
-  return unique.length === representations.length ? { unique: representations } : { unique, slots, copies };
 }
 
 const END = Symbol('end');
@@ -444,6 +452,16 @@ class RepresentationIndex {
     return true;
   }
 
+  /** The slot of the representation an entity's `fields` (scalars, checked by flatFieldsFor) make, without making it. */
+  getFields(entity: Data, fields: readonly string[]): number | undefined {
+    let node: Trie | undefined = this.trie;
+    for (const name of fields) {
+      node = (node.get(name) as Trie | undefined)?.get(entity[name]) as Trie | undefined;
+      if (!node) return undefined;
+    }
+    return node[END];
+  }
+
   get(representation: Data): number | undefined {
     if (!RepresentationIndex.scalar(representation)) return this.byJson.get(JSON.stringify(representation));
     return this.node(representation, false)?.[END];
@@ -480,6 +498,57 @@ function errorsOfCopies(errors: readonly GraphQLFormattedError[], copies: number
   }
   flush();
   return out;
+}
+
+/** A `requires` made of inline fragments of leaf fields only (the usual key and @requires selections). */
+interface FlatRequires {
+  fragments: { node: QueryPlanSelectionNode & { kind: 'InlineFragment' }; fields: string[]; hasTypename: boolean }[];
+}
+const flatRequiresOf = new WeakMap<readonly QueryPlanSelectionNode[], FlatRequires | null>();
+const NO_REPRESENTATION = Symbol('none');
+
+function flatRequires(requires: readonly QueryPlanSelectionNode[]): FlatRequires | undefined {
+  let known = flatRequiresOf.get(requires);
+  if (known === undefined) {
+    known = { fragments: [] };
+    for (const selection of requires) {
+      if (selection.kind !== 'InlineFragment' || !selection.typeCondition || !selection.selections.every((s) => s.kind === 'Field' && !s.selections)) {
+        known = null;
+        break;
+      }
+      const fields = selection.selections.map((s) => (s.kind === 'Field' ? (s.alias ?? s.name) : ''));
+      if (fields.some((f) => PROTOTYPE_KEYS.has(f))) {
+        known = null;
+        break;
+      }
+      known.fragments.push({ node: selection, fields, hasTypename: fields.includes('__typename') });
+    }
+    flatRequiresOf.set(requires, known);
+  }
+  return known ?? undefined;
+}
+
+/**
+ * What executeSelectionSet would make of `entity` for flat `requires`: the fields of the one
+ * fragment that applies, when all are there and scalar; NO_REPRESENTATION when it makes none (a
+ * field missing, or no __typename); undefined when only executeSelectionSet can tell (several
+ * fragments apply, an object value).
+ */
+function flatFieldsFor(schema: GraphQLSchema, flat: FlatRequires, entity: Data): readonly string[] | typeof NO_REPRESENTATION | undefined {
+  let applying: FlatRequires['fragments'][number] | undefined;
+  for (const fragment of flat.fragments) {
+    if (!typeConditionHolds(schema, entity, fragment.node)) continue;
+    if (applying) return undefined;
+    applying = fragment;
+  }
+  if (!applying || !applying.hasTypename) return NO_REPRESENTATION;
+  for (const field of applying.fields) {
+    if (!hasOwn(entity, field)) return NO_REPRESENTATION;
+    const value = entity[field];
+    if (value === undefined) return NO_REPRESENTATION;
+    if (value !== null && typeof value === 'object') return undefined;
+  }
+  return entity.__typename ? applying.fields : NO_REPRESENTATION;
 }
 
 /** executeQueryPlan for a compiled plan: the fetches, then the answer shaped as Apollo shapes it. */
