@@ -19,7 +19,7 @@ describe('parseConfig', () => {
       host: '0.0.0.0',
       port: 4000,
       workers: 1,
-      heapGrowingPercent: 100,
+      heapGrowingPercent: 50,
       graphqlPath: '/graphql',
       bodyLimitBytes: 1_048_576,
       drainTimeoutMs: 10_000,
