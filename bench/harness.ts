@@ -94,7 +94,7 @@ export async function startProcess(
       clearTimeout(timer);
       // A process that was still running and stopped cleanly leaves no log behind (an access log
       // under load is hundreds of megabytes); one that had died, or did not stop, keeps it.
-      if (running && code === 0 && !options.keepLog && !process.env.XKEEPLOG) rmSync(logFile, { force: true });
+      if (running && code === 0 && !options.keepLog) rmSync(logFile, { force: true });
     },
   };
 }

@@ -103,7 +103,7 @@ function frontdesk(name: string, config: object, options: { headers?: Record<str
       const file = join(TMP, `${name.replace(/\W+/g, '-')}.json`);
       writeFileSync(file, JSON.stringify(config));
       // --profile: a V8 CPU profile of every Frontdesk run, written when the process exits.
-      const nodeArgs = [...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(TMP, 'profiles')}`] : []), ...(process.env.XNODEARGS ? process.env.XNODEARGS.split(' ') : [])];
+      const nodeArgs = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(TMP, 'profiles')}`] : [];
       return startProcess('dist/gateway/src/main.js', ['--config', file, '--port', String(port)], { NODE_ENV: 'production', LOG_LEVEL: options.logLevel ?? 'error' }, `http://127.0.0.1:${port}/ready`, { nodeArgs });
     },
   };
