@@ -406,7 +406,7 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
         };
       },
       async requestDidStart({ contextValue }) {
-        const state: RequestState = { startedAt: Date.now(), status: 'BYPASS' };
+        const state: RequestState = { startedAt: cache.now(), status: 'BYPASS' };
         states.set(contextValue, state);
         let memo: SchemaMemo | undefined;
         return {

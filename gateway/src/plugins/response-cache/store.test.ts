@@ -105,6 +105,21 @@ describe('the memory store', () => {
     expect(await store.lookup(['racing'])).toBeUndefined();
   });
 
+  it('stamps a request that starts in the millisecond of its own purge as after it', async () => {
+    vi.useFakeTimers({ now: 3_500_000 });
+    const store = memoryStore();
+    await store.purge([ALL_TAG]);
+    // The clock has not moved: Date.now() would read as purged, the store's clock does not.
+    const fetchedAt = store.now();
+    expect(fetchedAt).toBeGreaterThan(Date.now());
+    await store.save('next', entry(['Product:p9'], fetchedAt), 60_000);
+    expect(await store.lookup(['next'])).toBeDefined();
+    expect(await store.isCurrent(['Product:p9'], fetchedAt)).toBe(true);
+    // Once the wall clock has moved past it, the wall clock is the time again.
+    vi.setSystemTime(3_500_100);
+    expect(store.now()).toBe(3_500_100);
+  });
+
   it('purges everything with the all tag', async () => {
     vi.useFakeTimers({ now: 4_000_000 });
     const store = memoryStore();

@@ -27,6 +27,12 @@ export interface CacheStore {
   /** The first of `keys` that holds an entry no purge has touched since it was fetched. */
   lookup(keys: string[]): Promise<{ key: string; entry: CachedEntry } | undefined>;
   save(key: string, entry: CachedEntry, ttlMs: number): Promise<void>;
+  /**
+   * The time to stamp a request starting now with (`fetchedAt`): the wall clock, but always after
+   * the last purge this replica made. A request that begins in the same millisecond as a purge
+   * made here comes after it, and its answer is not taken for purged.
+   */
+  now(): number;
   /** True when no tag of these was purged at or after `fetchedAt`. */
   isCurrent(tags: string[], fetchedAt: number): Promise<boolean>;
   /**
@@ -252,6 +258,9 @@ export function createCacheStore(options: StoreOptions): CacheStore {
     }
   }
 
+  /** When this replica last purged (epoch ms). */
+  let lastPurge = 0;
+
   async function purgedAt(tags: string[]): Promise<number> {
     let latest = pending.get(ALL_TAG) ?? 0;
     for (const tag of tags) latest = Math.max(latest, pending.get(tag) ?? 0);
@@ -278,6 +287,7 @@ export function createCacheStore(options: StoreOptions): CacheStore {
         return undefined;
       });
     },
+    now: () => Math.max(Date.now(), lastPurge + 1),
     async isCurrent(tags, fetchedAt) {
       return guard(async () => (await purgedAt(tags)) < fetchedAt);
     },
@@ -286,6 +296,7 @@ export function createCacheStore(options: StoreOptions): CacheStore {
     },
     async purge(tags) {
       const at = Date.now();
+      lastPurge = Math.max(lastPurge, at);
       const times = new Map(tags.map((tag) => [tag, at]));
       try {
         await guard(() => writeTags(times));
