@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
+import { toolRedis } from './tool-redis.js';
 import { hashApiKey } from '../gateway/src/plugins/auth/api-keys.js';
 import { apiKeyRecordSchema } from '../gateway/src/plugins/auth/options.js';
 
 // Operators' tool for API keys kept in Redis (auth.apiKeys.redis):
 //   npm run api-key -- add --client shop-backend --plan pro [--tenant acme] [--scopes a,b]
 //   npm run api-key -- revoke --key fd_...   (or --sha256 <hex>)
-// REDIS_URL (default redis://127.0.0.1:6379) and --prefix (default frontdesk:apikey:) say where.
+// Redis as the gateway's configuration says (frontdesk.config.yaml or --config FILE, REDIS_URL and
+// the other REDIS_* variables; default redis://127.0.0.1:6379), and --prefix (default frontdesk:apikey:) say where.
 // The key is printed once and never stored: Redis holds only its SHA-256.
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -19,6 +20,7 @@ const { values, positionals } = parseArgs({
     key: { type: 'string' },
     sha256: { type: 'string' },
     prefix: { type: 'string', default: 'frontdesk:apikey:' },
+    config: { type: 'string' },
   },
 });
 const usage = 'usage: npm run api-key -- add --client ID --plan PLAN [--tenant T] [--scopes a,b] | revoke --key KEY | revoke --sha256 HEX\n';
@@ -27,7 +29,7 @@ const fail = (message: string): never => {
   process.exit(1);
 };
 
-const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 1, enableOfflineQueue: true, lazyConnect: true });
+const redis = toolRedis(values.config);
 try {
   await redis.connect();
 } catch (error) {

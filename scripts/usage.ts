@@ -1,10 +1,11 @@
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
+import { toolRedis } from './tool-redis.js';
 import { toCsv, UsageMeter } from '../gateway/src/plugins/usage/index.js';
 
 // Operators' report of metered usage (the usage plugin's hourly counts in Redis), for billing:
 //   npm run usage -- report --from 2026-12-01 --to 2026-12-31T23:59:59Z [--client client:shop] [--plan pro] [--operation TopProducts] [--format csv|json]
-// REDIS_URL (default redis://127.0.0.1:6379) and --prefix (default frontdesk:usage, usage.keyPrefix) say where.
+// Redis as the gateway's configuration says (frontdesk.config.yaml or --config FILE, REDIS_URL and
+// the other REDIS_* variables; default redis://127.0.0.1:6379), and --prefix (default frontdesk:usage, usage.keyPrefix) say where.
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
@@ -15,6 +16,7 @@ const { values, positionals } = parseArgs({
     operation: { type: 'string' },
     format: { type: 'string', default: 'csv' },
     prefix: { type: 'string', default: 'frontdesk:usage' },
+    config: { type: 'string' },
   },
 });
 const help = 'usage: npm run usage -- report --from DATE --to DATE [--client KEY] [--plan PLAN] [--operation NAME] [--format csv|json] [--prefix P]\n';
@@ -33,7 +35,7 @@ const from = instant(values.from, 'from');
 const to = instant(values.to, 'to');
 if (to < from) fail('--to is before --from');
 if (values.format !== 'csv' && values.format !== 'json') fail('--format is csv or json');
-const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 1, lazyConnect: true });
+const redis = toolRedis(values.config);
 try {
   await redis.connect();
 } catch (error) {

@@ -112,7 +112,25 @@ describe('API keys in Redis', () => {
   it('refuses to start with Redis keys but no redis.url', async () => {
     await expect(
       startTestGateway({ supergraph: { path, watch: false }, auth: { apiKeys: { redis: {} } } }),
-    ).rejects.toThrow('auth.apiKeys.redis needs redis.url (or REDIS_URL)');
+    ).rejects.toThrow('auth.apiKeys.redis needs redis (redis.url, sentinel or cluster; or REDIS_URL)');
+  });
+});
+
+describe('a gateway that takes no API keys', () => {
+  it('refuses an x-api-key with 401 instead of serving the caller as anonymous, with JWTs on or no auth at all', async () => {
+    const withJwtOnly = await startTestGateway({ supergraph: { path, watch: false }, auth: { jwt: { algorithms: ['HS256'], hmacSecret: 'x'.repeat(32) }, identity: { privateKeyPem: IDENTITY_KEY } } });
+    const withoutAuth = await startTestGateway({ supergraph: { path, watch: false } });
+    gateways.push(withJwtOnly, withoutAuth);
+    for (const g of [withJwtOnly, withoutAuth]) {
+      const refused = await whoami(g.url, CONFIG_KEY);
+      expect(refused.status).toBe(401);
+      expect(refused.body.errors?.[0]).toMatchObject({ message: 'API keys are not accepted by this gateway', extensions: { code: 'UNAUTHENTICATED' } });
+      expect(refused.body.data).toBeUndefined();
+      // Without a key the same request is anonymous and served.
+      const anonymous = await gql(g.url, '{ whoami }');
+      expect(anonymous.status).toBe(200);
+      expect(anonymous.body.data).toEqual({ whoami: null });
+    }
   });
 });
 

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
@@ -25,6 +26,8 @@ interface Cli {
   output: string[];
   exit: Promise<number | null>;
 }
+
+const IDENTITY_KEY = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 
 function run(args: string[], env: Record<string, string> = {}, cwd = tempDir()): Cli {
   const child = spawn(process.execPath, [MAIN, ...args], {
@@ -141,10 +144,22 @@ describe('node dist/gateway/src/main.js', () => {
     expect(text).toMatch(/server: Unrecognized key.*colour/);
   });
 
+  it('refuses to start the shipped config in production without the identity signing key every replica shares', async () => {
+    const path = join(tempDir(), 'other.graphql');
+    composeToFile(path, [{ name: 'echo', url: echo.url, sdl: echoSdl({ withAdded: true }) }]);
+    const cli = run(['--supergraph', path, '--port', '0'], { NODE_ENV: 'production' }, projectPath());
+    expect(await cli.exit).toBe(1);
+    const text = cli.output.join('\n');
+    expect(text).toContain('auth.identity.privateKeyPem or privateKeyFile is required with NODE_ENV=production');
+    expect(text).not.toMatch(/\n\s+at /);
+  });
+
   it('starts the shipped frontdesk.config.yaml in production on any supergraph, the demo rules only with PERMISSIONS_FILE', async () => {
     const path = join(tempDir(), 'other.graphql');
     composeToFile(path, [{ name: 'echo', url: echo.url, sdl: echoSdl({ withAdded: true }) }]);
-    const shipped = run(['--supergraph', path, '--port', '0'], { NODE_ENV: 'production' }, projectPath());
+    const keyFile = join(tempDir(), 'identity.pem');
+    writeFileSync(keyFile, IDENTITY_KEY);
+    const shipped = run(['--supergraph', path, '--port', '0'], { NODE_ENV: 'production', IDENTITY_PRIVATE_KEY_FILE: keyFile }, projectPath());
     try {
       const url = await readyUrl(shipped);
       expect((await gql(url, '{ added }')).body).toEqual({ data: { added: 'the new field' } });
@@ -156,7 +171,7 @@ describe('node dist/gateway/src/main.js', () => {
       await shipped.exit;
     }
     // The demo's rules name demo fields: on another supergraph they start with one warning.
-    const demo = run(['--supergraph', path, '--port', '0'], { NODE_ENV: 'production', PERMISSIONS_FILE: 'schema/permissions.yaml' }, projectPath());
+    const demo = run(['--supergraph', path, '--port', '0'], { NODE_ENV: 'production', PERMISSIONS_FILE: 'schema/permissions.yaml', IDENTITY_PRIVATE_KEY: IDENTITY_KEY }, projectPath());
     try {
       const url = await readyUrl(demo);
       expect((await gql(url, '{ added }')).body).toEqual({ data: { added: 'the new field' } });

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +17,7 @@ import { composeToFile, startTestGateway, tempDir } from '../support/servers.js'
 // (authentication, authorization with rules, the response cache missing, hitting and answering
 // at the edge, shared fetches, the access log). The answers must be identical after key sorting,
 // and a miss must make exactly the subgraph fetches Apollo makes.
+const IDENTITY_KEY = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 const SECRET = 'the-federation-suite-secret-of-32-chars';
 const signedIn = async () => ({
   authorization: `Bearer ${await new SignJWT({ scope: 'read' }).setProtectedHeader({ alg: 'HS256' }).setSubject('u1').setExpirationTime('5m').sign(new TextEncoder().encode(SECRET))}`,
@@ -47,7 +49,7 @@ for (const fixture of CASES) {
       frontdesk = await startTestGateway(
         {
           supergraph: { path: subgraphs.path, watch: false },
-          auth: { jwt: { algorithms: ['HS256'], hmacSecret: SECRET } },
+          auth: { jwt: { algorithms: ['HS256'], hmacSecret: SECRET }, identity: { privateKeyPem: IDENTITY_KEY } },
           authorization: { permissionsFile: permissions, strict: true },
           // The fixtures send no Cache-Control: every answer without errors is stored.
           responseCache: { defaultMaxAgeSeconds: 60 },

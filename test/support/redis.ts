@@ -80,3 +80,54 @@ export async function startOwnRedis(): Promise<OwnRedis> {
   await own.start();
   return own;
 }
+
+/** A port that is free, with port + 10000 free too (a Redis Cluster node's bus port). */
+export async function freeClusterPort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const free = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    if ((await free(port)) && (await free(port + 10_000))) return port;
+  }
+}
+
+/**
+ * A redis-server (or, with --sentinel, a sentinel) of the test's own with the given arguments,
+ * ready once `ready` says so; killed by `stop`.
+ */
+export async function spawnRedis(args: string[], ready: () => Promise<boolean>): Promise<{ stop(): Promise<void>; kill(): Promise<void> }> {
+  const child = spawn('redis-server', args, { stdio: 'ignore' });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const kill = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  };
+  try {
+    await eventually(ready, 15_000, 100);
+  } catch (error) {
+    await kill();
+    throw error;
+  }
+  return { stop: kill, kill };
+}
+
+/** True once a Redis at these options answers PING. */
+export async function answers(options: import('ioredis').RedisOptions): Promise<boolean> {
+  const redis = new Redis({ ...options, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 500 });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+    return (await redis.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    redis.disconnect();
+  }
+}

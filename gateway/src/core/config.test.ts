@@ -106,6 +106,24 @@ describe('loadConfig', () => {
     expect(config.source).toBe(join(cwd, 'frontdesk.config.yaml'));
   });
 
+  it('takes Redis from the environment: sentinels or cluster nodes replace the file\'s URL, credentials and prefix apply to any', () => {
+    const cwd = dirWith('redis:\n  url: redis://file:6379\n  keyPrefix: "file:"\n');
+    const sentinel = loadConfig({ cwd, env: { REDIS_SENTINELS: 's1:26379, s2:26379', REDIS_SENTINEL_NAME: 'main', REDIS_PASSWORD: 'pw', REDIS_KEY_PREFIX: 'prod:' }, argv: [] }).redis;
+    expect(sentinel).toEqual({ sentinel: { name: 'main', nodes: ['s1:26379', 's2:26379'], tls: false }, password: 'pw', keyPrefix: 'prod:' });
+    const cluster = loadConfig({ cwd, env: { REDIS_CLUSTER_NODES: '10.0.0.1:6379,[::1]:6380', REDIS_USERNAME: 'gateway' }, argv: [] }).redis;
+    expect(cluster).toEqual({ cluster: { nodes: ['10.0.0.1:6379', '[::1]:6380'] }, username: 'gateway', keyPrefix: 'file:' });
+    expect(loadConfig({ cwd, env: {}, argv: [] }).redis).toEqual({ url: 'redis://file:6379', keyPrefix: 'file:' });
+  });
+
+  it('refuses Redis settings that cannot work, naming them', () => {
+    expect(() => parseConfig({ redis: { url: 'redis://a:6379', cluster: { nodes: ['b:6379'] } } })).toThrow(/redis: set one of url, sentinel and cluster/);
+    expect(() => parseConfig({ redis: { password: 'pw' } })).toThrow(/username, password and tls need url, sentinel or cluster/);
+    expect(() => parseConfig({ redis: { sentinel: { name: 'm', nodes: ['no-port'] } } })).toThrow(/redis.sentinel.nodes.0: host:port/);
+    expect(() => parseConfig({ redis: { cluster: { nodes: ['a:1'] }, db: 2 } })).toThrow(/only database 0/);
+    expect(() => parseConfig({ redis: { url: 'redis://a:1', keyPrefix: 'has space' } })).toThrow(/redis.keyPrefix/);
+    expect(() => parseConfig({ redis: { url: 'redis://a:1', tls: { certFile: 'c.pem' } } })).toThrow(/certFile and keyFile go together/);
+  });
+
   it('applies the environment over the file and the flags over both', () => {
     const cwd = dirWith('server:\n  port: 4100\nsupergraph:\n  path: a.graphql\nsubgraphs:\n  legacy-catalog:\n    url: http://file:1/graphql\n');
     const env = {

@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { pluginOptionsShape } from '../plugins/options.js';
 import { isCidr } from './edge/addresses.js';
+import { redisConnectionSchema } from './redis.js';
 
 /** The document Apollo Sandbox opens with, and the query `npm start` prints. */
 export const DEMO_QUERY = `query Demo {
@@ -205,15 +206,8 @@ const loggingSchema = z
   })
   .prefault({});
 
-const redisSchema = z
-  .strictObject({
-    url: z
-      .string()
-      .regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL')
-      .optional()
-      .describe('Redis shared by gateway replicas (used by features that keep shared state). Env REDIS_URL.'),
-  })
-  .prefault({});
+/** Redis shared by replicas (features that keep shared state use it): core/redis.ts. */
+const redisSchema = redisConnectionSchema;
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -378,8 +372,9 @@ const HELP = `Usage: node dist/gateway/src/main.js [--supergraph PATH] [--port N
   --config FILE      YAML configuration (default ./frontdesk.config.yaml if present)
   --help             show this text
 
-Environment: PORT, HOST, WORKERS, SUPERGRAPH_PATH, PERMISSIONS_FILE, REDIS_URL, LOG_LEVEL, FRONTDESK_CONFIG, NODE_ENV,
-SUBGRAPH_<NAME>_URL. Command-line flags win over the environment, which wins over the file.`;
+Environment: PORT, HOST, WORKERS, SUPERGRAPH_PATH, PERMISSIONS_FILE, LOG_LEVEL, FRONTDESK_CONFIG, NODE_ENV,
+SUBGRAPH_<NAME>_URL; Redis: REDIS_URL, REDIS_SENTINELS and REDIS_SENTINEL_NAME, REDIS_CLUSTER_NODES,
+REDIS_USERNAME, REDIS_PASSWORD, REDIS_KEY_PREFIX. Command-line flags win over the environment, which wins over the file.`;
 
 export class HelpRequested extends Error {
   constructor() {
@@ -434,6 +429,37 @@ function toWorkers(value: string, from: string): number | string {
  * The only place that reads the environment: CLI flags, environment variables and the YAML file,
  * merged in that order of precedence and validated by one strict schema.
  */
+/**
+ * REDIS_URL, REDIS_SENTINELS (+ REDIS_SENTINEL_NAME, REDIS_SENTINEL_PASSWORD) or
+ * REDIS_CLUSTER_NODES say where Redis is, replacing the file's choice; REDIS_USERNAME,
+ * REDIS_PASSWORD and REDIS_KEY_PREFIX apply to any of them.
+ */
+function applyRedisEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
+  const list = (value: string) => value.split(',').map((item) => item.trim()).filter((item) => item !== '');
+  const where: Record<string, unknown> | undefined = env.REDIS_URL
+    ? { url: env.REDIS_URL }
+    : env.REDIS_SENTINELS
+      ? {
+          sentinel: {
+            ...(((raw.redis as Record<string, unknown> | undefined)?.sentinel as Record<string, unknown> | undefined) ?? {}),
+            nodes: list(env.REDIS_SENTINELS),
+            ...(env.REDIS_SENTINEL_NAME ? { name: env.REDIS_SENTINEL_NAME } : {}),
+            ...(env.REDIS_SENTINEL_PASSWORD ? { password: env.REDIS_SENTINEL_PASSWORD } : {}),
+          },
+        }
+      : env.REDIS_CLUSTER_NODES
+        ? { cluster: { nodes: list(env.REDIS_CLUSTER_NODES) } }
+        : undefined;
+  if (where) {
+    const redis = raw.redis && typeof raw.redis === 'object' ? (raw.redis as Record<string, unknown>) : {};
+    for (const key of ['url', 'sentinel', 'cluster']) delete redis[key];
+    raw.redis = { ...redis, ...where };
+  }
+  if (env.REDIS_USERNAME) setPath(raw, ['redis', 'username'], env.REDIS_USERNAME);
+  if (env.REDIS_PASSWORD) setPath(raw, ['redis', 'password'], env.REDIS_PASSWORD);
+  if (env.REDIS_KEY_PREFIX !== undefined) setPath(raw, ['redis', 'keyPrefix'], env.REDIS_KEY_PREFIX);
+}
+
 export function loadConfig(options: LoadConfigOptions = {}): FrontdeskConfig {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
@@ -483,7 +509,7 @@ export function loadConfig(options: LoadConfigOptions = {}): FrontdeskConfig {
   if (env.SUPERGRAPH_PATH) setPath(raw, ['supergraph', 'path'], env.SUPERGRAPH_PATH);
   // Rules for one supergraph's fields (npm start's demo rules): turns authorization on.
   if (env.PERMISSIONS_FILE) setPath(raw, ['authorization', 'permissionsFile'], env.PERMISSIONS_FILE);
-  if (env.REDIS_URL) setPath(raw, ['redis', 'url'], env.REDIS_URL);
+  applyRedisEnv(raw, env);
   if (env.LOG_LEVEL) setPath(raw, ['logging', 'level'], env.LOG_LEVEL);
   for (const [key, value] of Object.entries(env)) {
     const match = /^SUBGRAPH_([A-Z0-9_]+)_URL$/.exec(key);

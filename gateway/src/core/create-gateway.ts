@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { ApolloGateway } from '@apollo/gateway';
@@ -24,7 +24,7 @@ import { AddressPolicy } from './edge/addresses.js';
 import { Cors } from './edge/cors.js';
 import { TlsFiles } from './edge/tls.js';
 import { createLogger, endLogger, type Logger } from './logger.js';
-import { createSharedRedis } from './redis.js';
+import { createSharedRedis, redisConfigured } from './redis.js';
 import { EdgeRefusal, type AdminRoute, type EdgeRequest, type ResponseRecord, type SubgraphHooks } from './plugin.js';
 import { keepLastGood, readSupergraphOrLastGood, watchSupergraph, type LoadedSupergraph } from './supergraph.js';
 
@@ -42,6 +42,12 @@ export interface RunningGateway {
   stop(): Promise<void>;
   /** Query plans run so far by each executor (graphql.executor; Apollo's takes what Frontdesk's does not run). */
   planRuns: Readonly<PlanRuns>;
+}
+
+/** The edge's check when no plugin authenticates: an `x-api-key` is refused (401), not ignored. */
+function refuseApiKey(req: IncomingMessage): undefined {
+  if (req.headers['x-api-key'] !== undefined) throw new EdgeRefusal('UNAUTHENTICATED', 'API keys are not accepted by this gateway');
+  return undefined;
 }
 
 /** Codes that may reach a client with their message; anything else is masked in production. */
@@ -231,17 +237,19 @@ export async function createGateway(
     };
   };
 
-  const redis = config.redis.url ? createSharedRedis(config.redis.url, logger) : undefined;
+  const redis = redisConfigured(config.redis) ? createSharedRedis(config.redis, logger) : undefined;
   const plugins = createPlugins(config, {
     logger,
     production,
     supergraph: () => current,
     ...(redis ? { redis } : {}),
-    ...(config.redis.url ? { redisUrl: config.redis.url } : {}),
+    ...(redisConfigured(config.redis) ? { redisConnection: config.redis } : {}),
   });
   const authenticators = plugins.filter((p) => p.authenticate);
   if (authenticators.length > 1) throw new Error(`only one plugin may authenticate (${authenticators.map((p) => p.name).join(', ')})`);
-  const authenticator = authenticators[0]?.authenticate?.bind(authenticators[0]);
+  // Without authentication an API key is still a credential the caller expects to count: refused,
+  // not taken as anonymous.
+  const authenticator = authenticators[0]?.authenticate?.bind(authenticators[0]) ?? refuseApiKey;
   const hooks: SubgraphHooks[] = plugins.flatMap((p) => (p.subgraph ? [p.subgraph] : []));
   const edgeAnswerers = plugins.filter((p) => p.answerAtEdge);
   if (edgeAnswerers.length > 1) throw new Error(`only one plugin may answer at the edge (${edgeAnswerers.map((p) => p.name).join(', ')})`);

@@ -6,7 +6,7 @@ import type { FrontdeskConfig } from './config.js';
 import type { ErrorCode } from './errors.js';
 import type { Logger } from './logger.js';
 import type { LoadedSupergraph } from './supergraph.js';
-import type { SharedRedis } from './redis.js';
+import type { RedisConnection, SharedRedis } from './redis.js';
 import type { SubgraphReply } from './subgraph-transport.js';
 import type { Registry } from 'prom-client';
 
@@ -18,10 +18,10 @@ export interface PluginContext {
   production: boolean;
   /** The supergraph in service (changes on hot reload). */
   supergraph(): LoadedSupergraph;
-  /** The shared Redis connection (`redis.url`), connected on first use; undefined without a URL. */
+  /** The shared Redis connection (`redis`), connected on first use; undefined without Redis. */
   redis?: SharedRedis;
-  /** `redis.url`, for features whose library opens its own connection (the keyv cache store). */
-  redisUrl?: string;
+  /** `redis`, for features that open a connection of their own (the cache store, with its own deadline). */
+  redisConnection?: RedisConnection;
   /**
    * The Prometheus registry served on /metrics when the metrics feature is on: a feature registers
    * its own metrics here (cache results, breaker states, refusals); undefined when metrics are off.

@@ -30,7 +30,7 @@ export const hashApiKey = (key: string): string => createHash('sha256').update(k
 export function createApiKeyVerifier(options: ApiKeyOptions, redis: SharedRedis | undefined, logger: Logger): (key: string) => Promise<Identity> {
   const configured = new Map(options.keys.map((k) => [k.sha256, k]));
   const store = options.redis;
-  if (store && !redis) throw new Error('auth.apiKeys.redis needs redis.url (or REDIS_URL)');
+  if (store && !redis) throw new Error('auth.apiKeys.redis needs redis (redis.url, sentinel or cluster; or REDIS_URL)');
   // Least recently used first past cacheEntries; unknown keys are remembered too (as null).
   const remembered = new LRUCache<string, { identity: Identity | null }>({ max: Math.max(1, store?.cacheEntries ?? 1), perf: WALL_CLOCK, ttlResolution: 0 });
 

@@ -102,11 +102,13 @@ export const authOptionsSchema = z
         audience: z.string().default('frontdesk-subgraphs'),
         ttlSeconds: z.number().int().positive().max(3600).default(60).describe('Lifetime of an identity token, in seconds. Default 60.'),
         privateKeyPem: z
-          .string()
-          .includes('PRIVATE KEY')
-          .optional()
-          .describe('ES256 PKCS#8 key shared by replicas (${NAME} from the environment). Default: a key made at start-up.'),
+          .preprocess((value) => (value === '' ? undefined : value), z.string().includes('PRIVATE KEY').optional())
+          .describe('ES256 PKCS#8 key shared by every replica (${NAME} from the environment; empty is unset). Required in production (or privateKeyFile); development without one signs with a key made at start-up.'),
+        privateKeyFile: z
+          .preprocess((value) => (value === '' ? undefined : value), z.string().min(1).optional())
+          .describe('File holding that key (a mounted Secret), read at start-up.'),
       })
+      .refine((identity) => !(identity.privateKeyPem && identity.privateKeyFile), { message: 'set privateKeyPem or privateKeyFile, not both' })
       .prefault({})
       .describe('The short-lived token that carries the verified identity to subgraphs.'),
   })

@@ -1,9 +1,18 @@
+import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { EdgeRefusal, type FrontdeskPlugin, type PluginContext } from '../../core/plugin.js';
 import { createApiKeyVerifier } from './api-keys.js';
 import { IdentitySigner } from './identity-token.js';
 import { createJwtVerifier } from './jwt.js';
 import type { AuthOptions } from './options.js';
+
+function readPrivateKey(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new Error(`auth.identity.privateKeyFile ${file} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
+  }
+}
 
 export const JWKS_PATH = '/.well-known/jwks.json';
 
@@ -14,9 +23,16 @@ export const JWKS_PATH = '/.well-known/jwks.json';
  */
 export function createAuthPlugin(options: AuthOptions, ctx: PluginContext): FrontdeskPlugin {
   const verifyJwt = options.jwt ? createJwtVerifier(options.jwt) : undefined;
-  const apiKeyHeader = options.apiKeys?.header;
+  const apiKeyHeader = options.apiKeys?.header ?? 'x-api-key';
   const byApiKey = options.apiKeys ? createApiKeyVerifier(options.apiKeys, ctx.redis, ctx.logger) : undefined;
-  const signer = new IdentitySigner(options.identity);
+  const privateKeyPem = options.identity.privateKeyPem ?? (options.identity.privateKeyFile ? readPrivateKey(options.identity.privateKeyFile) : undefined);
+  if (!privateKeyPem && ctx.production) {
+    throw new Error(
+      'auth.identity.privateKeyPem or privateKeyFile is required with NODE_ENV=production (env IDENTITY_PRIVATE_KEY or IDENTITY_PRIVATE_KEY_FILE): every replica must sign identity tokens with the same key, or subgraphs refuse the tokens of all replicas but one',
+    );
+  }
+  if (!privateKeyPem) ctx.logger.warn('auth.identity has no key: identity tokens are signed with a key made at start-up, which no other replica shares (development only)');
+  const signer = new IdentitySigner({ ...options.identity, ...(privateKeyPem ? { privateKeyPem } : {}) });
   const identityHeader = options.identity.header;
   let jwksBody: string | undefined;
   void signer.jwks.then((jwks) => (jwksBody = JSON.stringify(jwks)));
@@ -32,10 +48,13 @@ export function createAuthPlugin(options: AuthOptions, ctx: PluginContext): Fron
         if (!verifyJwt) throw new EdgeRefusal('UNAUTHENTICATED', 'Bearer tokens are not accepted here', { 'www-authenticate': 'Bearer' });
         return verifyJwt(match[1]!);
       }
-      const key = apiKeyHeader ? req.headers[apiKeyHeader] : undefined;
-      if (typeof key === 'string' && byApiKey) return byApiKey(key);
-      if (Array.isArray(key)) throw new EdgeRefusal('UNAUTHENTICATED', 'Invalid API key: send one');
-      return undefined;
+      const key = req.headers[apiKeyHeader];
+      if (key === undefined) return undefined;
+      // A key sent to a gateway that takes none is refused, not taken as anonymous: the caller
+      // would otherwise be served (and limited) as someone else without knowing it.
+      if (!byApiKey) throw new EdgeRefusal('UNAUTHENTICATED', 'API keys are not accepted by this gateway');
+      if (typeof key === 'string') return byApiKey(key);
+      throw new EdgeRefusal('UNAUTHENTICATED', 'Invalid API key: send one');
     },
     subgraph: {
       async willSendSubgraphRequest(options) {

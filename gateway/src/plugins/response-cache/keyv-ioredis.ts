@@ -1,18 +1,21 @@
 import { EventEmitter } from 'node:events';
 import type { KeyvStoreAdapter, StoredData } from 'keyv';
-import type { Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
+import type { RedisClient } from '../../core/redis.js';
 
 /**
  * keyv's Redis store on ioredis, the gateway's one Redis client library (API keys, rate limits and
  * usage use it too; @keyv/redis would bring node-redis beside it). Keys are `<prefix>::<key>`, the
  * layout @keyv/redis wrote; values are keyv's serialized strings; a TTL is Redis' own (PX).
+ * On Redis Cluster the keys of one call live on different slots: reads and writes of several keys
+ * go one command per key (in parallel) instead of MGET and MULTI, and clear scans every master.
  */
 export class KeyvIoredis extends EventEmitter implements KeyvStoreAdapter {
   opts: Record<string, unknown> = {};
   namespace?: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {
     super();
@@ -27,7 +30,7 @@ export class KeyvIoredis extends EventEmitter implements KeyvStoreAdapter {
    * way) a command waits for it: without an offline queue it would fail at once. The store's
    * deadline bounds the wait; while Redis is away (between retries) commands fail at once.
    */
-  private async connected(): Promise<Redis> {
+  private async connected(): Promise<RedisClient> {
     const { redis } = this;
     if (redis.status === 'ready' || (redis.status !== 'connecting' && redis.status !== 'connect')) return redis;
     await new Promise<void>((resolve) => {
@@ -50,7 +53,8 @@ export class KeyvIoredis extends EventEmitter implements KeyvStoreAdapter {
 
   async getMany<Value>(keys: string[]): Promise<Array<StoredData<Value | undefined>>> {
     if (keys.length === 0) return [];
-    const values = await (await this.connected()).mget(keys.map((key) => this.key(key)));
+    const redis = await this.connected();
+    const values = redis.isCluster ? await Promise.all(keys.map((key) => redis.get(this.key(key)))) : await redis.mget(keys.map((key) => this.key(key)));
     return values.map((value) => (value ?? undefined) as StoredData<Value | undefined>);
   }
 
@@ -62,7 +66,12 @@ export class KeyvIoredis extends EventEmitter implements KeyvStoreAdapter {
 
   async setMany(entries: Array<{ key: string; value: unknown; ttl?: number }>): Promise<void> {
     if (entries.length === 0) return;
-    const batch = (await this.connected()).multi();
+    const redis = await this.connected();
+    if (redis.isCluster) {
+      await Promise.all(entries.map(({ key, value, ttl }) => (ttl !== undefined && ttl > 0 ? redis.set(this.key(key), String(value), 'PX', Math.ceil(ttl)) : redis.set(this.key(key), String(value)))));
+      return;
+    }
+    const batch = redis.multi();
     for (const { key, value, ttl } of entries) {
       if (ttl !== undefined && ttl > 0) batch.set(this.key(key), String(value), 'PX', Math.ceil(ttl));
       else batch.set(this.key(key), String(value));
@@ -78,7 +87,9 @@ export class KeyvIoredis extends EventEmitter implements KeyvStoreAdapter {
 
   async deleteMany(keys: string[]): Promise<boolean> {
     if (keys.length === 0) return false;
-    return (await (await this.connected()).del(...keys.map((key) => this.key(key)))) > 0;
+    const redis = await this.connected();
+    if (redis.isCluster) return (await Promise.all(keys.map((key) => redis.del(this.key(key))))).some((n) => n > 0);
+    return (await redis.del(...keys.map((key) => this.key(key)))) > 0;
   }
 
   async has(key: string): Promise<boolean> {
@@ -88,12 +99,17 @@ export class KeyvIoredis extends EventEmitter implements KeyvStoreAdapter {
   /** Every key under the prefix, scanned in batches (never KEYS). */
   async clear(): Promise<void> {
     const redis = await this.connected();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${this.prefix}::*`, 'COUNT', 500);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
+    const nodes: Redis[] = redis instanceof Cluster ? redis.nodes('master') : [redis];
+    // SCAN matches whole keys, the connection's key prefix included; DEL adds the prefix itself.
+    const own = redis.options.keyPrefix ?? '';
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', `${own}${this.prefix}::*`, 'COUNT', 500);
+        for (const key of keys) await redis.del(key.slice(own.length));
+        cursor = next;
+      } while (cursor !== '0');
+    }
   }
 
   async disconnect(): Promise<void> {

@@ -10,7 +10,7 @@ export const responseCacheOptionsSchema = z
     store: z
       .enum(['memory', 'redis'])
       .optional()
-      .describe('Where entries live. Default: redis when redis.url (REDIS_URL) is set, shared by every replica; memory otherwise.'),
+      .describe('Where entries live. Default: redis when Redis is configured (redis.url, sentinel or cluster; REDIS_URL), shared by every replica; memory otherwise.'),
     memory: z
       .strictObject({
         maxEntries: z.number().int().positive().default(10_000).describe('Most entries kept in memory; the least recently used go first. Default 10000.'),
@@ -40,7 +40,7 @@ export const responseCacheOptionsSchema = z
           .describe('After a Redis failure, how long requests bypass the cache before it is tried again, in ms. Default 1000.'),
       })
       .prefault({})
-      .describe('The Redis store (keyv on ioredis, on redis.url).'),
+      .describe('The Redis store (keyv on ioredis, on the configured redis, its own connection).'),
     edge: z
       .strictObject({
         enabled: z.boolean().default(true).describe('Answer repeat hits at the edge, before Apollo Server. Default true.'),

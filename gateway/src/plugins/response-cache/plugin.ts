@@ -97,14 +97,14 @@ export interface ResponseCacheCounters {
 const HIT = { cache: 'HIT' } as const;
 
 export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: PluginContext, store?: CacheStore): FrontdeskPlugin {
-  const kind = options.store ?? (ctx.redisUrl ? 'redis' : 'memory');
+  const kind = options.store ?? (ctx.redisConnection ? 'redis' : 'memory');
   const graceMs = options.staleIfErrorSeconds * 1000;
   const cache =
     store ??
     createCacheStore({
       kind,
       memory: options.memory,
-      redis: { ...options.redis, ...(ctx.redisUrl ? { url: ctx.redisUrl } : {}) },
+      redis: { ...options.redis, ...(ctx.redisConnection ? { connection: ctx.redisConnection } : {}) },
       entryLifetimeMs: options.maxAgeCapSeconds * 1000 + graceMs,
       logger: ctx.logger,
     });

@@ -155,7 +155,7 @@ describe('the redis store', () => {
     const store = createCacheStore({
       kind: 'redis',
       memory: { maxEntries: 1, maxBytes: 1 },
-      redis: { url: 'redis://127.0.0.1:1', prefix: 'frontdesk:test', timeoutMs: 200, retryAfterMs: 60_000 },
+      redis: { connection: { url: 'redis://127.0.0.1:1', keyPrefix: '' }, prefix: 'frontdesk:test', timeoutMs: 200, retryAfterMs: 60_000 },
       entryLifetimeMs: 60_000,
       logger,
     });

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { KeyvIoredis } from './keyv-ioredis.js';
-import { Redis } from 'ioredis';
+import { openRedis, type RedisConnection } from '../../core/redis.js';
 import { Keyv } from 'keyv';
 import type { Logger } from '../../core/logger.js';
 
@@ -151,7 +151,7 @@ class MemoryTagClock {
 export interface StoreOptions {
   kind: 'memory' | 'redis';
   memory: { maxEntries: number; maxBytes: number };
-  redis: { url?: string; prefix: string; timeoutMs: number; retryAfterMs: number };
+  redis: { connection?: RedisConnection; prefix: string; timeoutMs: number; retryAfterMs: number };
   /** Longest time an entry can live (max-age cap plus grace), in ms: how long purge times are kept. */
   entryLifetimeMs: number;
   logger: Logger;
@@ -184,13 +184,13 @@ export function createCacheStore(options: StoreOptions): CacheStore {
   let closeClient = async (): Promise<void> => {};
 
   if (options.kind === 'redis') {
-    if (!options.redis.url) throw new Error('responseCache.store redis needs redis.url (or REDIS_URL)');
+    if (!options.redis.connection) throw new Error('responseCache.store redis needs redis (url, sentinel or cluster; or REDIS_URL)');
     // Its own connection (the cache's deadline is its own, not the shared client's): a command
     // while Redis is away fails at once instead of waiting in a queue; it reconnects with backoff.
-    const client = new Redis(options.redis.url, {
+    const client = openRedis(options.redis.connection, {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
-      connectTimeout: 2_000,
+      connectTimeoutMs: 2_000,
       retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2_000),
     });
     client.on('error', () => {});

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../core/redis.js';
 
 /** Upper bounds of the latency buckets, in ms (the last bucket is everything slower). */
 export const LATENCY_BUCKETS_MS = [10, 50, 100, 250, 500, 1000, 2500, 5000] as const;
@@ -43,6 +43,8 @@ const MAX_PENDING_ROWS = 100_000;
  * (HINCRBY on one hash per row, an index set per hour) on `flush`; without Redis the memory is the
  * store, for the last memoryHours (48) hours. Cardinality is bounded: past `maxOperations` names per client and hour, further names
  * count as `(other)`; past `maxRows` rows per hour, further clients count as `(other)`.
+ * On Redis Cluster the hour is a hash tag (`prefix:{hour}:...`): an hour's rows and its index share
+ * a slot, so one MULTI still writes them together.
  */
 export class UsageMeter {
   /** Rows not yet flushed (with Redis), or every row (without). */
@@ -53,7 +55,7 @@ export class UsageMeter {
 
   constructor(
     private readonly options: { keyPrefix: string; maxOperations: number; maxRows: number; retentionDays: number; memoryHours?: number },
-    private readonly redis?: () => Promise<Redis>,
+    private readonly redis?: () => Promise<RedisClient>,
   ) {}
 
   record(usage: Usage): void {
@@ -106,8 +108,13 @@ export class UsageMeter {
     for (const seen of this.operationsSeen.keys()) if (seen.split(SEP)[0]! < hour) this.operationsSeen.delete(seen);
   }
 
-  private rowKey(row: UsageRow): string {
-    return `${this.options.keyPrefix}:${row.hour}:${encodeURIComponent(row.client)}|${encodeURIComponent(row.plan)}|${encodeURIComponent(row.operation)}`;
+  /** Where an hour's keys start: `prefix:hour:`, with the hour a hash tag on a cluster. */
+  private hourKey(hour: string, redis: RedisClient): string {
+    return `${this.options.keyPrefix}:${redis.isCluster ? `{${hour}}` : hour}:`;
+  }
+
+  private rowKey(row: UsageRow, redis: RedisClient): string {
+    return `${this.hourKey(row.hour, redis)}${encodeURIComponent(row.client)}|${encodeURIComponent(row.plan)}|${encodeURIComponent(row.operation)}`;
   }
 
   /** Moves the pending counts to Redis; on failure they stay pending for the next flush. */
@@ -120,14 +127,14 @@ export class UsageMeter {
       const ttl = this.options.retentionDays * 86_400;
       const batch = redis.multi();
       for (const row of rows.values()) {
-        const key = this.rowKey(row);
+        const key = this.rowKey(row, redis);
         batch.hincrby(key, 'requests', row.requests);
         if (row.cost) batch.hincrby(key, 'cost', row.cost);
         if (row.bytes) batch.hincrby(key, 'bytes', row.bytes);
         for (const [code, n] of Object.entries(row.errors)) batch.hincrby(key, `error:${code}`, n);
         for (const [bucket, n] of Object.entries(row.latencyMs)) batch.hincrby(key, `latency:${bucket}`, n);
         batch.expire(key, ttl);
-        const index = `${this.options.keyPrefix}:${row.hour}:index`;
+        const index = `${this.hourKey(row.hour, redis)}index`;
         batch.sadd(index, key);
         batch.expire(index, ttl);
       }
@@ -159,14 +166,15 @@ export class UsageMeter {
     const redis = await this.redis();
     const rows: UsageRow[] = [];
     for (const hour of hours) {
-      const keys = await redis.smembers(`${this.options.keyPrefix}:${hour}:index`);
+      const start = this.hourKey(hour, redis);
+      const keys = await redis.smembers(`${start}index`);
       if (keys.length === 0) continue;
       const read = redis.pipeline();
       for (const key of keys) read.hgetall(key);
       const results = (await read.exec()) ?? [];
       keys.forEach((key, i) => {
         const fields = (results[i]?.[1] ?? {}) as Record<string, string>;
-        const [client, plan, operation] = key.slice(`${this.options.keyPrefix}:${hour}:`.length).split('|').map(decodeURIComponent) as [string, string, string];
+        const [client, plan, operation] = key.slice(start.length).split('|').map(decodeURIComponent) as [string, string, string];
         const row: UsageRow = { hour, client, plan, operation, requests: 0, errors: {}, cost: 0, bytes: 0, latencyMs: {} };
         for (const [field, value] of Object.entries(fields)) {
           const n = Number(value);
