@@ -171,7 +171,8 @@ describe.each(['dev', 'production'] as const)('deploy/kubernetes/overlays/%s', (
     expect(matches(pdb!.spec.selector.matchLabels, gateway.spec.template.metadata.labels)).toBe(true);
     expect(pdb!.spec.maxUnavailable).toBe(1);
     const config = gatewayConfig(objects);
-    expect(gateway.spec.template.spec.terminationGracePeriodSeconds! * 1000).toBeGreaterThan(config.server.drainTimeoutMs + 5_000);
+    expect(config.server.drainDelayMs).toBeGreaterThan(0);
+    expect(gateway.spec.template.spec.terminationGracePeriodSeconds! * 1000).toBeGreaterThan(config.server.drainDelayMs + config.server.drainTimeoutMs);
   });
 
   it('configures the gateway for production: a valid config, the shared identity key, each subgraph found through its headless Service', () => {

@@ -105,6 +105,13 @@ const serverSchema = z
       .nonnegative()
       .default(10_000)
       .describe('On SIGTERM/SIGINT, how long in-flight requests may run before connections are cut, in ms. Default 10000.'),
+    drainDelayMs: z
+      .number()
+      .int()
+      .nonnegative()
+      .max(120_000)
+      .default(0)
+      .describe('On SIGTERM/SIGINT, how long the gateway keeps accepting and serving while /ready says draining, before it stops listening, in ms: load balancers take it out of rotation meanwhile, and every answer carries Connection: close, so clients leave its connections after a response instead of having an idle one cut. Then drainTimeoutMs applies. Default 0; 5000 on Kubernetes (deploy/kubernetes).'),
     keepAliveTimeoutMs: z
       .number()
       .int()

@@ -446,6 +446,12 @@ export async function createGateway(
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       state.draining = true;
+      if (config.server.drainDelayMs > 0) {
+        // Out of rotation first (/ready 503), still serving: each connection closes after its next
+        // answer (Connection: close) rather than being cut while a client may be sending on it.
+        logger.info({ drainDelayMs: config.server.drainDelayMs }, 'shutting down: not ready, serving until load balancers have stopped sending');
+        await new Promise((resolve) => setTimeout(resolve, config.server.drainDelayMs));
+      }
       logger.info({ drainTimeoutMs: config.server.drainTimeoutMs }, 'shutting down: draining in-flight requests');
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Connections whose request finishes during the drain become idle later: close those too.
