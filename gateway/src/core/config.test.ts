@@ -22,6 +22,7 @@ describe('parseConfig', () => {
       heapGrowingPercent: 50,
       graphqlPath: '/graphql',
       bodyLimitBytes: 1_048_576,
+      drainDelayMs: 0,
       drainTimeoutMs: 10_000,
       keepAliveTimeoutMs: 65_000,
       requestTimeoutMs: 30_000,
