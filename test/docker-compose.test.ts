@@ -6,11 +6,12 @@ import { projectPath } from '../subgraphs/shared/paths.js';
 
 interface ComposeService {
   image?: string;
+  profiles?: string[];
   build?: unknown;
   command?: string[];
   environment?: Record<string, string>;
   ports?: string[];
-  depends_on?: Record<string, { condition: string }>;
+  depends_on?: Record<string, { condition: string; required?: boolean }>;
   healthcheck?: { test: string[] };
 }
 
@@ -33,7 +34,9 @@ describe('docker-compose.yml', () => {
     const expected = `${url.protocol}//${name}:${url.port}${url.pathname}`;
     expect(services.gateway!.environment![envName(name)]).toBe(expected);
     expect(service!.environment!.PORT).toBe(url.port);
-    expect(service!.ports).toContain(`${url.port}:${url.port}`);
+    expect(service!.environment!.NODE_ENV).toBe('production');
+    // Reached through the gateway only: nothing of it is published.
+    expect(service!.ports).toBeUndefined();
     expect(service!.healthcheck!.test.join(' ')).toContain(`http://127.0.0.1:${url.port}/ready`);
     // Subgraphs verify the identity token against the gateway's JWKS.
     expect(service!.environment!.IDENTITY_JWKS_URL).toBe('http://gateway:4000/.well-known/jwks.json');
@@ -49,15 +52,34 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('serves the gateway on 4000 with a readiness check and Redis', () => {
+  it('serves the gateway on 4000 with a readiness check, Redis behind a password and the identity key it is given', () => {
     const gateway = services.gateway!;
-    expect(gateway.ports).toContain('4000:4000');
+    expect(gateway.ports).toEqual(['4000:4000']);
     expect(gateway.healthcheck!.test.join(' ')).toContain('http://127.0.0.1:4000/ready');
-    expect(gateway.environment!.REDIS_URL).toBe('redis://redis:6379');
-    // frontdesk.config.yaml reads the issuer's JWKS from AUTH_JWKS_URL; the issuer runs in compose.
-    expect(gateway.environment!.AUTH_JWKS_URL).toBe('http://issuer:4099/.well-known/jwks.json');
-    expect(readFileSync(projectPath('frontdesk.config.yaml'), 'utf8')).toContain('${AUTH_JWKS_URL:-');
-    expect(services.issuer!.environment!.HOST).toBe('0.0.0.0');
+    expect(gateway.environment!.NODE_ENV).toBe('production');
+    expect(gateway.environment!.REDIS_URL).toBe('redis://:${REDIS_PASSWORD:?set REDIS_PASSWORD}@redis:6379');
+    expect(services.redis!.command).toEqual(expect.arrayContaining(['--requirepass', '${REDIS_PASSWORD:?set REDIS_PASSWORD}']));
+    expect(services.redis!.healthcheck!.test.join(' ')).toContain('-a "$$REDIS_PASSWORD"');
+    // Production refuses to start without the key; compose refuses to start without the variable.
+    expect(gateway.environment!.IDENTITY_PRIVATE_KEY).toMatch(/^\$\{IDENTITY_PRIVATE_KEY:\?/);
+    // frontdesk.config.yaml reads the issuer from AUTH_*; the dev issuer answers when none is given.
+    expect(gateway.environment!.AUTH_JWKS_URL).toBe('${AUTH_JWKS_URL:-http://issuer:4099/.well-known/jwks.json}');
+    const shipped = readFileSync(projectPath('frontdesk.config.yaml'), 'utf8');
+    for (const name of ['AUTH_JWKS_URL', 'AUTH_ISSUER', 'AUTH_AUDIENCE', 'IDENTITY_PRIVATE_KEY']) expect(shipped).toContain(`\${${name}:-`);
     expect(Object.keys(gateway.environment!).filter((key) => /^SUBGRAPH_.+_URL$/.test(key))).toHaveLength(subgraphs.length);
+  });
+
+  it('publishes only the gateway; the token issuer runs in the dev profile, on loopback only', () => {
+    const published = Object.entries(services).filter(([, service]) => service.ports && !service.profiles?.includes('dev'));
+    expect(published.map(([name]) => name)).toEqual(['gateway']);
+    const issuer = services.issuer!;
+    expect(issuer.profiles).toEqual(['dev']);
+    expect(issuer.ports).toEqual(['127.0.0.1:4099:4099']);
+    expect(issuer.environment!.HOST).toBe('0.0.0.0');
+    expect(services.gateway!.depends_on!.issuer).toEqual({ condition: 'service_healthy', required: false });
+    for (const [name, service] of Object.entries(services)) {
+      if (name === 'redis' || name === 'issuer') continue;
+      expect(service.environment!.NODE_ENV, name).toBe('production');
+    }
   });
 });
