@@ -133,10 +133,19 @@ export function cpuMs(pid: number): number {
 
 /** Peak resident set size of a process plus that of each live child, in MB (Linux /proc VmHWM). */
 export function peakRssMb(pid: number): number {
+  return statusMb(pid, /VmHWM:\s+(\d+) kB/);
+}
+
+/** Resident set size now of a process plus that of each live child, in MB (Linux /proc VmRSS). */
+export function rssMb(pid: number): number {
+  return statusMb(pid, /VmRSS:\s+(\d+) kB/);
+}
+
+function statusMb(pid: number, field: RegExp): number {
   let total = 0;
   for (const each of processTree(pid)) {
     try {
-      const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${each}/status`, 'utf8'));
+      const match = field.exec(readFileSync(`/proc/${each}/status`, 'utf8'));
       if (match) total += Number(match[1]) / 1024;
     } catch {
       // Ended meanwhile.
@@ -153,6 +162,8 @@ export interface LoadOptions {
   durationSeconds: number;
   /** Replace `[<id>]` in the headers with a unique id per request (autocannon's idReplacement). */
   idReplacement?: boolean;
+  /** A fixed rate over all connections, requests per second (autocannon's overallRate). */
+  overallRate?: number;
 }
 
 export interface LoadResult {
@@ -164,6 +175,8 @@ export interface LoadResult {
   errors: number;
   /** Answers with a status outside 2xx (a refusal is one). */
   non2xx: number;
+  /** Transport errors and timeouts alone (no answer at all). */
+  transport: number;
 }
 
 /** Runs autocannon in its own process (bench/load.ts) against one URL, POSTing one body; parses its JSON. */
@@ -176,6 +189,7 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     headers: { 'content-type': 'application/json', ...options.headers },
     body: options.body,
     idReplacement: options.idReplacement === true,
+    ...(options.overallRate ? { overallRate: options.overallRate } : {}),
   });
   // Large bodies go through a file: one argument may hold 128 KiB at most.
   let argument = json;
@@ -207,6 +221,7 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     p99: result.latency.p99,
     errors: result.errors + result.timeouts + result.non2xx,
     non2xx: result.non2xx,
+    transport: result.errors + result.timeouts,
   };
 }
 

@@ -9,7 +9,7 @@ import { DEMO_QUERY } from '../gateway/src/core/config.js';
 import { IdentitySigner } from '../gateway/src/plugins/auth/index.js';
 import { projectPath } from '../subgraphs/shared/paths.js';
 import { DEEP_QUERY, FEDERATION_QUERY, SUBGRAPH_SDL } from './federation/schemas.js';
-import { BENCH_TMP, cpuMs, freePort, load, machine, median, peakRssMb, post, startProcess, summarize, type Proc, type Row } from './harness.js';
+import { BENCH_TMP, cpuMs, freePort, load, machine, median, peakRssMb, post, rssMb, startProcess, summarize, type LoadResult, type Proc, type Row } from './harness.js';
 
 /**
  * `npm run bench [-- --smoke] [-- --scenario NAME]` (default: every scenario). Each gateway runs
@@ -28,10 +28,13 @@ import { BENCH_TMP, cpuMs, freePort, load, machine, median, peakRssMb, post, sta
  *   resilience  the shipped resilience policies over two reviews instances, one of them down,
  *               against both up; and the time to shed load when a subgraph hangs (SIGSTOP).
  *   hostile     the shipped config refusing each class of hostile request, against a trivial query.
+ *   logs        the gateway's own log under sustained mixed load (--log-minutes).
+ *   soak        mixed traffic at a fixed rate for --soak-minutes (10) at --soak-rate (200/s): RSS
+ *               and heap over time; not part of a full run (20 s of it in --smoke).
  * `--profile` writes a V8 CPU profile of every Frontdesk process to bench/results/.tmp/profiles;
  * every process's output is in bench/results/.tmp/*.log.
  */
-const SCENARIOS = ['federation', 'deep', 'cache-hit', 'features', 'legacy', 'auth', 'cache', 'resilience', 'hostile', 'logs'] as const;
+const SCENARIOS = ['federation', 'deep', 'cache-hit', 'features', 'legacy', 'auth', 'cache', 'resilience', 'hostile', 'logs', 'soak'] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 
 const { values } = parseArgs({
@@ -44,11 +47,14 @@ const { values } = parseArgs({
     profile: { type: 'boolean', default: false },
     variants: { type: 'string' },
     'log-minutes': { type: 'string' },
+    'soak-minutes': { type: 'string' },
+    'soak-rate': { type: 'string' },
   },
 });
 /** `--variants a,b`: measure only these variants of a scenario (its baseline always). */
 const onlyVariants = values.variants ? new Set(values.variants.split(',').map((v) => v.trim())) : undefined;
-const chosen = values.scenario === undefined || values.scenario === 'all' ? [...SCENARIOS] : [values.scenario];
+// A full run leaves the soak out (10 minutes of its own: --scenario soak); a smoke run has it short.
+const chosen = values.scenario === undefined || values.scenario === 'all' ? SCENARIOS.filter((name) => name !== 'soak' || values.smoke) : [values.scenario];
 if (!chosen.every((name): name is ScenarioName => (SCENARIOS as readonly string[]).includes(name))) {
   process.stderr.write(`bench: unknown scenario ${values.scenario} (known: ${SCENARIOS.join(', ')}, all)\n`);
   process.exit(2);
@@ -397,6 +403,174 @@ async function measureLogs(): Promise<void> {
   }
 }
 
+/** One kind of request of the soak: its body, headers, share of the rate and the status it must get. */
+interface SoakClass {
+  name: string;
+  body: string;
+  headers?: Record<string, string>;
+  share: number;
+  status: 200 | 400;
+}
+
+/**
+ * Mixed traffic at a fixed rate for --soak-minutes (default 10; 20 s with --smoke) through
+ * Frontdesk in production configuration (auth, authorization, access log, usage, the response
+ * cache in Redis) over the real adapters and legacy stand-ins: cache hits, misses that are stored
+ * (a new accept-language each, a vary header), mutations that purge, invalid operations (400) and
+ * answers with an error (an unknown product). Apollo Gateway serves no subscriptions, so there are
+ * none. The gateway's RSS (/proc) and heap (its /metrics) are sampled every 10 s. The run fails
+ * when a request got no answer or an unexpected status, or when RSS at the end is more than 10%
+ * above its value at minute 2.
+ */
+async function measureSoak(token: string): Promise<void> {
+  const minutes = Number(values['soak-minutes'] ?? 10);
+  const seconds = smoke ? 20 : Math.round(minutes * 60);
+  const rate = Number(values['soak-rate'] ?? 200);
+  const sampleEvery = smoke ? 2 : 10;
+  const { subgraphs } = await legacyStack();
+  const prefix = `frontdesk-bench-soak-${process.pid}:`;
+  const config = {
+    logging: { level: 'info' },
+    supergraph: { path: projectPath('schema', 'supergraph.graphql'), watch: false },
+    subgraphs,
+    graphql: { landingPage: false },
+    redis: { url: LOCAL_REDIS, keyPrefix: prefix },
+    auth: AUTH,
+    authorization: { permissionsFile: projectPath('schema', 'permissions.yaml') },
+    responseCache: { varyHeaders: ['accept-language'] },
+    accessLog: {},
+    usage: {},
+    // Its heap, read from /metrics.
+    metrics: {},
+  };
+  const bearer = { authorization: `Bearer ${token}` };
+  const product = JSON.stringify({ query: 'query Product { product(id: "p1") { name price { amount currency } inStock reviews(first: 5) { rating body author { name } } } }' });
+  const classes: SoakClass[] = [
+    { name: 'cache hits', body: product, share: 0.55, status: 200 },
+    { name: 'misses, stored', body: product, headers: { 'accept-language': 'x-[<id>]' }, share: 0.25, status: 200 },
+    { name: 'demo query, signed in', body: JSON.stringify({ query: DEMO_QUERY }), headers: bearer, share: 0.1, status: 200 },
+    { name: 'mutations (addReview)', body: JSON.stringify({ query: 'mutation Add { addReview(input: { productId: "p2", authorId: "u1", rating: 4, body: "Soak test review" }) { id } }' }), headers: bearer, share: 0.02, status: 200 },
+    { name: 'invalid operations', body: JSON.stringify({ query: 'query Invalid { nope }' }), share: 0.04, status: 400 },
+    { name: 'unknown product', body: JSON.stringify({ query: 'query Unknown { product(id: "no-such-product") { name reviews(first: 1) { rating } } }' }), share: 0.04, status: 200 },
+  ];
+  const port = await freePort();
+  const gateway = await frontdesk('frontdesk soak', config, { logLevel: 'info' }).start(port);
+  const url = `http://127.0.0.1:${port}/graphql`;
+  const samples: { seconds: number; rssMb: number; heapUsedMb: number }[] = [];
+  const sample = async (at: number) => {
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const heap = Number(/^nodejs_heap_size_used_bytes(?:\{[^}]*\})? (\S+)$/m.exec(metrics)?.[1] ?? NaN);
+    samples.push({ seconds: at, rssMb: rssMb(gateway.pid), heapUsedMb: heap / 1024 / 1024 });
+  };
+  let results: LoadResult[];
+  try {
+    // Warm-up answers: each class answered as expected before the clock starts.
+    for (const each of classes) {
+      const answer = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(each.headers ?? {}), 'accept-language': 'warm' }, body: each.body });
+      if (answer.status !== each.status) throw new Error(`soak ${each.name}: ${answer.status} ${(await answer.text()).slice(0, 300)}`);
+      await answer.arrayBuffer();
+    }
+    const started = Date.now();
+    await sample(0);
+    const sampler = setInterval(() => void sample(Math.round((Date.now() - started) / 1000)).catch(() => undefined), sampleEvery * 1000);
+    try {
+      results = await Promise.all(
+        classes.map((each) =>
+          load({
+            url,
+            body: each.body,
+            headers: each.headers ?? {},
+            connections: Math.max(1, Math.round(connections * each.share)),
+            durationSeconds: seconds,
+            overallRate: Math.max(1, Math.round(rate * each.share)),
+            idReplacement: JSON.stringify(each.headers ?? {}).includes('[<id>]'),
+          }),
+        ),
+      );
+    } finally {
+      clearInterval(sampler);
+    }
+    await sample(seconds);
+  } finally {
+    await gateway.stop();
+    await deleteBenchKeys(prefix);
+  }
+  const rows = classes.map((each, i) => {
+    const result = results[i]!;
+    // An error class must be refused each time (non-2xx); no class may go unanswered.
+    const unexpected = each.status === 200 ? result.errors : result.transport + (result.requests - result.non2xx);
+    return { ...each, requests: result.requests, rps: result.rps, p50: result.p50, p99: result.p99, unexpected };
+  });
+  const at = (second: number) => samples.reduce((best, s) => (Math.abs(s.seconds - second) < Math.abs(best.seconds - second) ? s : best), samples[0]!);
+  const reference = at(smoke ? 6 : 120);
+  const last = samples[samples.length - 1]!;
+  const growth = (last.rssMb - reference.rssMb) / reference.rssMb;
+  const table = [
+    '| Requests | Rate (req/s) | Requests sent | p50 ms | p99 ms | Unexpected answers |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    ...rows.map((r) => `| ${r.name} | ${r.rps.toFixed(1)} | ${r.requests} | ${r.p50} | ${r.p99} | ${r.unexpected} |`),
+  ].join('\n');
+  const perMinute = samples.filter((s, i) => (i === samples.length - 1 || s.seconds % 60 === 0 || (smoke && s.seconds % 4 === 0)) && samples.findIndex((o) => o.seconds === s.seconds) === i);
+  const memory = [
+    '| Time | RSS MB | Heap used MB |',
+    '| ---: | ---: | ---: |',
+    ...perMinute.map((s) => `| ${formatTime(s.seconds)} | ${s.rssMb.toFixed(0)} | ${s.heapUsedMb.toFixed(0)} |`),
+  ].join('\n');
+  const verdict = `RSS ${last.rssMb.toFixed(0)} MB at the end against ${reference.rssMb.toFixed(0)} MB at ${formatTime(reference.seconds)}: ${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(1)}% (limit +10%); ${rows.reduce((n, r) => n + r.unexpected, 0)} unexpected answers.`;
+  process.stdout.write(`\nsoak:\n${table}\n\n${memory}\n\n${verdict}\n`);
+  if (!smoke) {
+    const about = `Mixed traffic at a fixed ${rate} requests/s for ${minutes} minutes through Frontdesk in production configuration (auth, authorization, access log, usage metering, the response cache in Redis) over the real adapters and legacy stand-ins: cache hits, misses that are stored, the signed-in demo query, mutations that purge, invalid operations (400) and answers with an error. Apollo Gateway serves no subscriptions, so none are sent. The gateway's RSS and heap are sampled every ${sampleEvery} s (chart: soak.svg).`;
+    const report = `# Benchmark: soak\n\n${about}\n\n${machine()}.\n\n${table}\n\n${memory}\n\n${verdict}\n\n![RSS and heap over time](soak.svg)\n\nReproduce: \`npm run build && npm run bench -- --scenario soak [--soak-minutes 10] [--soak-rate 200]\`.\n`;
+    writeFileSync(projectPath('bench', 'results', 'soak.md'), report);
+    writeFileSync(projectPath('bench', 'results', 'soak.svg'), soakChart(samples));
+    writeFileSync(projectPath('bench', 'results', 'soak.json'), `${JSON.stringify({ machine: machine(), rate, minutes, rows, samples, reference, last, growth }, null, 2)}\n`);
+    showInReadme('soak', report.slice(report.indexOf('\n\n') + 2).replace('](soak.svg)', '](bench/results/soak.svg)'));
+  }
+  const failed = rows.filter((r) => r.unexpected > 0);
+  if (failed.length > 0) throw new Error(`soak: unexpected answers: ${failed.map((r) => `${r.name} ${r.unexpected}`).join(', ')}`);
+  if (!smoke && growth > 0.1) throw new Error(`soak: ${verdict}`);
+}
+
+const formatTime = (seconds: number) => `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
+
+/** RSS and heap over time as an SVG line chart. */
+function soakChart(samples: { seconds: number; rssMb: number; heapUsedMb: number }[]): string {
+  const width = 720;
+  const height = 300;
+  const pad = { left: 50, right: 20, top: 20, bottom: 40 };
+  const maxX = Math.max(...samples.map((s) => s.seconds), 1);
+  const maxY = Math.ceil(Math.max(...samples.map((s) => s.rssMb)) / 50) * 50 || 50;
+  const x = (seconds: number) => pad.left + ((width - pad.left - pad.right) * seconds) / maxX;
+  const y = (mb: number) => height - pad.bottom - ((height - pad.top - pad.bottom) * mb) / maxY;
+  const line = (pick: (s: (typeof samples)[number]) => number) => samples.map((s) => `${x(s.seconds).toFixed(1)},${y(pick(s)).toFixed(1)}`).join(' ');
+  const ticksY = Array.from({ length: 6 }, (_, i) => (maxY * i) / 5);
+  const ticksX = Array.from({ length: Math.floor(maxX / 60) + 1 }, (_, i) => i * 60);
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
+    `<rect width="${width}" height="${height}" fill="white"/>`,
+    ...ticksY.map((mb) => `<line x1="${pad.left}" x2="${width - pad.right}" y1="${y(mb)}" y2="${y(mb)}" stroke="#ddd"/><text x="${pad.left - 6}" y="${y(mb) + 4}" text-anchor="end">${mb.toFixed(0)}</text>`),
+    ...ticksX.map((s) => `<text x="${x(s)}" y="${height - pad.bottom + 16}" text-anchor="middle">${s / 60} min</text>`),
+    `<text x="12" y="${pad.top + 100}" transform="rotate(-90 12 ${pad.top + 100})">MB</text>`,
+    `<polyline fill="none" stroke="#1f77b4" stroke-width="2" points="${line((s) => s.rssMb)}"/>`,
+    `<polyline fill="none" stroke="#ff7f0e" stroke-width="2" points="${line((s) => s.heapUsedMb)}"/>`,
+    `<text x="${width - pad.right - 160}" y="${pad.top + 12}" fill="#1f77b4">RSS</text><text x="${width - pad.right - 110}" y="${pad.top + 12}" fill="#ff7f0e">heap used</text>`,
+    '</svg>',
+    '',
+  ].join('\n');
+}
+
+/** Deletes a bench run's keys from the local Redis. */
+async function deleteBenchKeys(prefix: string): Promise<void> {
+  const { Redis } = await import('ioredis');
+  const client = new Redis(LOCAL_REDIS, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await client.connect();
+    for await (const keys of client.scanStream({ match: `${prefix}*`, count: 500 }) as AsyncIterable<string[]>) if (keys.length > 0) await client.del(...keys);
+  } finally {
+    client.disconnect();
+  }
+}
+
 /** The shipped frontdesk.config.yaml, read as `npm start` reads it (without its environment). */
 async function shippedConfig() {
   const { loadConfig } = await import('../gateway/src/core/config.js');
@@ -462,7 +636,7 @@ async function timeToShed(config: object, accounts: { url: string }, headers: Re
   }
 }
 
-async function scenario(name: Exclude<ScenarioName, 'hostile' | 'logs'>, token: string): Promise<Scenario> {
+async function scenario(name: Exclude<ScenarioName, 'hostile' | 'logs' | 'soak'>, token: string): Promise<Scenario> {
   const bearer = { authorization: `Bearer ${token}` };
   const onFederation = async () => {
     const path = await federationSupergraph();
@@ -884,7 +1058,8 @@ async function main(): Promise<void> {
     for (const name of chosen as ScenarioName[]) {
       if (name === 'hostile') await measureHostile();
       else if (name === 'logs') await measureLogs();
-      else await measure(await scenario(name as Exclude<ScenarioName, 'hostile' | 'logs'>, token));
+      else if (name === 'soak') await measureSoak(token);
+      else await measure(await scenario(name as Exclude<ScenarioName, 'hostile' | 'logs' | 'soak'>, token));
     }
   } finally {
     for (const stop of stops.reverse()) await stop();
