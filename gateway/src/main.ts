@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 import cluster from 'node:cluster';
+import { generateKeyPairSync } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
 import { runPrimary, workerCount } from './core/cluster.js';
 import { ConfigError, HelpRequested, loadConfig } from './core/config.js';
 import { createLogger } from './core/logger.js';
 import { createGateway } from './core/create-gateway.js';
 import { SupergraphError } from './core/supergraph.js';
+import { WORKERS_IDENTITY_KEY } from './plugins/auth/index.js';
 
 function fail(message: string): never {
   process.stderr.write(`frontdesk: ${message}\n`);
@@ -35,6 +37,12 @@ async function main(): Promise<void> {
   // --workers N: this process supervises N gateway processes on the one port (core/cluster.ts).
   const workers = workerCount(config.server.workers);
   if (workers > 1 && cluster.isPrimary) {
+    // Every worker signs identity tokens with one key, whichever worker served a subgraph the
+    // JWKS: the configured one, else (development) one made here and handed to the workers.
+    if (config.auth && !config.auth.identity.privateKeyPem && !config.auth.identity.privateKeyFile) {
+      if (config.production) fail('auth.identity.privateKeyPem or privateKeyFile is required with NODE_ENV=production (env IDENTITY_PRIVATE_KEY or IDENTITY_PRIVATE_KEY_FILE): every replica and worker must sign identity tokens with the same key');
+      process.env[WORKERS_IDENTITY_KEY] ??= generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    }
     const logger = createLogger(config.logging.level, { service: 'frontdesk', role: 'primary' });
     const code = await runPrimary(workers, logger);
     logger.flush(() => process.exit(code));

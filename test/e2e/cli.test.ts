@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
@@ -9,6 +9,7 @@ import type { RunningSubgraph } from '../../subgraphs/shared/server.js';
 import { projectPath } from '../../subgraphs/shared/paths.js';
 import { echoSdl, startEcho } from '../support/echo.js';
 import { composeToFile, gql, tempDir } from '../support/servers.js';
+import { freePort } from '../../bench/harness.js';
 
 // The built CLI (`npm test` builds before vitest runs) as an operator would start it.
 const MAIN = projectPath('dist', 'gateway', 'src', 'main.js');
@@ -114,6 +115,51 @@ describe('node dist/gateway/src/main.js', () => {
     cli.child.kill('SIGTERM');
     expect(await cli.exit).toBe(0);
     expect(cli.output.filter((line) => line.includes('gateway stopped'))).toHaveLength(2);
+  });
+
+  it('--workers 2 signs identity tokens with one key on every worker: a subgraph trusting the JWKS of either verifies both', { timeout: 30_000 }, async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    // The subgraph fetches the JWKS from the gateway's port: whichever worker answers it.
+    const trusting = await startEcho({ identity: { jwks: `http://127.0.0.1:${port}/.well-known/jwks.json` } });
+    try {
+      const path = join(dir, 'workers.graphql');
+      composeToFile(path, [{ name: 'echo', url: trusting.url, sdl: echoSdl({ withAdded: true }) }]);
+      const configPath = join(dir, 'workers.yaml');
+      const key = 'fd_workers_test_key';
+      writeFileSync(configPath, `accessLog: {}\nauth:\n  apiKeys:\n    keys:\n      - { sha256: ${createHash('sha256').update(key).digest('hex')}, clientId: shop, plan: pro }\n`);
+      const cli = run(['--supergraph', path, '--port', String(port), '--workers', '2', '--config', configPath]);
+      try {
+        const deadline = Date.now() + 15_000;
+        while (cli.output.filter((line) => line.includes('"gateway ready"')).length < 2 && Date.now() < deadline) {
+          if (cli.child.exitCode !== null) throw new Error(cli.output.join('\n'));
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        const workers = new Set<number>();
+        for (let i = 0; i < 12; i++) {
+          const answer = await new Promise<string>((resolve, reject) => {
+            const req = request(`http://127.0.0.1:${port}/graphql`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', connection: 'close', 'x-api-key': key } }, (res) => {
+              let body = '';
+              res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+              res.on('end', () => resolve(body));
+            });
+            req.on('error', reject);
+            req.end(JSON.stringify({ query: '{ whoami }' }));
+          });
+          const body = JSON.parse(answer) as { data?: { whoami: string | null }; errors?: unknown[] };
+          expect(body.errors, answer).toBeUndefined();
+          expect(JSON.parse(body.data!.whoami!)).toMatchObject({ kind: 'client', id: 'shop' });
+        }
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        for (const line of cli.output.filter((l) => l.includes('"msg":"graphql request"'))) workers.add((JSON.parse(line) as { worker: number }).worker);
+        expect(workers.size).toBe(2);
+      } finally {
+        cli.child.kill('SIGTERM');
+        await cli.exit;
+      }
+    } finally {
+      await trusting.stop();
+    }
   });
 
   it('fails fast with exit 1 naming a missing supergraph file', async () => {

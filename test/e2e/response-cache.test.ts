@@ -89,6 +89,9 @@ describe('public queries', () => {
     const spaced = JSON.stringify({ query, variables: { id: 'p2' } }, null, 2);
     const before = await edgeHits();
     expect((await post(compact)).cache).toBe('MISS');
+    // Stored, not yet at the edge: asked for again, it is a hit through the pipeline, then at the edge.
+    expect((await post(compact)).cache).toBe('HIT');
+    expect(await edgeHits()).toBe(before);
     expect((await post(compact)).cache).toBe('HIT');
     expect(await edgeHits()).toBe(before + 1);
     // The same request spelt differently: a hit through the pipeline first, then at the edge.

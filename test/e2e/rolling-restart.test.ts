@@ -10,7 +10,7 @@ import type { RunningSubgraph } from '../../subgraphs/shared/server.js';
 import { echoSdl, startEcho } from '../support/echo.js';
 import { startFixture, type RunningFixture } from '../support/federation.js';
 import { deleteKeys, SHARED_REDIS_URL } from '../support/redis.js';
-import { composeToFile, tempDir } from '../support/servers.js';
+import { composeToFile, eventually, gql, startTestGateway, tempDir } from '../support/servers.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
 // Three gateway processes sharing Redis behind a round-robin TCP proxy that follows /ready, as a
@@ -140,4 +140,46 @@ describe('a rolling restart of three gateways sharing Redis', () => {
     const who = await post('{ whoami }', { 'x-api-key': BUSY_KEY });
     expect(JSON.parse(who.body.data!.whoami as string)).toMatchObject({ kind: 'client', id: 'busy', plan: 'unlimited' });
   }, 90_000);
+});
+
+describe('a supergraph change under load', () => {
+  it('is taken up without a failed request: the new field answers, nothing in flight fails', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'supergraph.graphql');
+    composeToFile(path, [{ name: 'echo', url: echo.url, sdl: echoSdl({ withAdded: false }) }]);
+    const gateway = await startTestGateway({ supergraph: { path, watch: true, watchDebounceMs: 50 }, auth: { identity: { privateKeyPem: IDENTITY_KEY } } });
+    try {
+      expect((await gql(gateway.url, '{ added }')).status).toBe(400);
+      let running = true;
+      let sent = 0;
+      const failures: string[] = [];
+      const client = async () => {
+        while (running) {
+          try {
+            const { status, body } = await gql(gateway.url, '{ requestId }');
+            sent += 1;
+            if (status !== 200 || body.errors) failures.push(`${status} ${JSON.stringify(body).slice(0, 200)}`);
+          } catch (error) {
+            failures.push(`network: ${(error as Error).message}`);
+          }
+        }
+      };
+      const clients = Array.from({ length: 8 }, client);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      // Written beside and renamed over the file, as a deploy tool (or a ConfigMap) swaps it.
+      const next = join(dir, 'supergraph.next.graphql');
+      composeToFile(next, [{ name: 'echo', url: echo.url, sdl: echoSdl({ withAdded: true }) }]);
+      const { renameSync } = await import('node:fs');
+      renameSync(next, path);
+      await eventually(async () => (await gql(gateway.url, '{ added }')).status === 200, 10_000);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      running = false;
+      await Promise.all(clients);
+      expect(failures).toEqual([]);
+      expect(sent).toBeGreaterThan(50);
+      expect((await gql(gateway.url, '{ added }')).body).toEqual({ data: { added: 'the new field' } });
+    } finally {
+      await gateway.stop();
+    }
+  });
 });

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { EdgeRefusal, type FrontdeskPlugin, type PluginContext } from '../../core/plugin.js';
@@ -16,6 +17,9 @@ function readPrivateKey(file: string): string {
 
 export const JWKS_PATH = '/.well-known/jwks.json';
 
+/** The environment variable through which `--workers` hands its workers one development identity key. */
+export const WORKERS_IDENTITY_KEY = 'FRONTDESK_WORKERS_IDENTITY_KEY';
+
 /**
  * Authentication at the edge: a bearer JWT or an API key becomes `context.identity`; no
  * credential is anonymous; a present but invalid one is a 401 for the whole request with the
@@ -25,13 +29,17 @@ export function createAuthPlugin(options: AuthOptions, ctx: PluginContext): Fron
   const verifyJwt = options.jwt ? createJwtVerifier(options.jwt) : undefined;
   const apiKeyHeader = options.apiKeys?.header ?? 'x-api-key';
   const byApiKey = options.apiKeys ? createApiKeyVerifier(options.apiKeys, ctx.redis, ctx.logger) : undefined;
-  const privateKeyPem = options.identity.privateKeyPem ?? (options.identity.privateKeyFile ? readPrivateKey(options.identity.privateKeyFile) : undefined);
+  const privateKeyPem =
+    options.identity.privateKeyPem ??
+    (options.identity.privateKeyFile ? readPrivateKey(options.identity.privateKeyFile) : undefined) ??
+    (cluster.isWorker ? process.env[WORKERS_IDENTITY_KEY] : undefined);
   if (!privateKeyPem && ctx.production) {
     throw new Error(
       'auth.identity.privateKeyPem or privateKeyFile is required with NODE_ENV=production (env IDENTITY_PRIVATE_KEY or IDENTITY_PRIVATE_KEY_FILE): every replica must sign identity tokens with the same key, or subgraphs refuse the tokens of all replicas but one',
     );
   }
   if (!privateKeyPem) ctx.logger.warn('auth.identity has no key: identity tokens are signed with a key made at start-up, which no other replica shares (development only)');
+  else if (!options.identity.privateKeyPem && !options.identity.privateKeyFile) ctx.logger.warn('auth.identity has no key: the workers sign identity tokens with a key made at start-up, which no other replica shares (development only)');
   const signer = new IdentitySigner({ ...options.identity, ...(privateKeyPem ? { privateKeyPem } : {}) });
   const identityHeader = options.identity.header;
   let jwksBody: string | undefined;

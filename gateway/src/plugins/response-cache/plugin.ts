@@ -192,8 +192,9 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
     return { status: 200, headers: edgeHeaders(entry, Math.floor((now - entry.fetchedAt) / 1000)), body: entry.body, operationName: entry.operationName, observed: HIT };
   };
   /**
-   * After a hit or a store through the full pipeline, the same caller's next request with the
-   * same body can be answered at the edge (a JSON POST the edge saw; not a GET).
+   * After a hit through the full pipeline, the same caller's next request with the same body can
+   * be answered at the edge (a JSON POST the edge saw; not a GET). A store alone is not enough:
+   * most entries stored once are never asked for again, and would only fill the edge's memory.
    */
   const rememberAtEdge = (headers: IncomingHttpHeaders, entry: CachedEntry, operationName: string | null, entryVersion: string) => {
     const key = unanswered.get(headers);
@@ -523,7 +524,8 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
             try {
               await cache.save(key, entry, policy.maxAge * 1000 + graceMs);
               counters.stores += 1;
-              rememberAtEdge(context.headers, entry, requestContext.operationName ?? null, entryVersion);
+              // Not remembered at the edge yet: only an entry asked for again (a hit) is, so answers
+              // asked for once (a new vary value, new variables) never fill the edge's memory.
             } catch (error) {
               storeFailed(error, context.logger, 'store');
             }
