@@ -51,8 +51,8 @@ const { values } = parseArgs({
     'soak-rate': { type: 'string' },
   },
 });
-/** `--variants a,b`: measure only these variants of a scenario (its baseline always). */
-const onlyVariants = values.variants ? new Set(values.variants.split(',').map((v) => v.trim())) : undefined;
+/** `--variants a,b` (or `a|b` for names holding a comma): measure only these variants of a scenario (its baseline always). */
+const onlyVariants = values.variants ? new Set(values.variants.split(values.variants.includes('|') ? '|' : ',').map((v) => v.trim())) : undefined;
 // A full run leaves the soak out (10 minutes of its own: --scenario soak); a smoke run has it short.
 const chosen = values.scenario === undefined || values.scenario === 'all' ? SCENARIOS.filter((name) => name !== 'soak' || values.smoke) : [values.scenario];
 if (!chosen.every((name): name is ScenarioName => (SCENARIOS as readonly string[]).includes(name))) {

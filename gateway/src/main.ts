@@ -2,7 +2,7 @@
 import cluster from 'node:cluster';
 import { generateKeyPairSync } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
-import { runPrimary, workerCount } from './core/cluster.js';
+import { runPrimary, workerCount, workerExecArgv } from './core/cluster.js';
 import { ConfigError, HelpRequested, loadConfig } from './core/config.js';
 import { createLogger } from './core/logger.js';
 import { createGateway } from './core/create-gateway.js';
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
       process.env[WORKERS_IDENTITY_KEY] ??= generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     }
     const logger = createLogger(config.logging.level, { service: 'frontdesk', role: 'primary' });
-    const code = await runPrimary(workers, logger);
+    const code = await runPrimary(workers, logger, workerExecArgv(workers, config.server.workerGc));
     logger.flush(() => process.exit(code));
     return;
   }

@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningSubgraph } from '../../subgraphs/shared/server.js';
@@ -88,6 +89,23 @@ describe('node dist/gateway/src/main.js', () => {
     expect(new Set(ready.map((r) => r.worker)).size).toBe(2);
     // One port for both.
     expect(new Set(ready.map((r) => r.url)).size).toBe(1);
+    // Each worker runs with server.workerGc's V8 flags (its command line, from /proc).
+    const pids = readdirSync('/proc')
+      .filter((entry) => /^\d+$/.test(entry))
+      .filter((entry) => {
+        try {
+          const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+          return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === cli.child.pid;
+        } catch {
+          return false;
+        }
+      });
+    expect(pids).toHaveLength(2);
+    for (const pid of pids) {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      expect(argv).toContain('--max-semi-space-size=64');
+      expect(argv.includes('--single-threaded-gc')).toBe(availableParallelism() <= 2);
+    }
     const url = ready[0]!.url;
     // Each request on a connection of its own: the primary hands connections out in turn.
     for (let i = 0; i < 12; i++) {

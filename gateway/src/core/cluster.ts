@@ -25,8 +25,22 @@ interface MetricsReply {
   error?: string;
 }
 
-/** Runs the primary of a cluster of `count` workers; resolves when every worker has ended after a signal. */
-export function runPrimary(count: number, logger: Logger): Promise<number> {
+/**
+ * The node flags each worker starts with: the primary's own, plus the GC settings of
+ * `server.workerGc` that the primary's flags do not already set.
+ */
+export function workerExecArgv(count: number, gc: { singleThreaded: boolean | 'auto'; semiSpaceMb: number }, own: readonly string[] = process.execArgv): string[] {
+  const flags = [...own];
+  const given = (flag: string) => own.some((arg) => arg === flag || arg.startsWith(`${flag}=`)) || (process.env.NODE_OPTIONS ?? '').includes(flag);
+  const single = gc.singleThreaded === 'auto' ? count >= availableParallelism() : gc.singleThreaded;
+  if (single && !given('--single-threaded-gc')) flags.push('--single-threaded-gc');
+  if (gc.semiSpaceMb > 0 && !given('--max-semi-space-size')) flags.push(`--max-semi-space-size=${gc.semiSpaceMb}`);
+  return flags;
+}
+
+/** Runs the primary of a cluster of `count` workers, each started with `execArgv`; resolves when every worker has ended after a signal. */
+export function runPrimary(count: number, logger: Logger, execArgv: string[] = process.execArgv): Promise<number> {
+  cluster.setupPrimary({ execArgv });
   const aggregator = new AggregatorRegistry();
   let stopping = false;
   const restarts: number[] = [];
@@ -42,7 +56,7 @@ export function runPrimary(count: number, logger: Logger): Promise<number> {
     return worker;
   };
   for (let i = 0; i < count; i++) fork();
-  logger.info({ workers: count, pid: process.pid }, 'gateway primary started its workers');
+  logger.info({ workers: count, pid: process.pid, execArgv }, 'gateway primary started its workers');
 
   return new Promise((resolve) => {
     cluster.on('exit', (worker, code, signal) => {

@@ -20,6 +20,7 @@ describe('parseConfig', () => {
       port: 4000,
       workers: 1,
       heapGrowingPercent: 50,
+      workerGc: { singleThreaded: 'auto', semiSpaceMb: 64 },
       graphqlPath: '/graphql',
       bodyLimitBytes: 1_048_576,
       drainDelayMs: 0,
