@@ -1,10 +1,10 @@
 import { isUtf8 } from 'node:buffer';
-import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 import type { Identity } from './context.js';
 import { errorBody, httpStatusFor, type ErrorCode } from './errors.js';
 import type { Logger } from './logger.js';
+import { requestId as newRequestId } from './request-id.js';
 import type { AddressPolicy } from './edge/addresses.js';
 import { chooseEncoding, compress } from './edge/compression.js';
 import type { Cors } from './edge/cors.js';
@@ -189,7 +189,9 @@ function queryParam(params: URLSearchParams, name: string): unknown {
 
 /** Reads the body up to `limit` bytes; rejects with PAYLOAD_TOO_LARGE past it. */
 function readBody(req: IncomingMessage, limit: number): Promise<string> {
-  const declared = Number(req.headers['content-length']);
+  // Only a length with as many digits as the limit can be past it (llhttp accepts digits only).
+  const length = req.headers['content-length'];
+  const declared = length !== undefined && length.length >= String(limit).length ? Number(length) : 0;
   if (Number.isFinite(declared) && declared > limit) {
     return Promise.reject(new EdgeError('PAYLOAD_TOO_LARGE', `Request body exceeds the limit of ${limit} bytes`));
   }
@@ -282,7 +284,7 @@ export function createEdgeHandler<TContext extends BaseContext>(
 
   return (req, res) => {
     const incomingId = req.headers['x-request-id'];
-    const requestId = typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
+    const requestId = typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : newRequestId();
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
@@ -541,7 +543,8 @@ export function createEdgeHandler<TContext extends BaseContext>(
       return;
     }
     const text = await readBody(req, bodyLimitBytes);
-    if (!JSON_TYPE.test(req.headers['content-type'] ?? '')) {
+    const type = req.headers['content-type'];
+    if (type !== 'application/json' && !JSON_TYPE.test(type ?? '')) {
       // Apollo Server answers what it does not take (and its CSRF prevention) with its own 4xx.
       const answer = await runApollo(req, 'POST', search, text, undefined, call);
       const bytes = await write(req, res, call, answer);

@@ -23,6 +23,22 @@ describe('remembered verified tokens', () => {
     await expect(verify(token)).rejects.toThrow(/expired/);
   });
 
+  it('are found by the key they were verified under (the Authorization header), until the token expires', async () => {
+    vi.useFakeTimers({ now: 1_700_000_000_000 });
+    const verify = createJwtVerifier(options());
+    const token = await sign(1_700_000_010);
+    const header = `Bearer ${token}`;
+    expect(verify.remembered(header)).toBeUndefined();
+    expect(await verify(token, header)).toMatchObject({ id: 'u1' });
+    expect(verify.remembered(header)).toMatchObject({ id: 'u1', roles: ['admin'] });
+    // Only under that key: the bare token, or the header spelt otherwise, is verified anew.
+    expect(verify.remembered(token)).toBeUndefined();
+    expect(verify.remembered(`bearer ${token}`)).toBeUndefined();
+    vi.setSystemTime(1_700_000_011_000);
+    expect(verify.remembered(header)).toBeUndefined();
+    await expect(verify(token, header)).rejects.toThrow(/expired/);
+  });
+
   it('do not make a forged token acceptable', async () => {
     const verify = createJwtVerifier(options());
     const token = await sign(Math.floor(Date.now() / 1000) + 600);

@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { WALL_CLOCK } from '../../core/clock.js';
+import { PROCESS_SEED, fingerprint } from '../../core/fingerprint.js';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { Identity } from '../../core/context.js';
@@ -47,7 +48,18 @@ function list(value: unknown): string[] {
  * most once per cooldown), a PEM public key or an HMAC secret; exp, nbf, iss and aud checked with
  * the clock skew; only the configured algorithms (so never "none", and no RS/HS confusion).
  */
-export function createJwtVerifier(options: JwtOptions): (token: string) => Identity | Promise<Identity> {
+export interface JwtVerifier {
+  /**
+   * The caller of a token, remembered under `key` (the token by default). The auth plugin passes
+   * the whole Authorization header: the next request with the same header is found by the string
+   * the HTTP parser made, without taking the token out of it again.
+   */
+  (token: string, key?: string): Identity | Promise<Identity>;
+  /** The caller remembered under `key`, if any (and not expired). */
+  remembered(key: string): Identity | undefined;
+}
+
+export function createJwtVerifier(options: JwtOptions): JwtVerifier {
   let key: JWTVerifyGetKey | KeyObject | Uint8Array;
   if (options.jwksUrl) {
     key = createRemoteJWKSet(new URL(options.jwksUrl), {
@@ -65,18 +77,24 @@ export function createJwtVerifier(options: JwtOptions): (token: string) => Ident
   // verifiedCacheMs, so that a key withdrawn from the JWKS stops working within that time).
   // A remembered token answers at once, without a promise.
   // Least recently used first past the bound; an entry lives until the token's `exp` or verifiedCacheMs.
-  const verified = new LRUCache<string, Identity>({ max: VERIFIED_LIMIT, perf: WALL_CLOCK, ttlResolution: 0 });
-  return (token) => {
-    const known = verified.get(token);
-    return known ?? verifyAndRemember(token);
+  // Found by the key's fingerprint (core/fingerprint.ts), then the key compared in full: a Map of
+  // the key itself would hash all of a new header string on every request. Two keys sharing a
+  // fingerprint share one place: the later one replaces the earlier, which is verified again when it returns.
+  const verified = new LRUCache<number, { key: string; identity: Identity }>({ max: VERIFIED_LIMIT, perf: WALL_CLOCK, ttlResolution: 0 });
+  const remembered = (key: string): Identity | undefined => {
+    const found = verified.get(fingerprint(key, PROCESS_SEED));
+    return found !== undefined && found.key === key ? found.identity : undefined;
   };
+  const verifier = (token: string, key = token): Identity | Promise<Identity> => remembered(key) ?? verifyAndRemember(token, key);
+  verifier.remembered = remembered;
+  return verifier;
 
-  async function verifyAndRemember(token: string): Promise<Identity> {
+  async function verifyAndRemember(token: string, key: string): Promise<Identity> {
     const identity = await verify(token);
     if (options.verifiedCacheMs > 0) {
       const exp = (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { exp: number }).exp * 1000;
       const ttl = Math.min(exp, Date.now() + options.verifiedCacheMs) - Date.now();
-      if (ttl > 0) verified.set(token, identity, { ttl });
+      if (ttl > 0) verified.set(fingerprint(key, PROCESS_SEED), { key, identity }, { ttl });
     }
     return identity;
   }

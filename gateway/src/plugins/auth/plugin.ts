@@ -51,10 +51,13 @@ export function createAuthPlugin(options: AuthOptions, ctx: PluginContext): Fron
     authenticate(req: IncomingMessage) {
       const authorization = req.headers.authorization;
       if (authorization !== undefined) {
+        // A header seen before with a token still valid: found by the header itself (no parsing).
+        const known = verifyJwt?.remembered(authorization);
+        if (known) return known;
         const match = /^Bearer\s+([A-Za-z0-9\-_.~+/]+=*)\s*$/i.exec(authorization);
         if (!match) throw new EdgeRefusal('UNAUTHENTICATED', 'Invalid credentials: use "Authorization: Bearer <JWT>"', { 'www-authenticate': 'Bearer' });
         if (!verifyJwt) throw new EdgeRefusal('UNAUTHENTICATED', 'Bearer tokens are not accepted here', { 'www-authenticate': 'Bearer' });
-        return verifyJwt(match[1]!);
+        return verifyJwt(match[1]!, authorization);
       }
       const key = req.headers[apiKeyHeader];
       if (key === undefined) return undefined;

@@ -1,5 +1,6 @@
 import type { Identity } from '../../core/context.js';
-import { BoundedLru } from './store.js';
+import { LRUCache } from 'lru-cache';
+import { PROCESS_SEED, fingerprint } from '../../core/fingerprint.js';
 
 /** A response ready to be written at the edge, and what decides whether it still may be. */
 export interface EdgeEntry {
@@ -25,7 +26,8 @@ export function edgeHeaders(entry: EdgeEntry, ageSeconds: number): readonly stri
       'content-type',
       'application/json; charset=utf-8',
       'cache-control',
-      `max-age=${Math.max(0, entry.maxAgeSeconds - ageSeconds)}, ${entry.scope.toLowerCase()}`,
+      // join: a flat string, which Node's header check reads without flattening it on every hit.
+      ['max-age=', Math.max(0, entry.maxAgeSeconds - ageSeconds), ', ', entry.scope.toLowerCase()].join(''),
       'age',
       String(ageSeconds),
       'x-cache',
@@ -44,25 +46,136 @@ export function edgeHeaders(entry: EdgeEntry, ageSeconds: number): readonly stri
  * pipeline), the vary headers, and the body's exact text (operation, name, variables and
  * extensions as sent: a repeat is found without parsing it, and the same request spelt
  * differently is only a different entry, never a wrong answer).
+ *
+ * An entry is found through a number, not a string made of all three: the caller's number (one per
+ * verified identity, mixed with the vary values) and a fingerprint of the text (core/fingerprint.ts).
+ * Hashing the whole key as a string cost more than half a microsecond a hit (a 460-character body,
+ * decision record 015). The entries of one number are then compared in full (claims, vary values
+ * and text), so two requests whose fingerprints meet are two entries, never one answer for both.
  */
-export function edgeKey(identity: Identity | undefined, vary: string, text: string): string {
-  return `${identity ? whoOf(identity) : ''}\u0001${vary}\u0001${text}`;
+export interface EdgeCaller {
+  /** The verified claims (one string per identity, so usually the very same string), compared in full. */
+  who: string;
+  /** The vary values, compared in full. */
+  vary: string;
+  /** Mixed into the text's fingerprint. */
+  number: number;
 }
 
 /** Identities are made once per verified credential and never changed: their part of the key is made once too. */
-const whos = new WeakMap<Identity, string>();
-function whoOf(identity: Identity): string {
-  let who = whos.get(identity);
+const callers = new WeakMap<Identity, EdgeCaller>();
+const ANONYMOUS: EdgeCaller = { who: '', vary: '', number: 0 };
+let callerNumbers = 0;
+
+/** The caller part of an edge key: who (made once per identity) and the vary values (per request). */
+export function edgeCaller(identity: Identity | undefined, vary: string): EdgeCaller {
+  let who = identity ? callers.get(identity) : ANONYMOUS;
   if (who === undefined) {
-    who = `${identity.kind}\u0000${identity.id}\u0000${identity.tenant ?? ''}\u0000${identity.plan ?? ''}\u0000${identity.roles.join(' ')}\u0000${identity.scopes.join(' ')}`;
-    whos.set(identity, who);
+    callerNumbers = (callerNumbers + 1) | 0;
+    who = {
+      vary: '',
+      who: `${identity!.kind}\u0000${identity!.id}\u0000${identity!.tenant ?? ''}\u0000${identity!.plan ?? ''}\u0000${identity!.roles.join(' ')}\u0000${identity!.scopes.join(' ')}`,
+      number: Math.imul(callerNumbers, 0x9e3779b1),
+    };
+    callers.set(identity!, who);
   }
-  return who;
+  return vary === '' ? who : { who: who.who, vary, number: fingerprint(vary, who.number) };
 }
 
-/** Serialized responses by edge key, the least recently used dropped past `maxEntries` or `maxBytes`. */
-export class EdgeIndex extends BoundedLru<EdgeEntry> {
-  constructor(maxEntries: number, maxBytes: number) {
-    super(maxEntries, maxBytes, (key, entry) => entry.body.length + key.length);
+/** An entry and what it is kept for, compared in full on every lookup. */
+interface Held {
+  text: string;
+  who: string;
+  vary: string;
+  entry: EdgeEntry;
+}
+
+function same(held: Held, caller: EdgeCaller, text: string): boolean {
+  return held.who === caller.who && held.vary === caller.vary && held.text === text;
+}
+
+/** Most entries kept under one number: past it, the least recently used of them goes. */
+const PER_NUMBER = 8;
+
+/**
+ * Serialized responses by caller and text, found through their number; the least recently used
+ * number (with its entries) dropped past `maxEntries` entries or `maxBytes` (bodies, texts and keys).
+ */
+export class EdgeIndex {
+  private readonly buckets: LRUCache<number, Held[]>;
+  private entries = 0;
+
+  constructor(
+    private readonly maxEntries: number,
+    maxBytes: number,
+    /** The number of a caller and text (tests make every one the same, to see texts that meet kept apart). */
+    private readonly numberOf: (caller: EdgeCaller, text: string) => number = (caller, text) => fingerprint(text, PROCESS_SEED ^ caller.number),
+  ) {
+    this.buckets = new LRUCache<number, Held[]>({
+      max: maxEntries,
+      maxSize: maxBytes,
+      sizeCalculation: (bucket) => {
+        let bytes = 1;
+        for (const held of bucket) bytes += held.entry.body.length + held.text.length + held.who.length + held.vary.length;
+        return bytes;
+      },
+      // A bucket dropped (evicted, deleted, cleared, too large) takes its entries along.
+      dispose: (bucket) => {
+        this.entries -= bucket.length;
+      },
+    });
+  }
+
+  /** Entries held. */
+  get size(): number {
+    return this.entries;
+  }
+
+  get byteSize(): number {
+    return this.buckets.calculatedSize;
+  }
+
+  get(caller: EdgeCaller, text: string): EdgeEntry | undefined {
+    const bucket = this.buckets.get(this.numberOf(caller, text));
+    if (bucket === undefined) return undefined;
+    for (let i = 0; i < bucket.length; i += 1) {
+      const held = bucket[i]!;
+      if (held.who === caller.who && held.vary === caller.vary && held.text === text) {
+        // Most recently used last: the first is the one to go.
+        if (i < bucket.length - 1) bucket.push(bucket.splice(i, 1)[0]!);
+        return held.entry;
+      }
+    }
+    return undefined;
+  }
+
+  set(caller: EdgeCaller, text: string, entry: EdgeEntry): void {
+    const number = this.numberOf(caller, text);
+    const found = this.buckets.peek(number);
+    const bucket = found ? found.filter((held) => !same(held, caller, text)) : [];
+    if (bucket.length >= PER_NUMBER) bucket.shift();
+    bucket.push({ text, who: caller.who, vary: caller.vary, entry });
+    // A new array: lru-cache disposes the one it replaces, and keeps nothing too large for maxBytes on its own.
+    this.buckets.set(number, bucket);
+    if (this.buckets.peek(number) === bucket) this.entries += bucket.length;
+    // Past maxEntries, the least recently used numbers go (never the one just set while another is left).
+    while (this.entries > this.maxEntries && this.buckets.size > 1) this.buckets.pop();
+  }
+
+  delete(caller: EdgeCaller, text: string): void {
+    const number = this.numberOf(caller, text);
+    const found = this.buckets.peek(number);
+    if (!found) return;
+    const bucket = found.filter((held) => !same(held, caller, text));
+    if (bucket.length === found.length) return;
+    if (bucket.length === 0) this.buckets.delete(number);
+    else {
+      this.buckets.set(number, bucket);
+      this.entries += bucket.length;
+    }
+  }
+
+  clear(): void {
+    this.buckets.clear();
   }
 }

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { hintFromCacheControl, type CacheHint } from './hints.js';
 import type { GatewayContext, Identity } from '../../core/context.js';
 import { EdgeRefusal, type AdminRoute, type EdgeAnswer, type EdgeRequest, type FrontdeskPlugin, type PluginContext } from '../../core/plugin.js';
-import { EdgeIndex, edgeHeaders, edgeKey, type EdgeEntry } from './edge.js';
+import { EdgeIndex, edgeCaller, edgeHeaders, type EdgeCaller, type EdgeEntry } from './edge.js';
 import { EntityCatalog, entityTag, isReservedError, otherKeyTag, tagResponse, typesOf, type FetchShape } from './entities.js';
 import type { ResponseCacheOptions } from './options.js';
 import { ALL_TAG, createCacheStore, StoreUnavailable, type CachedEntry, type CacheStore } from './store.js';
@@ -137,13 +137,20 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
   }
   const edge = options.edge.enabled ? new EdgeIndex(options.edge.maxEntries, options.edge.maxBytes) : undefined;
   const varyHeaders = options.varyHeaders;
+  // join: a flat string, compared at the edge without flattening it first.
   const varyOf = (get: (name: string) => string | undefined) => varyHeaders.map((name) => `${name}=${(get(name) ?? '').trim().toLowerCase()}`).join('\u0000');
+  /** The vary part of a request that sends none of the vary headers: made once. */
+  const absentVary = varyOf(() => undefined);
+  const noVaryHeader = (headers: IncomingHttpHeaders): boolean => {
+    for (let i = 0; i < varyHeaders.length; i += 1) if (headers[varyHeaders[i]!] !== undefined) return false;
+    return true;
+  };
   const noCache = (cacheControl: string | undefined, pragma: string | undefined) => /\bno-(?:cache|store)\b/.test(`${cacheControl ?? ''},${pragma ?? ''}`.toLowerCase());
 
   /** The edge key of each request the edge could not answer, by its headers (the GatewayContext's too), for rememberAtEdge. */
-  const unanswered = new WeakMap<IncomingHttpHeaders, string>();
-  const passOn = (headers: IncomingHttpHeaders, key: string): undefined => {
-    unanswered.set(headers, key);
+  const unanswered = new WeakMap<IncomingHttpHeaders, { caller: EdgeCaller; text: string }>();
+  const passOn = (headers: IncomingHttpHeaders, caller: EdgeCaller, text: string): undefined => {
+    unanswered.set(headers, { caller, text });
     return undefined;
   };
   /**
@@ -158,32 +165,33 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
     const cacheControl = headers['cache-control'];
     const pragma = headers.pragma;
     if ((cacheControl !== undefined || pragma !== undefined) && noCache(cacheControl, pragma)) return undefined;
-    const vary = varyHeaders.length === 0 ? '' : varyOf((name) => {
+    const vary = varyHeaders.length === 0 || noVaryHeader(headers) ? absentVary : varyOf((name) => {
       const value = headers[name];
       return Array.isArray(value) ? value.join(', ') : value;
     });
-    const key = edgeKey(request.identity, vary, request.text);
-    const entry = edge.get(key);
-    if (!entry) return passOn(headers, key);
+    const text = request.text;
+    const caller = edgeCaller(request.identity, vary);
+    const entry = edge.get(caller, text);
+    if (!entry) return passOn(headers, caller, text);
     const now = Date.now();
     // Answered under another supergraph: authorization must look again (a field may now need a caller).
     if (entry.version !== version || now - entry.fetchedAt >= entry.maxAgeSeconds * 1000) {
-      edge.delete(key);
-      return passOn(headers, key);
+      edge.delete(caller, text);
+      return passOn(headers, caller, text);
     }
     const purges = cache.purgeCount();
     if (purges !== undefined && entry.checkedAt === purges) return hitAtEdge(entry, now);
     return cache.isCurrent(entry.tags, entry.fetchedAt).then(
       (current) => {
         if (!current) {
-          edge.delete(key);
-          return passOn(headers, key);
+          edge.delete(caller, text);
+          return passOn(headers, caller, text);
         }
         if (purges !== undefined) entry.checkedAt = purges;
         return hitAtEdge(entry, now);
       },
       // The store is away: the full pipeline answers (and bypasses the cache).
-      () => passOn(headers, key),
+      () => passOn(headers, caller, text),
     );
   };
   const hitAtEdge = (entry: EdgeEntry, now: number): EdgeAnswer => {
@@ -199,7 +207,7 @@ export function createResponseCachePlugin(options: ResponseCacheOptions, ctx: Pl
   const rememberAtEdge = (headers: IncomingHttpHeaders, entry: CachedEntry, operationName: string | null, entryVersion: string) => {
     const key = unanswered.get(headers);
     if (!edge || key === undefined || entryVersion !== version) return;
-    edge.set(key, {
+    edge.set(key.caller, key.text, {
       version: entryVersion,
       // What Apollo Server writes for a result of only data.
       body: Buffer.from(`${JSON.stringify({ data: entry.data })}\n`),
