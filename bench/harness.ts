@@ -255,9 +255,9 @@ export function machine(): string {
 }
 
 /** Median per variant and its ratio to the baseline's median requests/s, as a markdown table. */
-export function summarize(rows: Row[], baseline: string): { table: string; medians: Record<string, Omit<Row, 'round' | 'variant'> & { ratio: number }> } {
+export function summarize(rows: Row[], baseline: string): { table: string; medians: Record<string, Omit<Row, 'round' | 'variant'> & { ratio: number; cpuRatio: number }> } {
   const variants = [...new Set(rows.map((r) => r.variant))];
-  const medians: Record<string, Omit<Row, 'round' | 'variant'> & { ratio: number }> = {};
+  const medians: Record<string, Omit<Row, 'round' | 'variant'> & { ratio: number; cpuRatio: number }> = {};
   for (const variant of variants) {
     const own = rows.filter((r) => r.variant === variant);
     medians[variant] = {
@@ -269,18 +269,23 @@ export function summarize(rows: Row[], baseline: string): { table: string; media
       peakRssMb: Math.max(...own.map((r) => r.peakRssMb)),
       ...(own.every((r) => r.fetchesPerRequest !== undefined) ? { fetchesPerRequest: median(own.map((r) => r.fetchesPerRequest!)) } : {}),
       ratio: 0,
+      cpuRatio: 0,
     };
   }
   const base = medians[baseline]!.rps;
-  for (const m of Object.values(medians)) m.ratio = m.rps / base;
+  const baseCpu = medians[baseline]!.cpuMsPerRequest;
+  for (const m of Object.values(medians)) {
+    m.ratio = m.rps / base;
+    m.cpuRatio = m.cpuMsPerRequest / baseCpu;
+  }
   const fetches = Object.values(medians).some((m) => m.fetchesPerRequest !== undefined);
   const lines = [
-    `| Variant | req/s (median) | ratio to ${baseline} | p50 ms | p99 ms | errors | CPU ms/req | peak RSS MB |${fetches ? ' subgraph fetches/req |' : ''}`,
-    `| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |${fetches ? ' ---: |' : ''}`,
+    `| Variant | req/s (median) | ratio to ${baseline} | p50 ms | p99 ms | errors | CPU ms/req | CPU/req ratio to ${baseline} | peak RSS MB |${fetches ? ' subgraph fetches/req |' : ''}`,
+    `| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |${fetches ? ' ---: |' : ''}`,
     ...variants.map((v) => {
       const m = medians[v]!;
       const extra = fetches ? ` ${m.fetchesPerRequest?.toFixed(2) ?? ''} |` : '';
-      return `| ${v} | ${m.rps.toFixed(0)} | ${m.ratio.toFixed(2)} | ${m.p50.toFixed(1)} | ${m.p99.toFixed(1)} | ${m.errors} | ${m.cpuMsPerRequest.toFixed(3)} | ${m.peakRssMb.toFixed(0)} |${extra}`;
+      return `| ${v} | ${m.rps.toFixed(0)} | ${m.ratio.toFixed(2)} | ${m.p50.toFixed(1)} | ${m.p99.toFixed(1)} | ${m.errors} | ${m.cpuMsPerRequest.toPrecision(4)} | ${m.cpuRatio.toFixed(2)} | ${m.peakRssMb.toFixed(0)} |${extra}`;
     }),
   ];
   return { table: lines.join('\n'), medians };
