@@ -47,8 +47,9 @@ export function edgeHeaders(entry: EdgeEntry, ageSeconds: number): readonly stri
  * extensions as sent: a repeat is found without parsing it, and the same request spelt
  * differently is only a different entry, never a wrong answer).
  *
- * An entry is found through a number, not a string made of all three: the caller's number (one per
- * verified identity, mixed with the vary values) and a fingerprint of the text (core/fingerprint.ts).
+ * An entry is found through a number, not a string made of all three: the caller's number (a
+ * fingerprint of the claims, made once per identity, mixed with the vary values) and a fingerprint
+ * of the text (core/fingerprint.ts).
  * Hashing the whole key as a string cost more than half a microsecond a hit (a 460-character body,
  * decision record 015). The entries of one number are then compared in full (claims, vary values
  * and text), so two requests whose fingerprints meet are two entries, never one answer for both.
@@ -65,18 +66,14 @@ export interface EdgeCaller {
 /** Identities are made once per verified credential and never changed: their part of the key is made once too. */
 const callers = new WeakMap<Identity, EdgeCaller>();
 const ANONYMOUS: EdgeCaller = { who: '', vary: '', number: 0 };
-let callerNumbers = 0;
 
 /** The caller part of an edge key: who (made once per identity) and the vary values (per request). */
 export function edgeCaller(identity: Identity | undefined, vary: string): EdgeCaller {
   let who = identity ? callers.get(identity) : ANONYMOUS;
   if (who === undefined) {
-    callerNumbers = (callerNumbers + 1) | 0;
-    who = {
-      vary: '',
-      who: `${identity!.kind}\u0000${identity!.id}\u0000${identity!.tenant ?? ''}\u0000${identity!.plan ?? ''}\u0000${identity!.roles.join(' ')}\u0000${identity!.scopes.join(' ')}`,
-      number: Math.imul(callerNumbers, 0x9e3779b1),
-    };
+    const claims = `${identity!.kind}\u0000${identity!.id}\u0000${identity!.tenant ?? ''}\u0000${identity!.plan ?? ''}\u0000${identity!.roles.join(' ')}\u0000${identity!.scopes.join(' ')}`;
+    // From the claims, not the object: the same caller verified again (a new Identity) finds its entries.
+    who = { who: claims, vary: '', number: fingerprint(claims, 0x9e3779b1) };
     callers.set(identity!, who);
   }
   return vary === '' ? who : { who: who.who, vary, number: fingerprint(vary, who.number) };
@@ -140,7 +137,7 @@ export class EdgeIndex {
     if (bucket === undefined) return undefined;
     for (let i = 0; i < bucket.length; i += 1) {
       const held = bucket[i]!;
-      if (held.who === caller.who && held.vary === caller.vary && held.text === text) {
+      if (same(held, caller, text)) {
         // Most recently used last: the first is the one to go.
         if (i < bucket.length - 1) bucket.push(bucket.splice(i, 1)[0]!);
         return held.entry;
